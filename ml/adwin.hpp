@@ -1,0 +1,221 @@
+// ADWIN, the adaptive windowing drift detector of Bifet and Gavaldà (2007).
+//
+// ADWIN keeps a window of recent values compressed into an exponential histogram of buckets and
+// drops its oldest part whenever two sub-windows have means that differ by more than a bound set
+// by `delta`. Feed it a learner's error indicator (1 = wrong) or any bounded value.
+//
+//   eddy::ml::adwin detector;   // delta 0.002; see adwin_options
+//   for (double err : errors)
+//     if (detector.update(err))
+//       std::cout << "drift, mean now " << detector.mean() << '\n';
+#pragma once
+
+#include <boost/serialization/vector.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace eddy::ml {
+
+/// Configuration of an `adwin` detector.
+struct adwin_options {
+  /// Confidence of a cut: smaller means fewer false alarms and later detections. Default: 0.002.
+  double delta = 0.002;
+  /// Checks for a cut every `clock` updates. Default: 32.
+  std::size_t clock = 32;
+  /// Buckets of one size kept before two are merged (MOA's M). Default: 5.
+  std::size_t max_buckets = 5;
+  /// Each side of a cut holds at least this many values. Default: 5.
+  std::size_t min_window_length = 5;
+  /// No check before the window holds this many values. Default: 10.
+  std::size_t grace_period = 10;
+};
+
+/// The ADWIN drift detector; not thread-safe.
+class adwin {
+public:
+  // -- constructors -----------------------------------------------------------------------------
+
+  /// Creates an empty detector.
+  explicit adwin(adwin_options options = {})
+      : options_(options) {}
+
+  // -- updates ----------------------------------------------------------------------------------
+
+  /// Adds `x` to the window; returns true when this update cut the window (a drift).
+  /// Non-finite values are ignored (and counted in `ignored()`).
+  bool update(double x) {
+    drift_ = false;
+    if (!std::isfinite(x)) {
+      ++ignored_;
+      return false;
+    }
+    insert(x);
+    ++ticks_;
+    if (ticks_ % options_.clock == 0 && width_ > options_.grace_period)
+      drift_ = detect_cut();
+    return drift_;
+  }
+
+  /// Forgets every value.
+  void reset() {
+    rows_.clear();
+    width_ = 0;
+    total_ = variance_ = 0;
+    drift_ = false;
+  }
+
+  // -- properties -------------------------------------------------------------------------------
+
+  /// True when the last `update` detected a drift.
+  [[nodiscard]] bool drift_detected() const noexcept { return drift_; }
+
+  /// The mean of the values in the window (0 when empty).
+  [[nodiscard]] double mean() const noexcept { return width_ > 0 ? total_ / width_ : 0.0; }
+
+  /// The number of values in the window.
+  [[nodiscard]] double width() const noexcept { return width_; }
+
+  /// The variance of the values in the window.
+  [[nodiscard]] double variance() const noexcept { return width_ > 0 ? variance_ / width_ : 0.0; }
+
+  /// The number of non-finite values ignored so far.
+  [[nodiscard]] std::uint64_t ignored() const noexcept { return ignored_; }
+
+  /// Bytes held by this detector (object plus buckets).
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    std::size_t bytes = sizeof(*this) + rows_.capacity() * sizeof(std::vector<bucket>);
+    for (const auto& row : rows_)
+      bytes += row.capacity() * sizeof(bucket);
+    return bytes;
+  }
+
+  /// Saves or loads the whole state with a Boost archive.
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& options_.delta& options_.clock& options_.max_buckets& options_.min_window_length;
+    ar& options_.grace_period& rows_& width_& total_& variance_& ticks_& ignored_& drift_;
+  }
+
+private:
+  /// A bucket of 2^row values: their sum and their sum of squared deviations.
+  struct bucket {
+    double total = 0;
+    double variance = 0;
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned) {
+      ar& total& variance;
+    }
+  };
+
+  static double bucket_size(std::size_t row) { return std::ldexp(1.0, static_cast<int>(row)); }
+
+  void insert(double x) {
+    if (rows_.empty())
+      rows_.emplace_back();
+    rows_[0].push_back(bucket{x, 0.0});
+    if (width_ > 0) {
+      const double old_mean = total_ / width_;
+      variance_ += width_ * (x - old_mean) * (x - old_mean) / (width_ + 1);
+    }
+    width_ += 1;
+    total_ += x;
+    compress();
+  }
+
+  /// Merges the two oldest buckets of every overfull row into one of the next row.
+  void compress() {
+    for (std::size_t row = 0; row < rows_.size(); ++row) {
+      if (rows_[row].size() <= options_.max_buckets)
+        break;
+      if (row + 1 == rows_.size())
+        rows_.emplace_back();
+      const bucket a = rows_[row][0];
+      const bucket b = rows_[row][1];
+      const double n = bucket_size(row);
+      const double diff = a.total / n - b.total / n;
+      rows_[row].erase(rows_[row].begin(), rows_[row].begin() + 2);
+      rows_[row + 1].push_back(
+          bucket{a.total + b.total, a.variance + b.variance + n * diff * diff / 2});
+    }
+  }
+
+  /// Drops the oldest bucket.
+  void drop_oldest() {
+    while (!rows_.empty() && rows_.back().empty())
+      rows_.pop_back();
+    if (rows_.empty())
+      return;
+    const std::size_t row = rows_.size() - 1;
+    const bucket b = rows_[row].front();
+    const double n = bucket_size(row);
+    const double diff = b.total / n - total_ / width_;
+    variance_ -= b.variance + n * width_ * diff * diff / (n + width_);
+    if (variance_ < 0)
+      variance_ = 0;
+    width_ -= n;
+    total_ -= b.total;
+    rows_[row].erase(rows_[row].begin());
+    while (!rows_.empty() && rows_.back().empty())
+      rows_.pop_back();
+  }
+
+  /// Tests every cut point from oldest to newest, dropping old buckets while a cut holds.
+  bool detect_cut() {
+    bool detected = false;
+    for (bool cut = true; cut && width_ > options_.grace_period;) {
+      cut = false;
+      double n0 = 0, n1 = width_, u0 = 0, u1 = total_;
+      const double min_len = static_cast<double>(options_.min_window_length);
+      for (std::size_t r = rows_.size(); r-- > 0 && !cut;) {
+        for (std::size_t k = 0; k < rows_[r].size(); ++k) {
+          const double n = bucket_size(r);
+          n0 += n;
+          n1 -= n;
+          u0 += rows_[r][k].total;
+          u1 -= rows_[r][k].total;
+          if (n1 < min_len)
+            break;
+          if (n0 >= min_len && cut_holds(n0, n1, u0 / n0 - u1 / n1)) {
+            cut = detected = true;
+            drop_oldest();
+            break;
+          }
+        }
+      }
+    }
+    return detected;
+  }
+
+  bool cut_holds(double n0, double n1, double mean_diff) const {
+    const double min_len = static_cast<double>(options_.min_window_length);
+    const double log_term = std::log(2.0 * std::log(width_) / options_.delta);
+    const double m = 1.0 / (n0 - min_len + 1) + 1.0 / (n1 - min_len + 1);
+    const double eps = std::sqrt(2.0 * m * variance() * log_term) + 2.0 / 3.0 * log_term * m;
+    return std::abs(mean_diff) > eps;
+  }
+
+  // -- member variables -------------------------------------------------------------------------
+
+  /// The configuration.
+  adwin_options options_;
+  /// rows_[i] holds buckets of 2^i values, oldest first; higher rows hold older values.
+  std::vector<std::vector<bucket>> rows_;
+  /// Values in the window.
+  double width_ = 0;
+  /// Sum of the values in the window.
+  double total_ = 0;
+  /// Sum of squared deviations from the mean in the window.
+  double variance_ = 0;
+  /// Finite updates seen so far (drives the clock).
+  std::uint64_t ticks_ = 0;
+  /// Non-finite values ignored.
+  std::uint64_t ignored_ = 0;
+  /// Whether the last update detected a drift.
+  bool drift_ = false;
+};
+
+} // namespace eddy::ml

@@ -1,0 +1,194 @@
+// Seeded synthetic classification streams with concept drift at known records, as in MOA.
+//
+// `sea_generator` draws three features uniform in [0, 10] and labels a record 1 when
+// x0 + x1 <= theta, with theta switching between the SEA concepts {8, 9, 7, 9.5} (Street and
+// Kim 2001). `hyperplane_generator` labels points of [0, 1]^d by the side of a hyperplane that
+// rotates: abruptly (weights redrawn) at each drift point and, optionally, a little after every
+// record. Both flip a fraction `noise` of the labels. The same seed gives the same stream.
+//
+//   eddy::ml::sea_generator stream{eddy::ml::sea_options{}};   // drifts at 25'000, 50'000, ...
+//   for (int i = 0; i < 100'000; ++i) {
+//     auto [x, y] = stream.next();
+//     model.learn(x, y);
+//   }
+//   auto drifts = stream.drift_points();   // {25000, 50000, 75000}
+#pragma once
+
+#include <eddy/ml/fwd.hpp>
+#include <eddy/ml/internal/tree_random.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <utility>
+#include <vector>
+
+namespace eddy::ml {
+
+/// One labelled record of a synthetic stream.
+struct labelled_record {
+  /// The features.
+  vector x;
+  /// The class label.
+  int y = 0;
+};
+
+/// Configuration of a `sea_generator`.
+struct sea_options {
+  /// Seed of the stream. Default: 1.
+  std::uint64_t seed = 1;
+  /// The concept functions in order, each 1..4 (theta 8, 9, 7, 9.5). Default: {1, 2, 3, 4}.
+  std::vector<int> concepts = {1, 2, 3, 4};
+  /// Records per concept; concept i starts at record i * concept_length. Default: 25'000.
+  std::size_t concept_length = 25'000;
+  /// Fraction of labels flipped. Default: 0.1 (as in MOA).
+  double noise = 0.1;
+};
+
+/// The SEA concepts stream with abrupt drifts at multiples of `concept_length`.
+class sea_generator {
+public:
+  /// Creates the stream; concepts outside 1..4 are clamped.
+  explicit sea_generator(sea_options options)
+      : options_(std::move(options))
+      , rng_(options_.seed) {
+    if (options_.concepts.empty())
+      options_.concepts = {1};
+  }
+
+  /// The next record.
+  labelled_record next() {
+    labelled_record r{vector(3), 0};
+    for (int i = 0; i < 3; ++i)
+      r.x[i] = 10.0 * internal::uniform01(rng_);
+    r.y = r.x[0] + r.x[1] <= theta(concept_at(count_)) ? 1 : 0;
+    if (internal::uniform01(rng_) < options_.noise)
+      r.y = 1 - r.y;
+    ++count_;
+    return r;
+  }
+
+  /// The index of the concept that labels record `t` (0-based).
+  [[nodiscard]] std::size_t concept_at(std::size_t t) const {
+    const std::size_t i = options_.concept_length > 0 ? t / options_.concept_length : 0;
+    return i < options_.concepts.size() ? i : options_.concepts.size() - 1;
+  }
+
+  /// The records at which a new concept starts.
+  [[nodiscard]] std::vector<std::size_t> drift_points() const {
+    std::vector<std::size_t> result;
+    for (std::size_t i = 1; i < options_.concepts.size(); ++i)
+      result.push_back(i * options_.concept_length);
+    return result;
+  }
+
+  /// The threshold theta of concept index `i`.
+  [[nodiscard]] double theta(std::size_t i) const {
+    static constexpr double thetas[] = {8.0, 9.0, 7.0, 9.5};
+    const int f = options_.concepts[i];
+    return thetas[(f < 1 ? 1 : (f > 4 ? 4 : f)) - 1];
+  }
+
+  /// Records generated so far.
+  [[nodiscard]] std::size_t count() const noexcept { return count_; }
+
+private:
+  /// The configuration.
+  sea_options options_;
+  /// The source of randomness.
+  std::mt19937_64 rng_;
+  /// Records generated so far.
+  std::size_t count_ = 0;
+};
+
+/// Configuration of a `hyperplane_generator`.
+struct hyperplane_options {
+  /// Seed of the stream. Default: 1.
+  std::uint64_t seed = 1;
+  /// Number of features. Default: 10.
+  std::size_t n_features = 10;
+  /// Records at which the weights of the first `drift_features` features are redrawn.
+  /// Default: {25'000, 50'000, 75'000}.
+  std::vector<std::size_t> drift_points = {25'000, 50'000, 75'000};
+  /// Features whose weight changes, abruptly and incrementally. Default: 10.
+  std::size_t drift_features = 10;
+  /// Incremental change of each drifting weight per record (MOA's magnitude). Default: 0.
+  double magnitude = 0;
+  /// Probability per record that an incremental direction reverses. Default: 0.1.
+  double reversal = 0.1;
+  /// Fraction of labels flipped. Default: 0.05 (as in MOA).
+  double noise = 0.05;
+};
+
+/// The rotating hyperplane stream: y = 1 when sum_i w_i x_i >= sum_i w_i / 2.
+class hyperplane_generator {
+public:
+  /// Creates the stream.
+  explicit hyperplane_generator(hyperplane_options options)
+      : options_(std::move(options))
+      , rng_(options_.seed)
+      , weights_(options_.n_features)
+      , directions_(options_.n_features) {
+    for (std::size_t i = 0; i < options_.n_features; ++i) {
+      weights_[i] = internal::uniform01(rng_);
+      directions_[i] = internal::uniform01(rng_) < 0.5 ? -1.0 : 1.0;
+    }
+  }
+
+  /// The next record.
+  labelled_record next() {
+    for (auto point : options_.drift_points)
+      if (point == count_)
+        redraw();
+    const auto d = options_.n_features;
+    labelled_record r{vector(static_cast<Eigen::Index>(d)), 0};
+    for (std::size_t i = 0; i < d; ++i)
+      r.x[i] = internal::uniform01(rng_);
+    r.y = r.x.dot(weights_) >= weights_.sum() / 2 ? 1 : 0;
+    if (internal::uniform01(rng_) < options_.noise)
+      r.y = 1 - r.y;
+    for (std::size_t i = 0; options_.magnitude > 0 && i < drifting(); ++i) {
+      weights_[i] += directions_[i] * options_.magnitude;
+      if (internal::uniform01(rng_) < options_.reversal)
+        directions_[i] = -directions_[i];
+    }
+    ++count_;
+    return r;
+  }
+
+  /// The records at which the hyperplane rotates abruptly.
+  [[nodiscard]] const std::vector<std::size_t>& drift_points() const noexcept {
+    return options_.drift_points;
+  }
+
+  /// The current weights of the hyperplane.
+  [[nodiscard]] const vector& weights() const noexcept { return weights_; }
+
+  /// Records generated so far.
+  [[nodiscard]] std::size_t count() const noexcept { return count_; }
+
+private:
+  std::size_t drifting() const {
+    return options_.drift_features < options_.n_features ? options_.drift_features
+                                                         : options_.n_features;
+  }
+
+  void redraw() {
+    for (std::size_t i = 0; i < drifting(); ++i)
+      weights_[i] = internal::uniform01(rng_);
+  }
+
+  /// The configuration.
+  hyperplane_options options_;
+  /// The source of randomness.
+  std::mt19937_64 rng_;
+  /// The hyperplane's weights.
+  vector weights_;
+  /// The direction (+1 or -1) of each weight's incremental change.
+  vector directions_;
+  /// Records generated so far.
+  std::size_t count_ = 0;
+};
+
+} // namespace eddy::ml

@@ -1,0 +1,111 @@
+#include <eddy/ml/ddm.hpp>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <vector>
+
+namespace {
+
+std::vector<double> errors(std::uint64_t seed, std::size_t n, std::size_t change, double p_before,
+                           double p_after) {
+  std::mt19937_64 rng{seed};
+  std::vector<double> result;
+  for (std::size_t i = 0; i < n; ++i) {
+    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    result.push_back(u < (i < change ? p_before : p_after) ? 1.0 : 0.0);
+  }
+  return result;
+}
+
+template <class Detector>
+std::vector<std::size_t> detections(Detector& detector, const std::vector<double>& xs,
+                                    std::size_t from = 0) {
+  std::vector<std::size_t> result;
+  for (std::size_t i = from; i < xs.size(); ++i)
+    if (detector.update(xs[i]))
+      result.push_back(i);
+  return result;
+}
+
+} // namespace
+
+SCENARIO("ddm detects a clear rise of the error rate within a bounded delay") {
+  // DDM may alarm falsely early on (its minimum p + s is noisy), so this looks at the first
+  // alarm at or after the change; the stationary scenarios below bound the false alarms.
+  for (std::uint64_t seed : {1, 2, 3}) {
+    eddy::ml::ddm detector;
+    auto found = detections(detector, errors(seed, 10'000, 5'000, 0.1, 0.5));
+    auto after = std::find_if(found.begin(), found.end(), [](auto i) { return i >= 5'000; });
+    REQUIRE(after != found.end());
+    CHECK(*after < 5'000 + 300);
+  }
+}
+
+SCENARIO("ddm warns before it signals a drift") {
+  eddy::ml::ddm detector;
+  bool warned = false;
+  auto xs = errors(4, 10'000, 5'000, 0.1, 0.5);
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    warned = warned || detector.warning_detected();
+    if (detector.update(xs[i]))
+      break;
+  }
+  CHECK(warned);
+}
+
+SCENARIO("ddm does not alarm on a stationary stream") {
+  eddy::ml::ddm detector;
+  CHECK(detections(detector, errors(7, 20'000, 20'000, 0.1, 0.1)).empty());
+  CHECK(detector.error_rate() == Approx(0.1).margin(0.01));
+}
+
+SCENARIO("ddm alarms rarely on stationary streams of many seeds") {
+  // Not a property of one lucky seed: across 20 seeds of 20'000 records at error rate 0.1 the
+  // defaults (MOA's) give fewer than one false alarm per stream on average.
+  std::size_t alarms = 0;
+  for (std::uint64_t seed = 100; seed < 120; ++seed) {
+    eddy::ml::ddm detector;
+    alarms += detections(detector, errors(seed, 20'000, 20'000, 0.1, 0.1)).size();
+  }
+  CHECK(alarms < 20);
+}
+
+SCENARIO("ddm ignores non-finite values") {
+  eddy::ml::ddm detector;
+  CHECK_FALSE(detector.update(std::numeric_limits<double>::quiet_NaN()));
+  CHECK_FALSE(detector.update(-std::numeric_limits<double>::infinity()));
+  CHECK(detector.ignored() == 2);
+  CHECK(detector.error_rate() == 0);
+}
+
+SCENARIO("a restored ddm continues exactly like the original") {
+  auto xs = errors(11, 20'000, 6'000, 0.1, 0.5);
+  eddy::ml::ddm original;
+  auto expected = detections(original, xs);
+  REQUIRE_FALSE(expected.empty());
+  eddy::ml::ddm first;
+  std::vector<std::size_t> found;
+  for (std::size_t i = 0; i < 6'050; ++i)
+    if (first.update(xs[i]))
+      found.push_back(i);
+  std::ostringstream out;
+  {
+    boost::archive::binary_oarchive archive{out};
+    archive << first;
+  }
+  eddy::ml::ddm restored;
+  std::istringstream in{out.str()};
+  {
+    boost::archive::binary_iarchive archive{in};
+    archive >> restored;
+  }
+  for (auto i : detections(restored, xs, 6'050))
+    found.push_back(i);
+  CHECK(found == expected);
+}

@@ -1,0 +1,107 @@
+#include <eddy/ml/page_hinkley.hpp>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <catch2/catch.hpp>
+
+#include <limits>
+#include <random>
+#include <sstream>
+#include <vector>
+
+namespace {
+
+std::vector<double> errors(std::uint64_t seed, std::size_t n, std::size_t change, double p_before,
+                           double p_after) {
+  std::mt19937_64 rng{seed};
+  std::vector<double> result;
+  for (std::size_t i = 0; i < n; ++i) {
+    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+    result.push_back(u < (i < change ? p_before : p_after) ? 1.0 : 0.0);
+  }
+  return result;
+}
+
+template <class Detector>
+std::vector<std::size_t> detections(Detector& detector, const std::vector<double>& xs,
+                                    std::size_t from = 0) {
+  std::vector<std::size_t> result;
+  for (std::size_t i = from; i < xs.size(); ++i)
+    if (detector.update(xs[i]))
+      result.push_back(i);
+  return result;
+}
+
+} // namespace
+
+SCENARIO("page-hinkley detects a clear rise of the error rate within a bounded delay") {
+  for (std::uint64_t seed : {1, 2, 3}) {
+    eddy::ml::page_hinkley detector;
+    auto found = detections(detector, errors(seed, 10'000, 5'000, 0.1, 0.5));
+    REQUIRE_FALSE(found.empty());
+    CHECK(found.front() >= 5'000);
+    CHECK(found.front() < 5'000 + 300);
+  }
+}
+
+SCENARIO("page-hinkley in down mode detects a fall and ignores a rise") {
+  eddy::ml::page_hinkley_options options;
+  options.mode = eddy::ml::page_hinkley_mode::down;
+  eddy::ml::page_hinkley down{options};
+  CHECK(detections(down, errors(4, 10'000, 5'000, 0.1, 0.5)).empty());
+  eddy::ml::page_hinkley falling{options};
+  auto found = detections(falling, errors(4, 10'000, 5'000, 0.5, 0.1));
+  REQUIRE_FALSE(found.empty());
+  CHECK(found.front() >= 5'000);
+}
+
+SCENARIO("page-hinkley does not alarm on a stationary stream") {
+  eddy::ml::page_hinkley detector;
+  CHECK(detections(detector, errors(7, 20'000, 20'000, 0.1, 0.1)).empty());
+  CHECK(detector.mean() == Approx(0.1).margin(0.01));
+}
+
+SCENARIO("page-hinkley alarms rarely on stationary streams of many seeds") {
+  // Not a property of one lucky seed: across 20 seeds of 20'000 records at error rate 0.1 the
+  // defaults (MOA's) give fewer than one false alarm per stream on average.
+  std::size_t alarms = 0;
+  for (std::uint64_t seed = 100; seed < 120; ++seed) {
+    eddy::ml::page_hinkley detector;
+    alarms += detections(detector, errors(seed, 20'000, 20'000, 0.1, 0.1)).size();
+  }
+  CHECK(alarms < 20);
+}
+
+SCENARIO("page-hinkley ignores non-finite values") {
+  eddy::ml::page_hinkley detector;
+  CHECK_FALSE(detector.update(std::numeric_limits<double>::quiet_NaN()));
+  CHECK_FALSE(detector.update(-std::numeric_limits<double>::infinity()));
+  CHECK(detector.ignored() == 2);
+  CHECK(detector.mean() == 0);
+}
+
+SCENARIO("a restored page-hinkley continues exactly like the original") {
+  auto xs = errors(11, 20'000, 6'000, 0.1, 0.5);
+  eddy::ml::page_hinkley original;
+  auto expected = detections(original, xs);
+  REQUIRE_FALSE(expected.empty());
+  eddy::ml::page_hinkley first;
+  std::vector<std::size_t> found;
+  for (std::size_t i = 0; i < 6'050; ++i)
+    if (first.update(xs[i]))
+      found.push_back(i);
+  std::ostringstream out;
+  {
+    boost::archive::binary_oarchive archive{out};
+    archive << first;
+  }
+  eddy::ml::page_hinkley restored;
+  std::istringstream in{out.str()};
+  {
+    boost::archive::binary_iarchive archive{in};
+    archive >> restored;
+  }
+  for (auto i : detections(restored, xs, 6'050))
+    found.push_back(i);
+  CHECK(found == expected);
+}
