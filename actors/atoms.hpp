@@ -1,0 +1,21 @@
+// The atoms of eddy's runtime protocol between tasks and the job coordinator.
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace eddy {
+
+/// Coordinator -> task: wiring is complete, start (sources start producing).
+using start_atom = caf::atom_constant<caf::atom("e_start")>;
+/// Task -> itself: produce the next batches (sources).
+using produce_atom = caf::atom_constant<caf::atom("e_produce")>;
+/// Task -> itself: the linger time passed, send partial batches.
+using flush_atom = caf::atom_constant<caf::atom("e_flush")>;
+/// Task -> coordinator: this instance finished cleanly; carries its final metrics.
+using done_atom = caf::atom_constant<caf::atom("e_done")>;
+/// Task -> coordinator: this instance failed; carries the reason.
+using failed_atom = caf::atom_constant<caf::atom("e_failed")>;
+/// Coordinator -> dead-letter source: every other task has finished.
+using drain_atom = caf::atom_constant<caf::atom("e_drain")>;
+
+} // namespace eddy

@@ -1,0 +1,111 @@
+// The messages that travel on eddy's edges.
+//
+// Data moves in `batch<T>`s, never one record per message. Control messages travel in band,
+// ordered with the data of the same channel: watermarks, checkpoint barriers, end of stream.
+// Credits travel upstream and are what bounds memory (see output.hpp).
+//
+//   eddy::batch<int> b;
+//   b.items = {1, 2, 3};
+//   b.times = {10, 11, 12};   // optional event times, one per record
+//   self->send(downstream, std::move(b));
+//
+// Every type here has an `inspect` overload, so a batch crosses a process boundary through CAF's
+// middleman when T has one too.
+#pragma once
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace eddy {
+
+/// Event time, in milliseconds.
+using timestamp = int64_t;
+
+/// The smallest event time: the watermark before anything has been seen.
+inline constexpr timestamp min_time = std::numeric_limits<timestamp>::min();
+
+/// The largest event time: the watermark that closes every window at the end of a stream.
+inline constexpr timestamp max_time = std::numeric_limits<timestamp>::max();
+
+/// Records on one channel, with optional per-record event times.
+template <class T>
+struct batch {
+  /// Index of the receiving task's input this batch arrives on.
+  uint32_t input = 0;
+  /// Sender-side channel id, returned in credit messages.
+  uint32_t origin = 0;
+  /// The records.
+  std::vector<T> items;
+  /// Event time of each record, or empty when the stream carries no event times.
+  std::vector<timestamp> times;
+};
+
+template <class Inspector, class T>
+typename Inspector::result_type inspect(Inspector& f, batch<T>& x) {
+  return f(caf::meta::type_name("eddy.batch"), x.input, x.origin, x.items, x.times);
+}
+
+/// What an in-band control message means.
+enum class control_kind : uint8_t {
+  /// No record with an event time at or below `value` follows on this channel.
+  watermark = 0,
+  /// Checkpoint barrier `value` (aligned on by multi-input tasks in the checkpointing issue).
+  barrier = 1,
+  /// The channel is finished: nothing follows.
+  end_of_stream = 2,
+};
+
+/// An in-band control message, ordered with the data of its channel.
+struct control {
+  /// Index of the receiving task's input.
+  uint32_t input = 0;
+  /// Sender-side channel id.
+  uint32_t origin = 0;
+  /// What this message means.
+  control_kind kind = control_kind::watermark;
+  /// The watermark's time or the barrier's checkpoint id.
+  int64_t value = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, control& x) {
+  return f(caf::meta::type_name("eddy.control"), x.input, x.origin, x.kind, x.value);
+}
+
+/// Upstream: the receiver of channel `origin` accepts `amount` more batches.
+struct credit {
+  /// Sender-side channel id the credit is for.
+  uint32_t origin = 0;
+  /// Number of batches granted.
+  uint32_t amount = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, credit& x) {
+  return f(caf::meta::type_name("eddy.credit"), x.origin, x.amount);
+}
+
+/// A record that could not be processed, with where it came from and why.
+struct dead_letter {
+  /// Operator name and instance, or file and line, the record came from.
+  std::string origin;
+  /// Why it was rejected: the parse error or the user function's exception message.
+  std::string reason;
+  /// The record itself, rendered as text.
+  std::string record;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_letter& x) {
+  return f(caf::meta::type_name("eddy.dead_letter"), x.origin, x.reason, x.record);
+}
+
+inline bool operator==(const dead_letter& x, const dead_letter& y) {
+  return x.origin == y.origin && x.reason == y.reason && x.record == y.record;
+}
+
+} // namespace eddy

@@ -1,0 +1,288 @@
+#include <eddy/actors/task.hpp>
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+
+namespace eddy {
+
+namespace {
+
+/// Source steps per produce message: enough to amortize the message, few enough to stay
+/// responsive to credits and control.
+constexpr int steps_per_produce = 4;
+
+} // namespace
+
+task::task(caf::actor_config& cfg, task_spec spec)
+    : caf::event_based_actor(cfg)
+    , spec_(std::move(spec))
+    , inputs_(spec_.inputs) {
+  logic_ = spec_.make_logic(*this);
+  output_ = logic_->output();
+}
+
+task::~task() = default;
+
+std::string task::origin() const {
+  return spec_.name + '#' + std::to_string(spec_.instance);
+}
+
+caf::behavior task::make_behavior() {
+  handlers_ = logic_->handlers(*this).or_else(caf::message_handler{
+      [this](control& c) {
+        if (!admit(c.input, c.origin))
+          return;
+        on_control(c);
+      },
+  });
+  return handlers_.or_else(caf::message_handler{
+      [this](credit& c) { on_credit(c); },
+      [this](start_atom, caf::actor& coordinator, caf::actor& dead_letters) {
+        coordinator_ = std::move(coordinator);
+        dead_letters_ = std::move(dead_letters);
+        started_ = true;
+        if (logic_->is_source())
+          schedule_produce();
+        else if (inputs_.empty())
+          finish();
+      },
+      [this](produce_atom) {
+        produce_scheduled_ = false;
+        run_source();
+      },
+      [this](flush_atom) {
+        linger_armed_ = false;
+        if (output_ && !failed_) {
+          output_->flush();
+          after_output_change();
+        }
+      },
+  });
+}
+
+// -- input side ---------------------------------------------------------------------------------
+
+bool task::admit(uint32_t input, uint32_t channel) {
+  if (input >= inputs_.size()) {
+    fail("task " + origin() + " received input " + std::to_string(input) + " but has only " +
+         std::to_string(inputs_.size()) + " inputs: the topology was wired inconsistently");
+    return false;
+  }
+  auto& in = inputs_[input];
+  if (!in.upstream) {
+    in.upstream = current_sender();
+    in.origin = channel;
+  }
+  if (failed_)
+    return false;
+  if (replaying_)
+    return true;
+  if (!deferred_.empty() || (output_ && output_->blocked())) {
+    deferred_.emplace_back(current_mailbox_element()->move_content_to_message());
+    update_peak_queued();
+    return false;
+  }
+  return true;
+}
+
+void task::before_batch(size_t n) {
+  auto& m = metrics();
+  m.add(m.batches_in, 1);
+  m.add(m.records_in, n);
+}
+
+void task::after_batch(uint32_t input, size_t n) {
+  auto& in = inputs_[input];
+  if (in.upstream)
+    send(caf::actor_cast<caf::actor>(in.upstream), credit{in.origin, 1});
+  if (output_ && output_->has_partial()) {
+    // A partial input batch means the upstream is lingering (low rate): pass the data on now.
+    if (n < spec_.channels.batch_size)
+      output_->flush();
+    else
+      arm_linger();
+  }
+  after_output_change();
+}
+
+void task::on_control(control& c) {
+  auto& in = inputs_[c.input];
+  switch (c.kind) {
+  case control_kind::watermark:
+    in.watermark = std::max(in.watermark, c.value);
+    recompute_watermark();
+    break;
+  case control_kind::barrier:
+    // Checkpoint barriers are aligned and snapshotted by the checkpointing issue; until then
+    // they pass through so the protocol stays in place.
+    if (output_)
+      output_->broadcast_control(control_kind::barrier, c.value);
+    break;
+  case control_kind::end_of_stream:
+    in.ended = true;
+    recompute_watermark();
+    if (std::all_of(inputs_.begin(), inputs_.end(), [](auto& x) { return x.ended; }))
+      finish();
+    break;
+  }
+  after_output_change();
+}
+
+void task::recompute_watermark() {
+  auto wm = max_time;
+  for (auto& in : inputs_)
+    if (!in.ended)
+      wm = std::min(wm, in.watermark);
+  if (wm > watermark_)
+    advance_watermark(wm);
+}
+
+void task::advance_watermark(timestamp wm) {
+  if (wm <= watermark_)
+    return;
+  watermark_ = wm;
+  logic_->on_watermark(*this, wm);
+  if (output_)
+    output_->broadcast_control(control_kind::watermark, wm);
+}
+
+// -- output side --------------------------------------------------------------------------------
+
+void task::on_credit(const credit& c) {
+  if (!output_ || failed_)
+    return;
+  output_->on_credit(c.origin, c.amount);
+  after_output_change();
+}
+
+void task::after_output_change() {
+  if (!output_ || failed_)
+    return;
+  update_peak_queued();
+  if (output_->blocked()) {
+    if (!blocked_since_)
+      blocked_since_ = std::chrono::steady_clock::now();
+    return;
+  }
+  if (blocked_since_) {
+    auto waited = std::chrono::steady_clock::now() - *blocked_since_;
+    blocked_since_.reset();
+    metrics().add(metrics().credit_wait_ns,
+                  std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count());
+  }
+  if (!deferred_.empty() && !replaying_)
+    replay_deferred();
+  if (finishing_)
+    try_quit();
+  else if (logic_->is_source() && started_)
+    schedule_produce();
+}
+
+void task::replay_deferred() {
+  replaying_ = true;
+  while (!deferred_.empty() && !failed_ && !(output_ && output_->blocked())) {
+    auto msg = std::move(deferred_.front());
+    deferred_.pop_front();
+    handlers_(msg);
+  }
+  replaying_ = false;
+}
+
+void task::arm_linger() {
+  if (linger_armed_)
+    return;
+  linger_armed_ = true;
+  delayed_send(this, spec_.channels.linger, flush_atom::value);
+}
+
+void task::update_peak_queued() {
+  auto queued = deferred_.size() + (output_ ? output_->queued() : 0);
+  metrics().raise(metrics().peak_queued, queued);
+}
+
+// -- sources ------------------------------------------------------------------------------------
+
+void task::schedule_produce() {
+  if (produce_scheduled_ || finishing_ || failed_)
+    return;
+  produce_scheduled_ = true;
+  send(this, produce_atom::value);
+}
+
+void task::run_source() {
+  if (finishing_ || failed_)
+    return;
+  for (int i = 0; i < steps_per_produce; ++i) {
+    if (output_ && output_->blocked()) {
+      after_output_change();
+      return;
+    }
+    auto r = logic_->produce(*this);
+    if (failed_)
+      return;
+    if (r.status == produce_result::done) {
+      finish();
+      return;
+    }
+    if (r.status == produce_result::wait) {
+      if (output_ && output_->has_partial())
+        arm_linger();
+      produce_scheduled_ = true;
+      delayed_send(this, r.wait_for, produce_atom::value);
+      after_output_change();
+      return;
+    }
+  }
+  if (output_ && output_->has_partial())
+    arm_linger();
+  after_output_change();
+}
+
+// -- life cycle ---------------------------------------------------------------------------------
+
+void task::finish() {
+  if (finishing_ || failed_)
+    return;
+  finishing_ = true;
+  logic_->on_end(*this);
+  if (failed_)
+    return;
+  if (output_) {
+    advance_watermark(max_time);
+    output_->flush();
+    output_->broadcast_control(control_kind::end_of_stream, 0);
+  }
+  try_quit();
+}
+
+void task::try_quit() {
+  if (output_ && output_->queued() > 0)
+    return;
+  send(coordinator_, done_atom::value, metrics().snapshot());
+  quit();
+}
+
+void task::dead_letter(std::string reason, std::string record, std::string origin) {
+  metrics().add(metrics().dead_letters, 1);
+  if (origin.empty())
+    origin = this->origin();
+  send(dead_letters_, eddy::dead_letter{std::move(origin), std::move(reason), std::move(record)});
+}
+
+void task::user_error(const std::string& what, std::string record) {
+  if (spec_.on_error == error_policy::fail)
+    fail("operator " + origin() + " failed on record " + record + ": " + what);
+  else
+    dead_letter(what, std::move(record));
+}
+
+void task::fail(std::string reason) {
+  if (failed_)
+    return;
+  failed_ = true;
+  send(coordinator_, failed_atom::value, std::move(reason));
+  quit(caf::sec::runtime_error);
+}
+
+} // namespace eddy

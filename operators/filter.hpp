@@ -1,0 +1,49 @@
+// filter: keeps the records for which a predicate holds.
+//
+//   auto expensive = bids.filter([](const bid& b) { return b.price > 5000; });
+//
+// Filtering compacts the batch in place and passes it on without copying records.
+#pragma once
+
+#include <eddy/operators/internal/logic_base.hpp>
+
+namespace eddy::internal {
+
+/// Per-instance logic of filter.
+template <class T, class F>
+class filter_logic final : public unary_logic<T> {
+public:
+  filter_logic(task& t, const instance_wiring& w, F f)
+      : unary_logic<T>(t, w)
+      , f_(std::move(f)) {}
+
+  caf::message_handler handlers(task& t) override {
+    return t.data_handler<T>([this, &t](batch<T>& b) { on_batch(t, b); });
+  }
+
+private:
+  void on_batch(task& t, batch<T>& in) {
+    auto& items = in.items;
+    bool timed = !in.times.empty();
+    size_t w = 0;
+    guarded_loop(t, items.size(), items, [&](size_t i) {
+      if (f_(std::as_const(items[i]))) {
+        if (w != i) {
+          items[w] = std::move(items[i]);
+          if (timed)
+            in.times[w] = in.times[i];
+        }
+        ++w;
+      }
+    });
+    items.erase(items.begin() + static_cast<std::ptrdiff_t>(w), items.end());
+    if (timed)
+      in.times.resize(w);
+    this->out_.emit_batch(std::move(in));
+  }
+
+  /// The user's predicate, one copy per instance.
+  F f_;
+};
+
+} // namespace eddy::internal

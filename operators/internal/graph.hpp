@@ -1,0 +1,91 @@
+// The job graph: operators (nodes) and the edges between them, before anything runs.
+// Internal to operators/: users see it through `job` and `stream<T>`.
+#pragma once
+
+#include <eddy/actors/channel_config.hpp>
+#include <eddy/actors/output.hpp>
+#include <eddy/actors/partitioning.hpp>
+#include <eddy/actors/task.hpp>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <typeindex>
+#include <vector>
+
+namespace eddy::internal {
+
+/// How one operator consumes another's output.
+struct edge_spec {
+  /// The producing node.
+  size_t from = 0;
+  /// How records are spread over the consumer's instances.
+  partitioning kind = partitioning::forward;
+  /// With hash partitioning: a std::function<uint64_t(const T&)> for the producer's T.
+  std::shared_ptr<void> key_hash;
+  /// True when the user chose the partitioning (forward then requires equal parallelism).
+  bool explicit_kind = false;
+};
+
+/// The wiring of one outgoing edge of one instance, handed to its logic at spawn time.
+struct out_edge {
+  partitioning kind = partitioning::forward;
+  std::shared_ptr<void> key_hash;
+  std::vector<channel_target> targets;
+};
+
+/// What a node's logic factory receives for one instance.
+struct instance_wiring {
+  /// Outgoing edges of this instance.
+  std::vector<out_edge> outputs;
+  /// Whether the output carries event times.
+  bool timed = false;
+};
+
+/// One operator of the job.
+struct node {
+  /// Index in the job's node list.
+  size_t id = 0;
+  /// What kind of operator ("map", "source", ...), for messages.
+  std::string kind;
+  /// User-visible name (defaults to kind and id).
+  std::string name;
+  /// Instances; 0 means "the job's default".
+  uint32_t parallelism = 0;
+  /// The most instances this operator supports (files: 1).
+  uint32_t max_parallelism = 0;
+  /// Incoming edges.
+  std::vector<edge_spec> inputs;
+  /// Nodes consuming this one's output.
+  std::vector<size_t> consumers;
+  /// Type of the records this node emits (void for sinks).
+  std::type_index out_type = typeid(void);
+  /// Type of the records this node consumes (void for sources).
+  std::type_index in_type = typeid(void);
+  /// True for sources.
+  bool is_source = false;
+  /// True for sinks.
+  bool is_sink = false;
+  /// True when the source assigns event times (propagated downstream at build time).
+  bool timed = false;
+  /// What a throwing user function does.
+  error_policy on_error = error_policy::dead_letter;
+  /// Checks done before the job starts (a source's file exists, ...).
+  std::function<caf::error()> check;
+  /// Creates the logic of one instance.
+  std::function<std::unique_ptr<logic>(task&, uint32_t instance, const instance_wiring&)> make;
+  /// Registers the message types this node sends (batch<Out>) with CAF.
+  std::function<void(caf::actor_system_config&)> register_types;
+};
+
+/// The nodes of one job, shared by the job and its streams.
+struct graph {
+  std::vector<node> nodes;
+  /// Mistakes found while building (reported by run()).
+  std::vector<std::string> mistakes;
+};
+
+} // namespace eddy::internal

@@ -1,0 +1,71 @@
+// Pieces shared by the operators' per-instance logic: wiring an output, and a loop that turns a
+// throwing user function into a dead letter (or a job failure) without unwinding through CAF.
+#pragma once
+
+#include <eddy/actors/output.hpp>
+#include <eddy/actors/task.hpp>
+#include <eddy/operators/internal/graph.hpp>
+
+#include <caf/deep_to_string.hpp>
+
+#include <exception>
+#include <memory>
+
+namespace eddy::internal {
+
+/// Adds the edges of `wiring` to `out`.
+template <class T>
+void wire(output<T>& out, const instance_wiring& wiring, const channel_config& cfg) {
+  using hash_fn = typename output<T>::hash_fn;
+  for (const auto& e : wiring.outputs) {
+    hash_fn hash;
+    if (e.key_hash)
+      hash = *std::static_pointer_cast<hash_fn>(e.key_hash);
+    out.add_edge(e.kind, std::move(hash), e.targets, cfg);
+  }
+}
+
+/// Renders a record for a dead letter.
+template <class T>
+std::string render(const T& x) {
+  return caf::deep_to_string(x);
+}
+
+/// Calls `body(i)` for i in [0, n). When it throws on i, reports record `i` through
+/// `t.user_error` and goes on with i + 1, unless the error policy failed the task.
+template <class Body, class Items>
+void guarded_loop(task& t, size_t n, const Items& items, Body&& body) {
+  size_t i = 0;
+  while (i < n) {
+    try {
+      for (; i < n; ++i)
+        body(i);
+    } catch (const std::exception& e) {
+      t.user_error(e.what(), render(items[i]));
+      ++i;
+    } catch (...) {
+      t.user_error("unknown exception", render(items[i]));
+      ++i;
+    }
+    if (t.failed())
+      return;
+  }
+}
+
+/// The base of one-input operators: an output of `Out` wired at construction.
+template <class Out>
+class unary_logic : public logic {
+public:
+  unary_logic(task& t, const instance_wiring& w)
+      : out_(&t, &t.metrics(), w.timed, t.instance()) {
+    wire(out_, w, t.channels());
+  }
+
+  output_base* output() override { return &out_; }
+
+protected:
+  /// Where results go.
+  eddy::output<Out> out_;
+};
+
+} // namespace eddy::internal

@@ -1,0 +1,134 @@
+// A job: a topology of sources, operators and sinks, built fluently and run on CAF actors.
+//
+//   eddy::job job{eddy::job_config{}.with_threads(2)};
+//   std::vector<int> seen;
+//   job.source(eddy::from_container(std::vector<int>{1, 2, 3}))
+//      .map([](const int& x) { return x * 10; })
+//      .sink(eddy::collect(seen));
+//   auto report = job.run();              // blocks until every source is exhausted
+//   if (!report) std::cerr << eddy::describe(report.error());
+//
+// Every operator instance is an actor; records travel in batches with credit-based flow
+// control. `run()` first checks the topology (an operator nobody consumes, parallelism 0, a
+// missing input file, ...) and reports mistakes as an error whose sentence says how to fix them.
+#pragma once
+
+#include <eddy/actors/channel_config.hpp>
+#include <eddy/actors/messages.hpp>
+#include <eddy/actors/metrics.hpp>
+#include <eddy/operators/errc.hpp>
+#include <eddy/operators/job_report.hpp>
+#include <eddy/operators/source.hpp>
+#include <eddy/operators/stream.hpp>
+
+#include <caf/expected.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace eddy {
+
+/// How a job runs.
+struct job_config {
+  /// Instances of every operator that does not set its own. Default: 1.
+  uint32_t parallelism = 1;
+  /// Scheduler threads; 0 means one per core (at least 2). Default: 0.
+  size_t threads = 0;
+  /// Batching and credits of every channel.
+  channel_config channels;
+
+  job_config& with_parallelism(uint32_t n) {
+    parallelism = n;
+    return *this;
+  }
+  job_config& with_threads(size_t n) {
+    threads = n;
+    return *this;
+  }
+  job_config& with_batch_size(size_t n) {
+    channels.batch_size = n;
+    return *this;
+  }
+  job_config& with_linger(caf::timespan t) {
+    channels.linger = t;
+    return *this;
+  }
+  job_config& with_credit(uint32_t n) {
+    channels.initial_credit = n;
+    return *this;
+  }
+};
+
+/// A topology under construction, and its run.
+class job {
+public:
+  // -- constructors ---------------------------------------------------------------------------
+
+  explicit job(job_config cfg = {});
+
+  job(const job&) = delete;
+  job& operator=(const job&) = delete;
+
+  // -- building -------------------------------------------------------------------------------
+
+  /// Adds a source (see operators/source.hpp) and returns its stream.
+  template <class Source>
+  stream<typename Source::value_type> source(Source src) {
+    using T = typename Source::value_type;
+    static_assert(internal::is_record_v<T>,
+                  "source: the record type needs an inspect overload, e.g. "
+                  "template <class F> auto inspect(F& f, my_record& x) { return f(x.a, x.b); }");
+    internal::node n;
+    n.id = g_->nodes.size();
+    n.kind = "source";
+    n.name = "source-" + std::to_string(n.id);
+    n.is_source = true;
+    n.out_type = typeid(T);
+    n.max_parallelism = internal::max_parallelism_of<Source>::value;
+    if constexpr (internal::has_timed<Source>::value)
+      n.timed = src.timed();
+    if constexpr (internal::has_check<Source>::value)
+      n.check = [src] { return src.check(); };
+    n.make = [src](task& t, uint32_t, const internal::instance_wiring& w) {
+      return std::make_unique<internal::source_logic<T, Source>>(t, w, src);
+    };
+    n.register_types = internal::register_batch<T>;
+    g_->nodes.push_back(std::move(n));
+    return stream<T>{g_, {g_->nodes.size() - 1}};
+  }
+
+  /// The records every operator rejected (bad input, throwing user functions), as a stream
+  /// to send to any sink. Without it they are kept in the job report.
+  stream<dead_letter> dead_letters();
+
+  // -- running --------------------------------------------------------------------------------
+
+  /// Checks the topology without running it.
+  [[nodiscard]] caf::error validate();
+
+  /// Runs the job until every source is exhausted and every record has reached its sink.
+  [[nodiscard]] caf::expected<job_report> run();
+
+  /// Metrics of every instance now (empty before `run` starts). Safe from any thread.
+  [[nodiscard]] std::vector<metrics_snapshot> metrics() const;
+
+  [[nodiscard]] const job_config& config() const noexcept { return cfg_; }
+
+private:
+  caf::error prepare(std::vector<size_t>& order);
+
+  /// How the job runs.
+  job_config cfg_;
+  /// The topology.
+  std::shared_ptr<internal::graph> g_;
+  /// The dead-letter source, when requested.
+  std::optional<size_t> dead_letter_node_;
+  /// Guards `live_`.
+  mutable std::mutex live_mtx_;
+  /// Counters of the running instances.
+  std::vector<std::shared_ptr<instance_metrics>> live_;
+};
+
+} // namespace eddy

@@ -1,0 +1,64 @@
+// map: one output record per input record.
+//
+//   auto prices = bids.map([](const bid& b) { return b.price * 908 / 1000; }).name("convert");
+//
+// When the output type equals the input type the batch is transformed in place and passed on
+// without copying. A function that throws sends its record to the dead-letter output (or fails
+// the job, with `.on_error(eddy::error_policy::fail)`).
+#pragma once
+
+#include <eddy/operators/internal/logic_base.hpp>
+
+#include <type_traits>
+
+namespace eddy::internal {
+
+/// Per-instance logic of map.
+template <class In, class Out, class F>
+class map_logic final : public unary_logic<Out> {
+public:
+  map_logic(task& t, const instance_wiring& w, F f)
+      : unary_logic<Out>(t, w)
+      , f_(std::move(f)) {}
+
+  caf::message_handler handlers(task& t) override {
+    return t.data_handler<In>([this, &t](batch<In>& b) { on_batch(t, b); });
+  }
+
+private:
+  void on_batch(task& t, batch<In>& in) {
+    auto& items = in.items;
+    auto n = items.size();
+    bool timed = !in.times.empty();
+    if constexpr (std::is_same_v<In, Out>) {
+      size_t w = 0;
+      guarded_loop(t, n, items, [&](size_t i) {
+        auto y = f_(std::as_const(items[i]));
+        items[w] = std::move(y);
+        if (timed)
+          in.times[w] = in.times[i];
+        ++w;
+      });
+      items.erase(items.begin() + static_cast<std::ptrdiff_t>(w), items.end());
+      if (timed)
+        in.times.resize(w);
+      this->out_.emit_batch(std::move(in));
+    } else {
+      batch<Out> out;
+      out.items.reserve(n);
+      if (timed)
+        out.times.reserve(n);
+      guarded_loop(t, n, items, [&](size_t i) {
+        out.items.emplace_back(f_(std::as_const(items[i])));
+        if (timed)
+          out.times.push_back(in.times[i]);
+      });
+      this->out_.emit_batch(std::move(out));
+    }
+  }
+
+  /// The user's function, one copy per instance.
+  F f_;
+};
+
+} // namespace eddy::internal

@@ -1,0 +1,124 @@
+// What a source is: any object that emits records into a `source_context<T>` when asked.
+//
+//   struct counter {                       // emits 0..n-1, one batch per call
+//     using value_type = uint64_t;
+//     uint64_t next = 0, n = 1000;
+//     eddy::produce_result produce(eddy::source_context<uint64_t>& ctx) {
+//       for (size_t i = 0; i < ctx.batch_size() && next < n; ++i)
+//         ctx.emit(next++);
+//       return {next < n ? eddy::produce_result::more : eddy::produce_result::done, {}};
+//     }
+//   };
+//   auto s = job.source(counter{});
+//
+// Optional members: `void open(uint32_t instance, uint32_t parallelism)` (called once per
+// instance, on a copy of the object), `caf::error check() const` (run before the job starts:
+// a missing file is an error then), `bool timed() const` (records carry event times),
+// `static constexpr uint32_t max_parallelism` (a file source reads with one instance).
+#pragma once
+
+#include <eddy/operators/internal/logic_base.hpp>
+
+#include <type_traits>
+
+namespace eddy {
+
+/// What a source emits into.
+template <class T>
+class source_context {
+public:
+  source_context(task& t, output<T>& out) noexcept
+      : task_(t)
+      , out_(out) {}
+
+  /// Emits a record without an event time.
+  void emit(T x) { out_.emit(std::move(x), min_time); }
+
+  /// Emits a record with event time `t`.
+  void emit(T x, timestamp t) { out_.emit(std::move(x), t); }
+
+  /// Emits a whole batch (records and, when timed, their times) without copying.
+  void emit_batch(batch<T>&& b) { out_.emit_batch(std::move(b)); }
+
+  /// Declares that no record at or before `t` follows.
+  void watermark(timestamp t) { task_.advance_watermark(t); }
+
+  /// Sends a bad input to the dead-letter output, with where it came from and why.
+  void dead_letter(std::string reason, std::string record, std::string origin) {
+    task_.dead_letter(std::move(reason), std::move(record), std::move(origin));
+  }
+
+  [[nodiscard]] uint32_t instance() const noexcept { return task_.instance(); }
+  [[nodiscard]] uint32_t parallelism() const noexcept { return task_.parallelism(); }
+  [[nodiscard]] size_t batch_size() const noexcept { return task_.channels().batch_size; }
+
+private:
+  task& task_;
+  output<T>& out_;
+};
+
+namespace internal {
+
+template <class S, class = void>
+struct has_open : std::false_type {};
+template <class S>
+struct has_open<S, std::void_t<decltype(std::declval<S&>().open(uint32_t{}, uint32_t{}))>>
+    : std::true_type {};
+
+template <class S, class = void>
+struct has_check : std::false_type {};
+template <class S>
+struct has_check<S, std::void_t<decltype(std::declval<const S&>().check())>> : std::true_type {};
+
+template <class S, class = void>
+struct has_timed : std::false_type {};
+template <class S>
+struct has_timed<S, std::void_t<decltype(std::declval<const S&>().timed())>> : std::true_type {};
+
+template <class S, class = void>
+struct has_finish : std::false_type {};
+template <class S>
+struct has_finish<S, std::void_t<decltype(std::declval<S&>().finish())>> : std::true_type {};
+
+template <class S, class = void>
+struct max_parallelism_of : std::integral_constant<uint32_t, 0> {};
+template <class S>
+struct max_parallelism_of<S, std::void_t<decltype(S::max_parallelism)>>
+    : std::integral_constant<uint32_t, S::max_parallelism> {};
+
+/// Per-instance logic of a source.
+template <class T, class S>
+class source_logic final : public unary_logic<T> {
+public:
+  source_logic(task& t, const instance_wiring& w, S src)
+      : unary_logic<T>(t, w)
+      , src_(std::move(src))
+      , ctx_(t, this->out_) {
+    if constexpr (has_open<S>::value)
+      src_.open(t.instance(), t.parallelism());
+  }
+
+  caf::message_handler handlers(task&) override { return caf::message_handler{}; }
+
+  [[nodiscard]] bool is_source() const noexcept override { return true; }
+
+  produce_result produce(task& t) override {
+    try {
+      return src_.produce(ctx_);
+    } catch (const std::exception& e) {
+      t.fail("source " + t.origin() + " failed: " + e.what());
+    } catch (...) {
+      t.fail("source " + t.origin() + " failed with an unknown exception");
+    }
+    return {produce_result::done, {}};
+  }
+
+private:
+  /// The user's source object, one copy per instance.
+  S src_;
+  /// What it emits into.
+  source_context<T> ctx_;
+};
+
+} // namespace internal
+} // namespace eddy
