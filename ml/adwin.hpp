@@ -4,7 +4,7 @@
 // drops its oldest part whenever two sub-windows have means that differ by more than a bound set
 // by `delta`. Feed it a learner's error indicator (1 = wrong) or any bounded value.
 //
-//   eddy::ml::adwin detector;   // delta 0.002; see adwin_options
+//   eddy::ml::adwin detector;   // delta 0.002; see adwin_config
 //   for (double err : errors)
 //     if (detector.update(err))
 //       std::cout << "drift, mean now " << detector.mean() << '\n';
@@ -20,7 +20,7 @@
 namespace eddy::ml {
 
 /// Configuration of an `adwin` detector.
-struct adwin_options {
+struct adwin_config {
   /// Confidence of a cut: smaller means fewer false alarms and later detections. Default: 0.002.
   double delta = 0.002;
   /// Checks for a cut every `clock` updates. Default: 32.
@@ -39,8 +39,8 @@ public:
   // -- constructors -----------------------------------------------------------------------------
 
   /// Creates an empty detector.
-  explicit adwin(adwin_options options = {})
-      : options_(options) {}
+  explicit adwin(adwin_config cfg = {})
+      : cfg_(cfg) {}
 
   // -- updates ----------------------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ public:
     }
     insert(x);
     ++ticks_;
-    if (ticks_ % options_.clock == 0 && width_ > options_.grace_period)
+    if (ticks_ % cfg_.clock == 0 && width_ > cfg_.grace_period)
       drift_ = detect_cut();
     return drift_;
   }
@@ -95,8 +95,8 @@ public:
   /// Saves or loads the whole state with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& options_.delta& options_.clock& options_.max_buckets& options_.min_window_length;
-    ar& options_.grace_period& rows_& width_& total_& variance_& ticks_& ignored_& drift_;
+    ar& cfg_.delta& cfg_.clock& cfg_.max_buckets& cfg_.min_window_length;
+    ar& cfg_.grace_period& rows_& width_& total_& variance_& ticks_& ignored_& drift_;
   }
 
 private:
@@ -129,7 +129,7 @@ private:
   /// Merges the two oldest buckets of every overfull row into one of the next row.
   void compress() {
     for (std::size_t row = 0; row < rows_.size(); ++row) {
-      if (rows_[row].size() <= options_.max_buckets)
+      if (rows_[row].size() <= cfg_.max_buckets)
         break;
       if (row + 1 == rows_.size())
         rows_.emplace_back();
@@ -166,10 +166,10 @@ private:
   /// Tests every cut point from oldest to newest, dropping old buckets while a cut holds.
   bool detect_cut() {
     bool detected = false;
-    for (bool cut = true; cut && width_ > options_.grace_period;) {
+    for (bool cut = true; cut && width_ > cfg_.grace_period;) {
       cut = false;
       double n0 = 0, n1 = width_, u0 = 0, u1 = total_;
-      const double min_len = static_cast<double>(options_.min_window_length);
+      const double min_len = static_cast<double>(cfg_.min_window_length);
       for (std::size_t r = rows_.size(); r-- > 0 && !cut;) {
         for (std::size_t k = 0; k < rows_[r].size(); ++k) {
           const double n = bucket_size(r);
@@ -191,8 +191,8 @@ private:
   }
 
   bool cut_holds(double n0, double n1, double mean_diff) const {
-    const double min_len = static_cast<double>(options_.min_window_length);
-    const double log_term = std::log(2.0 * std::log(width_) / options_.delta);
+    const double min_len = static_cast<double>(cfg_.min_window_length);
+    const double log_term = std::log(2.0 * std::log(width_) / cfg_.delta);
     const double m = 1.0 / (n0 - min_len + 1) + 1.0 / (n1 - min_len + 1);
     const double eps = std::sqrt(2.0 * m * variance() * log_term) + 2.0 / 3.0 * log_term * m;
     return std::abs(mean_diff) > eps;
@@ -201,7 +201,7 @@ private:
   // -- member variables -------------------------------------------------------------------------
 
   /// The configuration.
-  adwin_options options_;
+  adwin_config cfg_;
   /// rows_[i] holds buckets of 2^i values, oldest first; higher rows hold older values.
   std::vector<std::vector<bucket>> rows_;
   /// Values in the window.

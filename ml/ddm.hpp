@@ -18,7 +18,7 @@
 namespace eddy::ml {
 
 /// Configuration of a `ddm` detector.
-struct ddm_options {
+struct ddm_config {
   /// Errors seen before a warning or drift can be signalled. Default: 30.
   std::size_t min_instances = 30;
   /// Standard deviations above the minimum that raise a warning. Default: 2.
@@ -33,8 +33,8 @@ public:
   // -- constructors -----------------------------------------------------------------------------
 
   /// Creates a detector that has seen nothing.
-  explicit ddm(ddm_options options = {})
-      : options_(options) {}
+  explicit ddm(ddm_config cfg = {})
+      : cfg_(cfg) {}
 
   // -- updates ----------------------------------------------------------------------------------
 
@@ -52,15 +52,15 @@ public:
     p_ += (x - p_) / static_cast<double>(count_);
     const double s = std::sqrt(p_ * (1 - p_) / static_cast<double>(count_));
     warning_ = false;
-    if (count_ < options_.min_instances)
+    if (count_ < cfg_.min_instances)
       return false;
     if (p_ + s <= p_min_ + s_min_) {
       p_min_ = p_;
       s_min_ = s;
     }
-    if (p_ + s > p_min_ + options_.drift_level * s_min_)
+    if (p_ + s > p_min_ + cfg_.drift_level * s_min_)
       drift_ = true;
-    else if (p_ + s > p_min_ + options_.warning_level * s_min_)
+    else if (p_ + s > p_min_ + cfg_.warning_level * s_min_)
       warning_ = true;
     return drift_;
   }
@@ -90,7 +90,7 @@ public:
   /// Saves or loads the whole state with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& options_.min_instances& options_.warning_level& options_.drift_level;
+    ar& cfg_.min_instances& cfg_.warning_level& cfg_.drift_level;
     ar& count_& p_& p_min_& s_min_& ignored_& drift_& warning_;
   }
 
@@ -98,7 +98,7 @@ private:
   // -- member variables -------------------------------------------------------------------------
 
   /// The configuration.
-  ddm_options options_;
+  ddm_config cfg_;
   /// Errors since the last reset.
   std::uint64_t count_ = 0;
   /// The error rate since the last reset.

@@ -4,9 +4,9 @@
 // and signals a drift when the sum rises more than `threshold` above its minimum. The default
 // mode watches for increases, which is what a rising error rate looks like.
 //
-//   eddy::ml::page_hinkley_options options;
-//   options.threshold = 25;   // react faster, alarm more often
-//   eddy::ml::page_hinkley detector{options};
+//   eddy::ml::page_hinkley_config cfg;
+//   cfg.threshold = 25;   // react faster, alarm more often
+//   eddy::ml::page_hinkley detector{cfg};
 //   for (double err : errors)
 //     if (detector.update(err))
 //       std::cout << "drift\n";
@@ -30,7 +30,7 @@ enum class page_hinkley_mode : std::uint8_t {
 };
 
 /// Configuration of a `page_hinkley` detector.
-struct page_hinkley_options {
+struct page_hinkley_config {
   /// Values seen before a drift can be signalled. Default: 30.
   std::size_t min_instances = 30;
   /// Tolerated change per value. Default: 0.005.
@@ -50,8 +50,8 @@ public:
   // -- constructors -----------------------------------------------------------------------------
 
   /// Creates a detector that has seen nothing.
-  explicit page_hinkley(page_hinkley_options options = {})
-      : options_(options) {}
+  explicit page_hinkley(page_hinkley_config cfg = {})
+      : cfg_(cfg) {}
 
   // -- updates ----------------------------------------------------------------------------------
 
@@ -65,15 +65,15 @@ public:
     }
     ++count_;
     mean_ += (x - mean_) / static_cast<double>(count_);
-    sum_up_ = options_.alpha * sum_up_ + (x - mean_ - options_.delta);
-    sum_down_ = options_.alpha * sum_down_ + (mean_ - x - options_.delta);
+    sum_up_ = cfg_.alpha * sum_up_ + (x - mean_ - cfg_.delta);
+    sum_down_ = cfg_.alpha * sum_down_ + (mean_ - x - cfg_.delta);
     min_up_ = std::min(min_up_, sum_up_);
     min_down_ = std::min(min_down_, sum_down_);
-    if (count_ < options_.min_instances)
+    if (count_ < cfg_.min_instances)
       return false;
-    const bool up = sum_up_ - min_up_ > options_.threshold;
-    const bool down = sum_down_ - min_down_ > options_.threshold;
-    switch (options_.mode) {
+    const bool up = sum_up_ - min_up_ > cfg_.threshold;
+    const bool down = sum_down_ - min_down_ > cfg_.threshold;
+    switch (cfg_.mode) {
     case page_hinkley_mode::up:
       drift_ = up;
       break;
@@ -108,7 +108,7 @@ public:
   /// Saves or loads the whole state with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& options_.min_instances& options_.delta& options_.threshold& options_.alpha& options_.mode;
+    ar& cfg_.min_instances& cfg_.delta& cfg_.threshold& cfg_.alpha& cfg_.mode;
     ar& count_& mean_& sum_up_& sum_down_& min_up_& min_down_& ignored_& drift_;
   }
 
@@ -116,7 +116,7 @@ private:
   // -- member variables -------------------------------------------------------------------------
 
   /// The configuration.
-  page_hinkley_options options_;
+  page_hinkley_config cfg_;
   /// Values since the last reset.
   std::uint64_t count_ = 0;
   /// Running mean since the last reset.

@@ -6,7 +6,7 @@
 // rotates: abruptly (weights redrawn) at each drift point and, optionally, a little after every
 // record. Both flip a fraction `noise` of the labels. The same seed gives the same stream.
 //
-//   eddy::ml::sea_generator stream{eddy::ml::sea_options{}};   // drifts at 25'000, 50'000, ...
+//   eddy::ml::sea_generator stream{eddy::ml::sea_config{}};   // drifts at 25'000, 50'000, ...
 //   for (int i = 0; i < 100'000; ++i) {
 //     auto [x, y] = stream.next();
 //     model.learn(x, y);
@@ -35,7 +35,7 @@ struct labelled_record {
 };
 
 /// Configuration of a `sea_generator`.
-struct sea_options {
+struct sea_config {
   /// Seed of the stream. Default: 1.
   std::uint64_t seed = 1;
   /// The concept functions in order, each 1..4 (theta 8, 9, 7, 9.5). Default: {1, 2, 3, 4}.
@@ -50,11 +50,11 @@ struct sea_options {
 class sea_generator {
 public:
   /// Creates the stream; concepts outside 1..4 are clamped.
-  explicit sea_generator(sea_options options)
-      : options_(std::move(options))
-      , rng_(options_.seed) {
-    if (options_.concepts.empty())
-      options_.concepts = {1};
+  explicit sea_generator(sea_config cfg)
+      : cfg_(std::move(cfg))
+      , rng_(cfg_.seed) {
+    if (cfg_.concepts.empty())
+      cfg_.concepts = {1};
   }
 
   /// The next record.
@@ -63,7 +63,7 @@ public:
     for (int i = 0; i < 3; ++i)
       r.x[i] = 10.0 * internal::uniform01(rng_);
     r.y = r.x[0] + r.x[1] <= theta(concept_at(count_)) ? 1 : 0;
-    if (internal::uniform01(rng_) < options_.noise)
+    if (internal::uniform01(rng_) < cfg_.noise)
       r.y = 1 - r.y;
     ++count_;
     return r;
@@ -71,22 +71,22 @@ public:
 
   /// The index of the concept that labels record `t` (0-based).
   [[nodiscard]] std::size_t concept_at(std::size_t t) const {
-    const std::size_t i = options_.concept_length > 0 ? t / options_.concept_length : 0;
-    return i < options_.concepts.size() ? i : options_.concepts.size() - 1;
+    const std::size_t i = cfg_.concept_length > 0 ? t / cfg_.concept_length : 0;
+    return i < cfg_.concepts.size() ? i : cfg_.concepts.size() - 1;
   }
 
   /// The records at which a new concept starts.
   [[nodiscard]] std::vector<std::size_t> drift_points() const {
     std::vector<std::size_t> result;
-    for (std::size_t i = 1; i < options_.concepts.size(); ++i)
-      result.push_back(i * options_.concept_length);
+    for (std::size_t i = 1; i < cfg_.concepts.size(); ++i)
+      result.push_back(i * cfg_.concept_length);
     return result;
   }
 
   /// The threshold theta of concept index `i`.
   [[nodiscard]] double theta(std::size_t i) const {
     static constexpr double thetas[] = {8.0, 9.0, 7.0, 9.5};
-    const int f = options_.concepts[i];
+    const int f = cfg_.concepts[i];
     return thetas[(f < 1 ? 1 : (f > 4 ? 4 : f)) - 1];
   }
 
@@ -95,7 +95,7 @@ public:
 
 private:
   /// The configuration.
-  sea_options options_;
+  sea_config cfg_;
   /// The source of randomness.
   std::mt19937_64 rng_;
   /// Records generated so far.
@@ -103,7 +103,7 @@ private:
 };
 
 /// Configuration of a `hyperplane_generator`.
-struct hyperplane_options {
+struct hyperplane_config {
   /// Seed of the stream. Default: 1.
   std::uint64_t seed = 1;
   /// Number of features. Default: 10.
@@ -125,12 +125,12 @@ struct hyperplane_options {
 class hyperplane_generator {
 public:
   /// Creates the stream.
-  explicit hyperplane_generator(hyperplane_options options)
-      : options_(std::move(options))
-      , rng_(options_.seed)
-      , weights_(options_.n_features)
-      , directions_(options_.n_features) {
-    for (std::size_t i = 0; i < options_.n_features; ++i) {
+  explicit hyperplane_generator(hyperplane_config cfg)
+      : cfg_(std::move(cfg))
+      , rng_(cfg_.seed)
+      , weights_(cfg_.n_features)
+      , directions_(cfg_.n_features) {
+    for (std::size_t i = 0; i < cfg_.n_features; ++i) {
       weights_[i] = internal::uniform01(rng_);
       directions_[i] = internal::uniform01(rng_) < 0.5 ? -1.0 : 1.0;
     }
@@ -138,19 +138,19 @@ public:
 
   /// The next record.
   labelled_record next() {
-    for (auto point : options_.drift_points)
+    for (auto point : cfg_.drift_points)
       if (point == count_)
         redraw();
-    const auto d = options_.n_features;
+    const auto d = cfg_.n_features;
     labelled_record r{vector(static_cast<Eigen::Index>(d)), 0};
     for (std::size_t i = 0; i < d; ++i)
       r.x[i] = internal::uniform01(rng_);
     r.y = r.x.dot(weights_) >= weights_.sum() / 2 ? 1 : 0;
-    if (internal::uniform01(rng_) < options_.noise)
+    if (internal::uniform01(rng_) < cfg_.noise)
       r.y = 1 - r.y;
-    for (std::size_t i = 0; options_.magnitude > 0 && i < drifting(); ++i) {
-      weights_[i] += directions_[i] * options_.magnitude;
-      if (internal::uniform01(rng_) < options_.reversal)
+    for (std::size_t i = 0; cfg_.magnitude > 0 && i < drifting(); ++i) {
+      weights_[i] += directions_[i] * cfg_.magnitude;
+      if (internal::uniform01(rng_) < cfg_.reversal)
         directions_[i] = -directions_[i];
     }
     ++count_;
@@ -159,7 +159,7 @@ public:
 
   /// The records at which the hyperplane rotates abruptly.
   [[nodiscard]] const std::vector<std::size_t>& drift_points() const noexcept {
-    return options_.drift_points;
+    return cfg_.drift_points;
   }
 
   /// The current weights of the hyperplane.
@@ -170,8 +170,7 @@ public:
 
 private:
   std::size_t drifting() const {
-    return options_.drift_features < options_.n_features ? options_.drift_features
-                                                         : options_.n_features;
+    return cfg_.drift_features < cfg_.n_features ? cfg_.drift_features : cfg_.n_features;
   }
 
   void redraw() {
@@ -180,7 +179,7 @@ private:
   }
 
   /// The configuration.
-  hyperplane_options options_;
+  hyperplane_config cfg_;
   /// The source of randomness.
   std::mt19937_64 rng_;
   /// The hyperplane's weights.

@@ -74,7 +74,7 @@ SCENARIO("a restored adwin continues exactly like the original") {
     boost::archive::binary_oarchive archive{out};
     archive << first;
   }
-  eddy::ml::adwin restored{eddy::ml::adwin_options{1.0}};
+  eddy::ml::adwin restored{eddy::ml::adwin_config{1.0}};
   std::istringstream in{out.str()};
   {
     boost::archive::binary_iarchive archive{in};

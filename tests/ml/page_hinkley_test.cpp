@@ -45,7 +45,7 @@ SCENARIO("page-hinkley detects a clear rise of the error rate within a bounded d
 }
 
 SCENARIO("page-hinkley in down mode detects a fall and ignores a rise") {
-  eddy::ml::page_hinkley_options options;
+  eddy::ml::page_hinkley_config options;
   options.mode = eddy::ml::page_hinkley_mode::down;
   eddy::ml::page_hinkley down{options};
   CHECK(detections(down, errors(4, 10'000, 5'000, 0.1, 0.5)).empty());

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 
 SCENARIO("a sea stream is reproducible from its seed and labels by its concept") {
-  eddy::ml::sea_options options;
-  options.seed = 5;
+  eddy::ml::sea_config options;
+  cfg.seed = 5;
   options.noise = 0;
   options.concept_length = 1'000;
   eddy::ml::sea_generator a{options}, b{options};
@@ -24,8 +24,8 @@ SCENARIO("a sea stream is reproducible from its seed and labels by its concept")
 }
 
 SCENARIO("a sea stream flips about the configured fraction of labels") {
-  eddy::ml::sea_options options;
-  options.seed = 9;
+  eddy::ml::sea_config options;
+  cfg.seed = 9;
   eddy::ml::sea_generator stream{options};
   int flipped = 0;
   for (int t = 0; t < 20'000; ++t) {
@@ -36,8 +36,8 @@ SCENARIO("a sea stream flips about the configured fraction of labels") {
 }
 
 SCENARIO("a rotating hyperplane changes its labelling at each drift point") {
-  eddy::ml::hyperplane_options options;
-  options.seed = 3;
+  eddy::ml::hyperplane_config options;
+  cfg.seed = 3;
   options.noise = 0;
   options.drift_points = {500};
   eddy::ml::hyperplane_generator stream{options};
@@ -60,7 +60,7 @@ SCENARIO("a rotating hyperplane changes its labelling at each drift point") {
 }
 
 SCENARIO("a hyperplane with a magnitude drifts a little after every record") {
-  eddy::ml::hyperplane_options options;
+  eddy::ml::hyperplane_config options;
   options.magnitude = 0.001;
   options.drift_points = {};
   eddy::ml::hyperplane_generator stream{options};
