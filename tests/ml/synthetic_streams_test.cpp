@@ -4,7 +4,7 @@
 
 SCENARIO("a sea stream is reproducible from its seed and labels by its concept") {
   eddy::ml::sea_config options;
-  cfg.seed = 5;
+  options.seed = 5;
   options.noise = 0;
   options.concept_length = 1'000;
   eddy::ml::sea_generator a{options}, b{options};
@@ -25,7 +25,7 @@ SCENARIO("a sea stream is reproducible from its seed and labels by its concept")
 
 SCENARIO("a sea stream flips about the configured fraction of labels") {
   eddy::ml::sea_config options;
-  cfg.seed = 9;
+  options.seed = 9;
   eddy::ml::sea_generator stream{options};
   int flipped = 0;
   for (int t = 0; t < 20'000; ++t) {
@@ -37,7 +37,7 @@ SCENARIO("a sea stream flips about the configured fraction of labels") {
 
 SCENARIO("a rotating hyperplane changes its labelling at each drift point") {
   eddy::ml::hyperplane_config options;
-  cfg.seed = 3;
+  options.seed = 3;
   options.noise = 0;
   options.drift_points = {500};
   eddy::ml::hyperplane_generator stream{options};
