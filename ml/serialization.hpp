@@ -105,7 +105,7 @@ template <class T>
   try {
     std::istringstream in(bytes, std::ios::binary);
     boost::archive::binary_iarchive archive(in);
-    T restored;
+    T restored = object; // a copy, so that a failure leaves `object` as it was
     archive >> restored;
     object = std::move(restored);
     return caf::error{};

@@ -1,0 +1,146 @@
+// Statistics over the last W values of a stream: mean, standard deviation, min, max and the
+// last value minus the mean, each update O(1) amortized.
+//
+//   eddy::ml::rolling_stats temperature(12);   // the last 12 readings
+//   temperature.push(21.5);
+//   double z = temperature.last_minus_mean() / (temperature.std() + 1e-9);
+//
+// Mean and variance follow a sliding Welford update and are recomputed exactly from the window
+// once every W pushes, so rounding errors never pile up; min and max come from monotonic
+// queues. Before the first push every statistic is 0.
+#pragma once
+
+#include <eddy/ml/serialization.hpp>
+
+#include <boost/serialization/deque.hpp>
+#include <boost/serialization/utility.hpp>
+#include <boost/serialization/vector.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <utility>
+#include <vector>
+
+namespace eddy::ml {
+
+/// Mean, standard deviation, min, max and last-minus-mean over a sliding window of values.
+class rolling_stats {
+public:
+  /// Names this state in model files.
+  static constexpr const char* model_kind = "eddy.ml.rolling_stats";
+
+  /// A window of one value; replaced by deserialization.
+  rolling_stats()
+      : rolling_stats(1) {
+    // nop
+  }
+
+  /// A window over the last `window` values (at least 1).
+  explicit rolling_stats(std::size_t window)
+      : buffer_(std::max<std::size_t>(window, 1), 0.0) {
+    // nop
+  }
+
+  /// Adds `value` (the caller keeps NaN and infinities out), dropping the oldest value once
+  /// the window is full.
+  void push(double value) {
+    const auto window = buffer_.size();
+    const auto slot = static_cast<std::size_t>(seq_ % window);
+    if (count_ < window) {
+      ++count_;
+      double delta = value - mean_;
+      mean_ += delta / static_cast<double>(count_);
+      m2_ += delta * (value - mean_);
+    } else {
+      double old = buffer_[slot];
+      double old_mean = mean_;
+      mean_ += (value - old) / static_cast<double>(window);
+      m2_ += (value - old) * (value - mean_ + old - old_mean);
+    }
+    buffer_[slot] = value;
+    while (!min_.empty() && min_.back().second >= value)
+      min_.pop_back();
+    min_.emplace_back(seq_, value);
+    while (!max_.empty() && max_.back().second <= value)
+      max_.pop_back();
+    max_.emplace_back(seq_, value);
+    ++seq_;
+    // the window now holds sequence numbers [seq_ - W, seq_ - 1]
+    while (min_.front().first + window < seq_)
+      min_.pop_front();
+    while (max_.front().first + window < seq_)
+      max_.pop_front();
+    if (count_ == window && seq_ % window == 0)
+      recompute();
+    last_ = value;
+  }
+
+  /// The number of values in the window.
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+
+  /// The window length W.
+  [[nodiscard]] std::size_t window() const noexcept { return buffer_.size(); }
+
+  /// True once W values have been pushed.
+  [[nodiscard]] bool full() const noexcept { return count_ == buffer_.size(); }
+
+  /// The mean of the window.
+  [[nodiscard]] double mean() const noexcept { return mean_; }
+
+  /// The population variance of the window.
+  [[nodiscard]] double variance() const noexcept {
+    return count_ > 0 ? std::max(0.0, m2_ / static_cast<double>(count_)) : 0.0;
+  }
+
+  /// The population standard deviation of the window.
+  [[nodiscard]] double std() const noexcept { return std::sqrt(variance()); }
+
+  /// The smallest value in the window.
+  [[nodiscard]] double min() const noexcept { return min_.empty() ? 0.0 : min_.front().second; }
+
+  /// The largest value in the window.
+  [[nodiscard]] double max() const noexcept { return max_.empty() ? 0.0 : max_.front().second; }
+
+  /// The newest value minus the mean of the window.
+  [[nodiscard]] double last_minus_mean() const noexcept { return count_ > 0 ? last_ - mean_ : 0.0; }
+
+  /// Saves or loads all state.
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& buffer_& count_& seq_& mean_& m2_& last_& min_& max_;
+  }
+
+private:
+  /// Recomputes mean and M2 exactly from the (full) window with two passes.
+  void recompute() {
+    double sum = 0.0;
+    for (double v : buffer_)
+      sum += v;
+    mean_ = sum / static_cast<double>(count_);
+    m2_ = 0.0;
+    for (double v : buffer_)
+      m2_ += (v - mean_) * (v - mean_);
+  }
+
+  /// The last W values, as a ring indexed by sequence number modulo W.
+  std::vector<double> buffer_;
+  /// The number of values in the window (at most W).
+  std::size_t count_ = 0;
+  /// The sequence number of the next value.
+  uint64_t seq_ = 0;
+  /// The running mean of the window.
+  double mean_ = 0.0;
+  /// The running sum of squared deviations of the window.
+  double m2_ = 0.0;
+  /// The newest value.
+  double last_ = 0.0;
+  /// Candidates for the minimum: (sequence number, value), values increasing.
+  std::deque<std::pair<uint64_t, double>> min_;
+  /// Candidates for the maximum: (sequence number, value), values decreasing.
+  std::deque<std::pair<uint64_t, double>> max_;
+};
+
+} // namespace eddy::ml

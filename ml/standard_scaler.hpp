@@ -1,0 +1,119 @@
+// Online standardization: keeps a running mean and variance per feature (Welford's algorithm)
+// and maps x to (x - mean) / standard deviation.
+//
+//   eddy::ml::standard_scaler scaler(16);
+//   eddy::ml::vector z(16);
+//   if (auto err = scaler.learn_transform(x, z)) ...   // learn x first, then scale it
+//   model.learn(z, y);
+//
+// A feature whose variance is still 0 is only centred (divided by 1), as in scikit-learn.
+#pragma once
+
+#include <eddy/ml/errc.hpp>
+#include <eddy/ml/fwd.hpp>
+#include <eddy/ml/learner.hpp>
+#include <eddy/ml/serialization.hpp>
+
+#include <cmath>
+#include <string>
+
+namespace eddy::ml {
+
+/// Standardizes features with a running mean and variance per feature.
+class standard_scaler {
+public:
+  /// Names this transformer in model files.
+  static constexpr const char* model_kind = "eddy.ml.standard_scaler";
+
+  // -- constructors ------------------------------------------------------------------------------
+
+  /// An empty scaler with no features, to be filled by deserialization.
+  standard_scaler() = default;
+
+  /// A scaler for records of `n_features` features that has seen nothing yet.
+  explicit standard_scaler(Eigen::Index n_features)
+      : mean_(vector::Zero(n_features))
+      , m2_(vector::Zero(n_features)) {
+    // nop
+  }
+
+  // -- learning ----------------------------------------------------------------------------------
+
+  /// Adds `x` to the running statistics; refuses (and ignores) a record of the wrong size or
+  /// with a value that is not finite.
+  caf::error learn(const vector& x) {
+    if (auto err = check_features(x, mean_.size(), "standard_scaler::learn"))
+      return err;
+    count_ += 1.0;
+    for (Eigen::Index j = 0; j < x.size(); ++j) {
+      double delta = x[j] - mean_[j];
+      mean_[j] += delta / count_;
+      m2_[j] += delta * (x[j] - mean_[j]);
+    }
+    return caf::error{};
+  }
+
+  // -- transforming ------------------------------------------------------------------------------
+
+  /// Writes the standardized `x` into `out` (resized when needed; no allocation once sized).
+  caf::error transform(const vector& x, vector& out) const {
+    if (x.size() != mean_.size())
+      return make_error(errc::shape_mismatch,
+                        "standard_scaler::transform: x has " + std::to_string(x.size()) +
+                            " features, expected " + std::to_string(mean_.size()));
+    out.resize(x.size());
+    for (Eigen::Index j = 0; j < x.size(); ++j) {
+      double sd = count_ > 0.0 ? std::sqrt(m2_[j] / count_) : 0.0;
+      out[j] = sd > 0.0 ? (x[j] - mean_[j]) / sd : x[j] - mean_[j];
+    }
+    return caf::error{};
+  }
+
+  /// Returns the standardized `x`, or an empty vector when x has the wrong size.
+  [[nodiscard]] vector transform(const vector& x) const {
+    vector out;
+    if (transform(x, out))
+      return vector{};
+    return out;
+  }
+
+  /// Learns `x`, then writes its standardized value into `out`: the online order, in which
+  /// the first record of a stream is already scaled with itself included.
+  caf::error learn_transform(const vector& x, vector& out) {
+    if (auto err = learn(x))
+      return err;
+    return transform(x, out);
+  }
+
+  // -- properties --------------------------------------------------------------------------------
+
+  /// The number of features.
+  [[nodiscard]] Eigen::Index n_features() const noexcept { return mean_.size(); }
+
+  /// The number of records learned.
+  [[nodiscard]] double count() const noexcept { return count_; }
+
+  /// The running mean per feature.
+  [[nodiscard]] const vector& mean() const noexcept { return mean_; }
+
+  /// The running (population) variance per feature; zeros before the first record.
+  [[nodiscard]] vector variance() const {
+    return count_ > 0.0 ? vector(m2_ / count_) : vector(vector::Zero(m2_.size()));
+  }
+
+  /// Saves or loads all state.
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& count_& mean_& m2_;
+  }
+
+private:
+  /// The number of records learned.
+  double count_ = 0.0;
+  /// The running mean per feature.
+  vector mean_;
+  /// The running sum of squared deviations per feature (Welford's M2).
+  vector m2_;
+};
+
+} // namespace eddy::ml
