@@ -19,6 +19,17 @@
 
 namespace eddy::ml {
 
+/// Which cuts of an `adwin` window count as a drift.
+enum class adwin_mode : std::uint8_t {
+  /// Any cut: the mean rose or fell (the classic detector).
+  both,
+  /// Only cuts after which the mean rose (MOA's ADWINChangeDetector; right for error rates, where
+  /// a falling error means the learner improves).
+  up,
+  /// Only cuts after which the mean fell.
+  down,
+};
+
 /// Configuration of an `adwin` detector.
 struct adwin_config {
   /// Confidence of a cut: smaller means fewer false alarms and later detections. Default: 0.002.
@@ -31,6 +42,8 @@ struct adwin_config {
   std::size_t min_window_length = 5;
   /// No check before the window holds this many values. Default: 10.
   std::size_t grace_period = 10;
+  /// Which cuts count as a drift (the window is cut either way). Default: both.
+  adwin_mode mode = adwin_mode::both;
 };
 
 /// The ADWIN drift detector; not thread-safe.
@@ -54,8 +67,12 @@ public:
     }
     insert(x);
     ++ticks_;
-    if (ticks_ % cfg_.clock == 0 && width_ > cfg_.grace_period)
+    if (ticks_ % cfg_.clock == 0 && width_ > cfg_.grace_period) {
+      const double before = mean();
       drift_ = detect_cut();
+      if (drift_ && cfg_.mode != adwin_mode::both)
+        drift_ = cfg_.mode == adwin_mode::up ? mean() > before : mean() < before;
+    }
     return drift_;
   }
 
@@ -96,7 +113,7 @@ public:
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_.delta& cfg_.clock& cfg_.max_buckets& cfg_.min_window_length;
-    ar& cfg_.grace_period& rows_& width_& total_& variance_& ticks_& ignored_& drift_;
+    ar& cfg_.grace_period& cfg_.mode& rows_& width_& total_& variance_& ticks_& ignored_& drift_;
   }
 
 private:

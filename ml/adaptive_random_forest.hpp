@@ -1,0 +1,279 @@
+// The adaptive random forest (Gomes et al. 2017): online bagging of Hoeffding trees that grow on
+// random feature subsets, each watched by two ADWIN detectors on its own errors.
+//
+// Every record trains each tree with a Poisson(lambda = 6) weight. When a tree's warning detector
+// fires, a background tree starts learning next to it; when its drift detector fires, the
+// background tree (or a fresh one) replaces it. Trees vote with their class probabilities,
+// weighted by their accuracy since they were last replaced.
+//
+//   auto forest = eddy::ml::adaptive_random_forest::make(3, 2);   // 3 features, 2 classes
+//   if (!forest) return forest.error();
+//   for (auto& [x, y] : stream) {
+//     int guess = forest->predict(x);   // test, then train
+//     forest->learn(x, y);
+//   }
+#pragma once
+
+#include <eddy/ml/adwin.hpp>
+#include <eddy/ml/errc.hpp>
+#include <eddy/ml/fwd.hpp>
+#include <eddy/ml/hoeffding_tree.hpp>
+#include <eddy/ml/internal/tree_input.hpp>
+#include <eddy/ml/internal/tree_random.hpp>
+
+#include <boost/serialization/vector.hpp>
+#include <caf/expected.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace eddy::ml {
+
+/// Configuration of an `adaptive_random_forest`.
+struct adaptive_random_forest_config {
+  /// Trees in the forest. Default: 10.
+  std::size_t n_trees = 10;
+  /// Mean of the Poisson weight of each record for each tree. Default: 6.
+  double lambda = 6;
+  /// Features each leaf may split on; 0 means round(sqrt(d)) + 1, as in MOA. Default: 0.
+  std::size_t max_features = 0;
+  /// Delta of the ADWIN that starts a background tree. Default: 0.01.
+  double warning_delta = 0.01;
+  /// Delta of the ADWIN that replaces a tree. Default: 0.001.
+  double drift_delta = 0.001;
+  /// Whether trees vote with weight = their accuracy. Default: true.
+  bool weighted_vote = true;
+  /// Configuration of every tree (its seed and max_features are set by the forest).
+  /// Default: MOA's ARF trees: grace period 50, split confidence 0.01, tie threshold 0.05,
+  /// naive Bayes adaptive leaves.
+  hoeffding_tree_config tree = [] {
+    hoeffding_tree_config t;
+    t.grace_period = 50;
+    t.split_confidence = 0.01;
+    return t;
+  }();
+  /// Seed of the bagging weights and of the trees' seeds. Default: 1.
+  std::uint64_t seed = 1;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& n_trees& lambda& max_features& warning_delta& drift_delta& weighted_vote& tree& seed;
+  }
+};
+
+/// An adaptive random forest classifier; not thread-safe.
+class adaptive_random_forest {
+public:
+  static constexpr const char* model_kind = "eddy.ml.adaptive_random_forest";
+
+  // -- constructors -----------------------------------------------------------------------------
+
+  /// An empty forest (assign one from `make` or load one).
+  adaptive_random_forest() = default;
+
+  /// Makes a forest for `n_features` features and `n_classes` classes, or says what is wrong.
+  [[nodiscard]] static caf::expected<adaptive_random_forest>
+  make(std::size_t n_features, std::size_t n_classes, adaptive_random_forest_config cfg = {}) {
+    auto bad = [](std::string what) {
+      return make_error(errc::invalid_argument, "adaptive_random_forest: " + std::move(what));
+    };
+    if (cfg.n_trees < 1)
+      return bad("n_trees must be at least 1");
+    if (!(cfg.lambda > 0 && cfg.lambda <= 30))
+      return bad("lambda must lie in (0, 30]");
+    if (!(cfg.warning_delta > 0 && cfg.warning_delta < 1 && cfg.drift_delta > 0 &&
+          cfg.drift_delta < 1))
+      return bad("warning_delta and drift_delta must lie in (0, 1)");
+    if (cfg.max_features == 0)
+      cfg.max_features =
+          static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(n_features)))) + 1;
+    cfg.tree.max_features = cfg.max_features;
+    if (auto probe = hoeffding_tree::make(n_features, n_classes, cfg.tree); !probe)
+      return probe.error();
+    adaptive_random_forest result;
+    result.cfg_ = cfg;
+    result.n_features_ = n_features;
+    result.n_classes_ = n_classes;
+    result.rng_.seed(cfg.seed);
+    for (std::size_t i = 0; i < cfg.n_trees; ++i) {
+      member m;
+      m.tree = result.fresh_tree();
+      m.warning = detector(cfg.warning_delta);
+      m.drift = detector(cfg.drift_delta);
+      result.members_.push_back(std::move(m));
+    }
+    return result;
+  }
+
+  // -- learning ---------------------------------------------------------------------------------
+
+  /// Learns record `x` of class `y` with `weight`; on bad input returns why and changes nothing.
+  caf::error learn(const vector& x, int y, double weight = 1.0) {
+    if (auto err = internal::check_features("adaptive_random_forest::learn", x, n_features_))
+      return err;
+    if (auto err = internal::check_label("adaptive_random_forest::learn", y, n_classes_))
+      return err;
+    if (auto err = internal::check_weight("adaptive_random_forest::learn", weight))
+      return err;
+    if (weight > 0)
+      learn_unchecked(x, y, weight);
+    return {};
+  }
+
+  /// Learns every row of `X` in order; checks the whole batch first.
+  caf::error learn_batch(const matrix& X, const labels& y) {
+    if (auto err = internal::check_batch("adaptive_random_forest::learn_batch", X, y, n_features_,
+                                         n_classes_))
+      return err;
+    for (Eigen::Index r = 0; r < X.rows(); ++r)
+      learn_unchecked(X.row(r).transpose(), y[r], 1.0);
+    return {};
+  }
+
+  // -- prediction -------------------------------------------------------------------------------
+
+  /// The class probabilities of `x` (the weighted average of the trees'); empty when `x` has
+  /// the wrong size.
+  [[nodiscard]] vector predict_proba(const vector& x) const {
+    if (static_cast<std::size_t>(x.size()) != n_features_ || members_.empty())
+      return vector{};
+    vector votes = vector::Zero(static_cast<Eigen::Index>(n_classes_));
+    for (const auto& m : members_) {
+      const double accuracy = m.seen > 0 ? m.correct / m.seen : 0.0;
+      votes += (cfg_.weighted_vote && accuracy > 0 ? accuracy : 1.0) * m.tree.predict_proba(x);
+    }
+    const double sum = votes.sum();
+    return sum > 0 ? vector(votes / sum)
+                   : vector(vector::Constant(votes.size(), 1.0 / static_cast<double>(n_classes_)));
+  }
+
+  /// The most probable class of `x`, or -1 when `x` has the wrong size.
+  [[nodiscard]] int predict(const vector& x) const {
+    auto p = predict_proba(x);
+    return p.size() == 0 ? -1 : internal::arg_max(p);
+  }
+
+  // -- properties -------------------------------------------------------------------------------
+
+  /// Features per record.
+  [[nodiscard]] std::size_t n_features() const noexcept { return n_features_; }
+
+  /// Number of classes.
+  [[nodiscard]] std::size_t n_classes() const noexcept { return n_classes_; }
+
+  /// Warnings (background trees started) so far, over all trees.
+  [[nodiscard]] std::uint64_t n_warnings() const noexcept { return warnings_; }
+
+  /// Drifts (trees replaced) so far, over all trees.
+  [[nodiscard]] std::uint64_t n_drifts() const noexcept { return drifts_; }
+
+  /// The trees currently voting.
+  [[nodiscard]] std::vector<const hoeffding_tree*> trees() const {
+    std::vector<const hoeffding_tree*> result;
+    for (const auto& m : members_)
+      result.push_back(&m.tree);
+    return result;
+  }
+
+  /// Bytes held by the forest: every tree, background tree and detector, walked.
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    std::size_t bytes = sizeof(*this) + members_.capacity() * sizeof(member);
+    for (const auto& m : members_) {
+      bytes += m.tree.memory_bytes() - sizeof(hoeffding_tree);
+      bytes += m.background.memory_bytes() - sizeof(hoeffding_tree);
+      bytes += m.warning.memory_bytes() - sizeof(adwin);
+      bytes += m.drift.memory_bytes() - sizeof(adwin);
+    }
+    return bytes;
+  }
+
+  /// The configuration (with max_features resolved).
+  [[nodiscard]] const adaptive_random_forest_config& config() const noexcept { return cfg_; }
+
+  /// Saves or loads the whole state: trees, background trees, detectors, counters, engine.
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& cfg_& n_features_& n_classes_& members_& warnings_& drifts_;
+    internal::serialize_rng(ar, rng_);
+  }
+
+private:
+  /// One tree of the forest with its detectors and its background tree.
+  struct member {
+    hoeffding_tree tree;
+    hoeffding_tree background;
+    bool has_background = false;
+    adwin warning;
+    adwin drift;
+    /// Weight of the records it predicted right, and of all it predicted, since replaced.
+    double correct = 0, seen = 0;
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned) {
+      ar& tree& background& has_background& warning& drift& correct& seen;
+    }
+  };
+
+  /// An ADWIN that signals rises of a tree's error rate only (as MOA's ADWINChangeDetector).
+  static adwin detector(double delta) {
+    adwin_config c;
+    c.delta = delta;
+    c.mode = adwin_mode::up;
+    return adwin{c};
+  }
+
+  hoeffding_tree fresh_tree() {
+    auto t = cfg_.tree;
+    t.seed = rng_();
+    return *hoeffding_tree::make(n_features_, n_classes_, t);
+  }
+
+  void learn_unchecked(const vector& x, int y, double weight) {
+    for (auto& m : members_) {
+      const bool wrong = m.tree.predict(x) != y;
+      m.seen += weight;
+      m.correct += wrong ? 0.0 : weight;
+      if (const int k = internal::poisson(rng_, cfg_.lambda); k > 0) {
+        m.tree.learn_unchecked(x, y, weight * k);
+        if (m.has_background)
+          m.background.learn_unchecked(x, y, weight * k);
+      }
+      if (m.warning.update(wrong ? 1.0 : 0.0)) {
+        ++warnings_;
+        m.background = fresh_tree();
+        m.has_background = true;
+        m.warning = detector(cfg_.warning_delta);
+      }
+      if (m.drift.update(wrong ? 1.0 : 0.0)) {
+        ++drifts_;
+        m.tree = m.has_background ? std::move(m.background) : fresh_tree();
+        m.background = hoeffding_tree{};
+        m.has_background = false;
+        m.warning = detector(cfg_.warning_delta);
+        m.drift = detector(cfg_.drift_delta);
+        m.correct = m.seen = 0;
+      }
+    }
+  }
+
+  // -- member variables -------------------------------------------------------------------------
+
+  /// The configuration (max_features resolved).
+  adaptive_random_forest_config cfg_;
+  /// Features per record.
+  std::size_t n_features_ = 0;
+  /// Number of classes.
+  std::size_t n_classes_ = 2;
+  /// The trees and their detectors.
+  std::vector<member> members_;
+  /// Warnings and drifts so far.
+  std::uint64_t warnings_ = 0, drifts_ = 0;
+  /// Draws the Poisson weights and the seeds of new trees.
+  std::mt19937_64 rng_{1};
+};
+
+} // namespace eddy::ml
