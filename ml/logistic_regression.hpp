@@ -192,7 +192,7 @@ public:
   void serialize(Archive& ar, unsigned) {
     ar& cfg_& n_features_& weights_& intercepts_& accum_& z_& t_;
     if constexpr (Archive::is_loading::value)
-      scratch_.resize(weights_.rows());
+      derive();
   }
 
 private:
@@ -203,11 +203,18 @@ private:
     return e / (1.0 + e);
   }
 
+  /// Computes the values derived from the settings (not state, so not serialized).
+  void derive() {
+    alpha_ = cfg_.l1 + cfg_.l2;
+    t0_ = alpha_ > 0.0 ? 1.0 / (std::sqrt(1.0 / std::sqrt(alpha_)) * alpha_) : 0.0;
+    scratch_.setZero(weights_.rows());
+  }
+
   void allocate() {
     Eigen::Index rows = cfg_.n_classes == 2 ? 1 : cfg_.n_classes;
     weights_.setZero(rows, n_features_);
     intercepts_.setZero(rows);
-    scratch_.setZero(rows);
+    derive();
     if (cfg_.method != optimizer::sgd) {
       accum_.setZero(rows, n_features_ + 1); // last column: the intercept's coordinate
       if (cfg_.method == optimizer::ftrl)
@@ -294,6 +301,10 @@ private:
   double t_ = 1.0;
   /// Scratch for the multinomial class probabilities (not state).
   vector scratch_;
+  /// l1 + l2, the alpha of learning_rate::optimal (derived from the settings).
+  double alpha_ = 0.0;
+  /// t0 of learning_rate::optimal (derived from the settings).
+  double t0_ = 0.0;
 };
 
 } // namespace eddy::ml
