@@ -123,6 +123,15 @@ namespace detail {
                                          " is outside [0, " + std::to_string(n_classes) + ")");
 }
 
+/// The error of an update that would overflow (finite but huge values, or a step size that
+/// diverges); the learner refuses the update and keeps its previous, finite state.
+[[nodiscard]] inline caf::error overflow_error(const char* where) {
+  return make_error(errc::bad_input, std::string{where} +
+                                         ": the update would overflow to a non-finite model "
+                                         "(features too large for the step size?); the model "
+                                         "is unchanged; scale the features or lower eta0");
+}
+
 /// Checks a batch: as many labels as rows, and every row valid as a single record.
 template <class Targets>
 [[nodiscard]] caf::error check_batch(const matrix& X, const Targets& y, Eigen::Index n,

@@ -99,7 +99,7 @@ public:
 
   /// Learns one record `x` with label `y` in [0, n_classes); leaves the model unchanged and
   /// returns the reason when x has the wrong size or a non-finite value, y is out of range or
-  /// the weight is negative or not finite.
+  /// the weight is negative or not finite, or the update would overflow the model.
   caf::error learn(const vector& x, int y, double weight = 1.0) {
     constexpr const char* where = "logistic_regression::learn";
     if (auto err = check_features(x, n_features_, where))
@@ -108,13 +108,43 @@ public:
       return err;
     if (auto err = check_weight(weight, where))
       return err;
-    if (cfg_.n_classes == 2) {
-      double p = sigmoid(weights_.row(0).dot(x) + intercepts_[0]);
-      step(0, (p - y) * weight, x);
+    if (cfg_.n_classes == 2 && cfg_.method == optimizer::sgd) {
+      // the hot path: checks that the update stays finite before writing it, no copies
+      double g = (sigmoid(weights_.row(0).dot(x) + intercepts_[0]) - y) * weight;
+      double eta = cfg_.schedule == learning_rate::optimal
+                       ? 1.0 / (alpha_ * (t0_ + t_ - 1.0)) // sgd_step_size, hoisted
+                       : sgd_step_size(cfg_.schedule, cfg_.eta0, alpha_, cfg_.power_t, t_);
+      double shrink = cfg_.l2 > 0.0 ? std::max(0.0, 1.0 - eta * cfg_.l2) : 1.0;
+      double b = cfg_.fit_intercept ? intercepts_[0] - eta * g : intercepts_[0];
+      auto w = weights_.row(0);
+      if (!std::isfinite(b) || !(shrink * w - (eta * g) * x.transpose()).allFinite())
+        return overflow_error(where);
+      w = shrink * w - (eta * g) * x.transpose();
+      if (cfg_.l1 > 0.0)
+        for (Eigen::Index j = 0; j < n_features_; ++j)
+          w[j] = soft_threshold(w[j], eta * cfg_.l1);
+      intercepts_[0] = b;
     } else {
-      scores(x, scratch_);
-      for (Eigen::Index k = 0; k < weights_.rows(); ++k)
-        step(k, (scratch_[k] - (k == y ? 1.0 : 0.0)) * weight, x);
+      // other paths: update, and restore the saved state if anything became non-finite
+      saved_weights_ = weights_;
+      saved_intercepts_ = intercepts_;
+      saved_accum_ = accum_;
+      saved_z_ = z_;
+      if (cfg_.n_classes == 2) {
+        step(0, (sigmoid(weights_.row(0).dot(x) + intercepts_[0]) - y) * weight, x);
+      } else {
+        scores(x, scratch_);
+        for (Eigen::Index k = 0; k < weights_.rows(); ++k)
+          step(k, (scratch_[k] - (k == y ? 1.0 : 0.0)) * weight, x);
+      }
+      if (!weights_.allFinite() || !intercepts_.allFinite() || !accum_.allFinite() ||
+          !z_.allFinite()) {
+        weights_ = saved_weights_;
+        intercepts_ = saved_intercepts_;
+        accum_ = saved_accum_;
+        z_ = saved_z_;
+        return overflow_error(where);
+      }
     }
     t_ += 1.0;
     return caf::error{};
@@ -305,6 +335,10 @@ private:
   double alpha_ = 0.0;
   /// t0 of learning_rate::optimal (derived from the settings).
   double t0_ = 0.0;
+  /// Copies of the state taken before a multinomial, AdaGrad or FTRL update (not state).
+  weight_matrix saved_weights_, saved_accum_, saved_z_;
+  /// A copy of the intercepts taken before such an update (not state).
+  vector saved_intercepts_;
 };
 
 } // namespace eddy::ml

@@ -182,3 +182,21 @@ SCENARIO("a model restored from a snapshot continues exactly like the uninterrup
     CHECK(restored.same_state(original));
   }
 }
+
+SCENARIO("huge but finite features never put a NaN in a logistic regression") {
+  for (const auto& cfg : all_configs()) {
+    auto model = make_model(cfg);
+    int refused = 0;
+    for (const auto& r : make_stream(500, cfg.n_classes, 9)) {
+      auto before = model;
+      auto err = model.learn(r.x * 1e306, r.y);
+      if (err) {
+        ++refused;
+        REQUIRE(model.same_state(before));
+      }
+      REQUIRE(model.weights().allFinite());
+      REQUIRE(model.intercepts().allFinite());
+    }
+    CHECK(refused > 0);
+  }
+}
