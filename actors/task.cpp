@@ -257,8 +257,9 @@ void task::finish() {
 }
 
 void task::try_quit() {
-  if (output_ && output_->queued() > 0)
+  if (done_ || (output_ && output_->queued() > 0))
     return;
+  done_ = true;
   send(coordinator_, done_atom::value, metrics().snapshot());
   quit();
 }

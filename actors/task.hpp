@@ -204,6 +204,8 @@ private:
   bool started_ = false;
   /// All inputs ended (or the source is exhausted): draining the output before quitting.
   bool finishing_ = false;
+  /// Reported done to the coordinator.
+  bool done_ = false;
   /// Failed: ignore everything.
   bool failed_ = false;
 };

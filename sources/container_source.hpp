@@ -35,6 +35,16 @@ public:
   }
 
   produce_result produce(source_context<T>& ctx) {
+    if (!time_ && step_ == 1) {
+      // Untimed, one instance: copy a slice as one batch.
+      auto n = std::min(ctx.batch_size(), xs_->size() - std::min(next_, xs_->size()));
+      batch<T> b;
+      b.items.assign(xs_->begin() + static_cast<std::ptrdiff_t>(next_),
+                     xs_->begin() + static_cast<std::ptrdiff_t>(next_ + n));
+      next_ += n;
+      ctx.emit_batch(std::move(b));
+      return {next_ < xs_->size() ? produce_result::more : produce_result::done, {}};
+    }
     auto max_t = watermark_;
     for (size_t k = 0; k < ctx.batch_size() && next_ < xs_->size(); ++k, next_ += step_) {
       const auto& x = (*xs_)[next_];

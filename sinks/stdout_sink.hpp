@@ -1,0 +1,38 @@
+// A sink printing each record on its own line to standard output.
+//
+//   stats.sink(eddy::stdout_sink<mote_stats>{});                 // CAF's rendering of the fields
+//   stats.sink(eddy::stdout_sink<mote_stats>{[](const mote_stats& s) { return s.to_string(); }});
+#pragma once
+
+#include <caf/deep_to_string.hpp>
+
+#include <cstdio>
+#include <functional>
+#include <string>
+
+namespace eddy {
+
+/// Prints records of type `T`.
+template <class T>
+class stdout_sink {
+public:
+  using format_fn = std::function<std::string(const T&)>;
+
+  /// Prints `format(x)`, by default CAF's rendering of the record's fields.
+  explicit stdout_sink(format_fn format = {})
+      : format_(std::move(format)) {}
+
+  void operator()(const T& x) {
+    auto line = format_ ? format_(x) : caf::deep_to_string(x);
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  }
+
+  void finish() { std::fflush(stdout); }
+
+private:
+  /// How a record becomes a line.
+  format_fn format_;
+};
+
+} // namespace eddy

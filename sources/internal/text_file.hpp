@@ -1,0 +1,81 @@
+// A text file read line by line, with the checks and positions the file sources report.
+#pragma once
+
+#include <eddy/operators/errc.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+namespace eddy::internal {
+
+class text_file {
+public:
+  explicit text_file(std::string path)
+      : path_(std::move(path)) {}
+
+  text_file(const text_file& other)
+      : path_(other.path_) {}
+
+  text_file& operator=(const text_file& other) {
+    path_ = other.path_;
+    in_.reset();
+    line_ = 0;
+    return *this;
+  }
+
+  /// An error when the file cannot be read, saying why and how to fix it.
+  [[nodiscard]] caf::error check() const {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(path_, ec);
+    if (!std::filesystem::exists(path_, ec))
+      return make_error(errc::invalid_source,
+                        "input file '" + path_ + "' does not exist (looked for " + abs.string() +
+                            "): check the path; relative paths start at the working directory");
+    if (std::filesystem::is_directory(path_, ec))
+      return make_error(errc::invalid_source,
+                        "input file '" + path_ + "' is a directory: give the path of a file");
+    std::ifstream probe{path_};
+    if (!probe)
+      return make_error(errc::invalid_source, "input file '" + path_ + "' cannot be read (" +
+                                                  std::strerror(errno) +
+                                                  "): check its permissions");
+    return caf::none;
+  }
+
+  [[nodiscard]] caf::error open() {
+    if (auto err = check())
+      return err;
+    in_ = std::make_unique<std::ifstream>(path_);
+    line_ = 0;
+    return caf::none;
+  }
+
+  [[nodiscard]] bool is_open() const noexcept { return in_ != nullptr; }
+
+  /// Reads the next line; false at the end of the file.
+  bool next_line(std::string& line) {
+    if (!std::getline(*in_, line))
+      return false;
+    ++line_;
+    return true;
+  }
+
+  /// "path:line" of the last line read.
+  [[nodiscard]] std::string where() const { return path_ + ':' + std::to_string(line_); }
+
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+private:
+  /// The file's path.
+  std::string path_;
+  /// The open stream, once reading started.
+  std::unique_ptr<std::ifstream> in_;
+  /// Number of the last line read, 1-based.
+  size_t line_ = 0;
+};
+
+} // namespace eddy::internal
