@@ -1,0 +1,121 @@
+#include <eddy/ml/matrix_factorization.hpp>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <tuple>
+#include <vector>
+
+using eddy::ml::matrix_factorization;
+
+namespace {
+
+using rating = std::tuple<std::int64_t, std::int64_t, double>;
+
+// Ratings 3 + u_k . v_k of a rank-2 truth for 50 users and 40 items, in seeded random order.
+std::vector<rating> low_rank_ratings(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 truth{99}, rng{seed};
+  std::vector<double> u(100), v(80);
+  for (auto& x : u)
+    x = eddy::ml::internal::standard_normal(truth);
+  for (auto& x : v)
+    x = eddy::ml::internal::standard_normal(truth);
+  std::vector<rating> result;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto user = static_cast<std::int64_t>(eddy::ml::internal::uniform_index(rng, 50));
+    auto item = static_cast<std::int64_t>(eddy::ml::internal::uniform_index(rng, 40));
+    result.emplace_back(user * 7 + 1000, item,
+                        3 + u[user * 2] * v[item * 2] + u[user * 2 + 1] * v[item * 2 + 1]);
+  }
+  return result;
+}
+
+double rmse(const matrix_factorization& mf, const std::vector<rating>& rs) {
+  double sum = 0;
+  for (auto& [u, i, r] : rs)
+    sum += (mf.predict(u, i) - r) * (mf.predict(u, i) - r);
+  return std::sqrt(sum / static_cast<double>(rs.size()));
+}
+
+template <class T>
+std::string to_bytes(const T& model) {
+  std::ostringstream out;
+  {
+    boost::archive::binary_oarchive archive{out};
+    archive << model;
+  }
+  return out.str();
+}
+
+} // namespace
+
+SCENARIO("matrix factorization recovers low-rank ratings far better than the mean") {
+  eddy::ml::matrix_factorization_config cfg;
+  cfg.learning_rate = 0.02;
+  auto mf = matrix_factorization::make(cfg);
+  REQUIRE(mf);
+  auto train = low_rank_ratings(30'000, 1);
+  auto test = low_rank_ratings(2'000, 2);
+  for (int epoch = 0; epoch < 10; ++epoch)
+    for (auto& [u, i, r] : train)
+      REQUIRE_FALSE(mf->learn(u, i, r));
+  CHECK(mf->n_users() == 50);
+  CHECK(mf->n_items() == 40);
+  double mean_only = 0;
+  for (auto& [u, i, r] : test)
+    mean_only += (r - mf->global_mean()) * (r - mf->global_mean());
+  mean_only = std::sqrt(mean_only / static_cast<double>(test.size()));
+  INFO("rmse " << rmse(*mf, test) << " vs. the mean's " << mean_only);
+  CHECK(rmse(*mf, test) < 0.3 * mean_only);
+}
+
+SCENARIO("matrix factorization ranks a user's items by predicted rating") {
+  auto mf = matrix_factorization::make();
+  for (auto& [u, i, r] : low_rank_ratings(20'000, 3))
+    REQUIRE_FALSE(mf->learn(u, i, r));
+  auto top = mf->top_k(1000, 5, {0, 1});
+  REQUIRE(top.size() == 5);
+  for (std::size_t k = 1; k < top.size(); ++k)
+    CHECK(top[k - 1].second >= top[k].second);
+  for (auto& [item, score] : top) {
+    CHECK(item != 0);
+    CHECK(item != 1);
+    CHECK(score == mf->predict(1000, item));
+  }
+  CHECK(mf->top_k(1000, 100).size() == 40);
+  CHECK(mf->predict(-5, -5) == mf->global_mean()); // unknown user and item
+}
+
+SCENARIO("matrix factorization refuses bad ratings and restores exactly") {
+  auto clean = matrix_factorization::make();
+  auto mixed = matrix_factorization::make();
+  auto rs = low_rank_ratings(10'000, 4);
+  for (std::size_t n = 0; n < rs.size(); ++n) {
+    auto& [u, i, r] = rs[n];
+    REQUIRE_FALSE(clean->learn(u, i, r));
+    REQUIRE_FALSE(mixed->learn(u, i, r));
+    if (n % 100 == 3) {
+      auto err = mixed->learn(u, i + 1'000, std::numeric_limits<double>::quiet_NaN());
+      CHECK(eddy::describe(err) == "matrix_factorization::learn: the rating is not finite");
+    }
+  }
+  CHECK(to_bytes(*mixed) == to_bytes(*clean));
+  CHECK(mixed->n_items() == 40);
+  matrix_factorization restored;
+  std::istringstream in{to_bytes(*clean)};
+  {
+    boost::archive::binary_iarchive archive{in};
+    archive >> restored;
+  }
+  for (auto& [u, i, r] : low_rank_ratings(5'000, 5)) {
+    REQUIRE(restored.predict(u + 1, i) == clean->predict(u + 1, i));
+    REQUIRE_FALSE(clean->learn(u + 1, i, r)); // new users too: the engine must match
+    REQUIRE_FALSE(restored.learn(u + 1, i, r));
+  }
+  CHECK(to_bytes(restored) == to_bytes(*clean));
+}
