@@ -1,0 +1,128 @@
+// Online imputation of missing values: replaces NaN and infinite entries by the running mean of
+// the feature's finite values, or by a constant.
+//
+//   auto imp = eddy::ml::imputer::make(16);                       // strategy: mean
+//   eddy::ml::vector clean;
+//   if (auto err = imp->learn_transform(x, clean)) ...             // clean has no NaN
+//   auto zero = eddy::ml::imputer::make(16, eddy::ml::impute_strategy::constant, 0.0);
+//
+// Before a feature has any finite value, the mean strategy uses `fill_value` too.
+#pragma once
+
+#include <eddy/ml/errc.hpp>
+#include <eddy/ml/fwd.hpp>
+#include <eddy/ml/serialization.hpp>
+
+#include <caf/expected.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+namespace eddy::ml {
+
+/// How an imputer fills a missing value.
+enum class impute_strategy : uint8_t {
+  /// The running mean of the feature's finite values.
+  mean,
+  /// A constant.
+  constant,
+};
+
+/// Replaces missing (NaN or infinite) entries of feature vectors.
+class imputer {
+public:
+  /// Names this transformer in model files.
+  static constexpr const char* model_kind = "eddy.ml.imputer";
+
+  /// An empty imputer with no features, to be filled by deserialization.
+  imputer() = default;
+
+  /// Makes an imputer for `n_features` features. Defaults: mean, fill value 0.
+  [[nodiscard]] static caf::expected<imputer> make(Eigen::Index n_features,
+                                                   impute_strategy strategy = impute_strategy::mean,
+                                                   double fill_value = 0.0) {
+    if (n_features < 1 || !std::isfinite(fill_value))
+      return make_error(errc::invalid_argument,
+                        "imputer: needs at least 1 feature and a finite fill value");
+    imputer result;
+    result.strategy_ = strategy;
+    result.fill_value_ = fill_value;
+    result.counts_.setZero(n_features);
+    result.means_.setZero(n_features);
+    return result;
+  }
+
+  /// Adds the finite entries of `x` to the running means (mean strategy); missing entries are
+  /// skipped. Refuses a record of the wrong size.
+  caf::error learn(const vector& x) {
+    if (auto err = check_size(x, "learn"))
+      return err;
+    if (strategy_ == impute_strategy::mean)
+      for (Eigen::Index j = 0; j < x.size(); ++j)
+        if (double m = means_[j] + (x[j] - means_[j]) / (counts_[j] + 1.0); std::isfinite(m)) {
+          counts_[j] += 1.0; // a value so large that the mean overflows counts as missing
+          means_[j] = m;
+        }
+    return caf::error{};
+  }
+
+  /// Writes `x` with its missing entries filled into `out`.
+  caf::error transform(const vector& x, vector& out) const {
+    if (auto err = check_size(x, "transform"))
+      return err;
+    out.resize(x.size());
+    for (Eigen::Index j = 0; j < x.size(); ++j)
+      out[j] = std::isfinite(x[j]) ? x[j] : fill(j);
+    return caf::error{};
+  }
+
+  /// Returns `x` with its missing entries filled, or an empty vector when x has the wrong size.
+  [[nodiscard]] vector transform(const vector& x) const {
+    vector out;
+    if (transform(x, out))
+      return vector{};
+    return out;
+  }
+
+  /// Learns `x`, then writes it with its missing entries filled into `out`.
+  caf::error learn_transform(const vector& x, vector& out) {
+    if (auto err = learn(x))
+      return err;
+    return transform(x, out);
+  }
+
+  /// The value that replaces a missing entry of feature `j`.
+  [[nodiscard]] double fill(Eigen::Index j) const {
+    return strategy_ == impute_strategy::mean && counts_[j] > 0.0 ? means_[j] : fill_value_;
+  }
+
+  /// The number of features.
+  [[nodiscard]] Eigen::Index n_features() const noexcept { return means_.size(); }
+
+  /// Saves or loads all state.
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& strategy_& fill_value_& counts_& means_;
+  }
+
+private:
+  caf::error check_size(const vector& x, const char* what) const {
+    if (x.size() == means_.size())
+      return caf::error{};
+    return make_error(errc::shape_mismatch, std::string{"imputer::"} + what + ": x has " +
+                                                std::to_string(x.size()) + " features, expected " +
+                                                std::to_string(means_.size()));
+  }
+
+  /// How missing values are filled.
+  impute_strategy strategy_ = impute_strategy::mean;
+  /// The constant, and the mean strategy's value before any finite value was seen.
+  double fill_value_ = 0.0;
+  /// The number of finite values seen per feature.
+  vector counts_;
+  /// The running mean of the finite values per feature.
+  vector means_;
+};
+
+} // namespace eddy::ml

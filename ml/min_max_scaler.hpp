@@ -1,0 +1,111 @@
+// Online min-max scaling: keeps the running minimum and maximum of every feature and maps x
+// linearly so that [min, max] becomes [0, 1] (or another target range).
+//
+//   eddy::ml::min_max_scaler scaler(16);
+//   eddy::ml::vector z;
+//   if (auto err = scaler.learn_transform(x, z)) ...   // z in [0, 1] for values seen so far
+//
+// Values outside the range seen so far map outside the target range unless `clip` is set. A
+// feature whose range is still empty maps to the lower end of the target range.
+#pragma once
+
+#include <eddy/ml/errc.hpp>
+#include <eddy/ml/fwd.hpp>
+#include <eddy/ml/learner.hpp>
+#include <eddy/ml/serialization.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+namespace eddy::ml {
+
+/// Scales features to a target range with their running minimum and maximum.
+class min_max_scaler {
+public:
+  /// Names this transformer in model files.
+  static constexpr const char* model_kind = "eddy.ml.min_max_scaler";
+
+  /// An empty scaler with no features, to be filled by deserialization.
+  min_max_scaler() = default;
+
+  /// A scaler for `n_features` features onto [low, high] (default [0, 1]); `clip` (default
+  /// false) clamps the result to that range.
+  explicit min_max_scaler(Eigen::Index n_features, double low = 0.0, double high = 1.0,
+                          bool clip = false)
+      : min_(vector::Constant(n_features, std::numeric_limits<double>::infinity()))
+      , max_(vector::Constant(n_features, -std::numeric_limits<double>::infinity()))
+      , low_(low)
+      , high_(high)
+      , clip_(clip) {
+    // nop
+  }
+
+  /// Widens the running ranges by `x`; refuses a record of the wrong size or with a value that
+  /// is not finite (and learns nothing from it).
+  caf::error learn(const vector& x) {
+    if (auto err = check_features(x, min_.size(), "min_max_scaler::learn"))
+      return err;
+    min_ = min_.cwiseMin(x);
+    max_ = max_.cwiseMax(x);
+    return caf::error{};
+  }
+
+  /// Writes the scaled `x` into `out`.
+  caf::error transform(const vector& x, vector& out) const {
+    if (x.size() != min_.size())
+      return make_error(errc::shape_mismatch,
+                        "min_max_scaler::transform: x has " + std::to_string(x.size()) +
+                            " features, expected " + std::to_string(min_.size()));
+    out.resize(x.size());
+    for (Eigen::Index j = 0; j < x.size(); ++j) {
+      double range = max_[j] - min_[j];
+      double unit = range > 0.0 ? (x[j] - min_[j]) / range : 0.0;
+      double v = low_ + unit * (high_ - low_);
+      out[j] = clip_ ? std::clamp(v, std::min(low_, high_), std::max(low_, high_)) : v;
+    }
+    return caf::error{};
+  }
+
+  /// Returns the scaled `x`, or an empty vector when x has the wrong size.
+  [[nodiscard]] vector transform(const vector& x) const {
+    vector out;
+    if (transform(x, out))
+      return vector{};
+    return out;
+  }
+
+  /// Learns `x`, then writes its scaled value into `out`.
+  caf::error learn_transform(const vector& x, vector& out) {
+    if (auto err = learn(x))
+      return err;
+    return transform(x, out);
+  }
+
+  /// The number of features.
+  [[nodiscard]] Eigen::Index n_features() const noexcept { return min_.size(); }
+
+  /// The running minimum per feature (+inf before the first record).
+  [[nodiscard]] const vector& data_min() const noexcept { return min_; }
+
+  /// The running maximum per feature (-inf before the first record).
+  [[nodiscard]] const vector& data_max() const noexcept { return max_; }
+
+  /// Saves or loads all state.
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& min_& max_& low_& high_& clip_;
+  }
+
+private:
+  /// The running minimum per feature.
+  vector min_;
+  /// The running maximum per feature.
+  vector max_;
+  /// The target range.
+  double low_ = 0.0, high_ = 1.0;
+  /// Whether results are clamped to the target range.
+  bool clip_ = false;
+};
+
+} // namespace eddy::ml

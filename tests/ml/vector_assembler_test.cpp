@@ -1,0 +1,66 @@
+#include <eddy/ml/vector_assembler.hpp>
+
+#include <eddy/ml/serialization.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <limits>
+
+using namespace eddy::ml;
+
+namespace {
+
+struct reading {
+  double temperature;
+  double humidity;
+  int mote;
+};
+
+vector_assembler<reading> make_assembler(bool allow_missing = false) {
+  vector_assembler<reading> result(allow_missing);
+  result.add("temperature", [](const reading& r) { return r.temperature; })
+      .add("humidity", [](const reading& r) { return r.humidity; })
+      .add("mote", [](const reading& r) { return r.mote; });
+  return result;
+}
+
+} // namespace
+
+SCENARIO("a record becomes a dense or a sparse vector, one feature per field") {
+  auto assemble = make_assembler();
+  vector x;
+  REQUIRE_FALSE(assemble({21.5, 0.0, 3}, x));
+  CHECK(x == (vector(3) << 21.5, 0.0, 3.0).finished());
+  Eigen::SparseVector<double> s;
+  REQUIRE_FALSE(assemble.sparse({21.5, 0.0, 3}, s));
+  CHECK(s.size() == 3);
+  CHECK(s.nonZeros() == 2);
+  CHECK(s.coeff(2) == 3.0);
+  CHECK(assemble.names() == std::vector<std::string>{"temperature", "humidity", "mote"});
+}
+
+SCENARIO("a missing value is refused with the field's name, or let through for an imputer") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  vector x;
+  auto err = make_assembler()({nan, 1.0, 1}, x);
+  CHECK(is(err, errc::bad_input));
+  CHECK(eddy::describe(err) == "vector_assembler: field 'temperature' is missing or not finite");
+  REQUIRE_FALSE(make_assembler(true)({nan, 1.0, 1}, x));
+  CHECK(std::isnan(x[0]));
+}
+
+SCENARIO("field maps are assembled by name") {
+  auto assemble = assemble_fields({"b", "a"});
+  vector x;
+  REQUIRE_FALSE(assemble(field_map{{"a", 1.0}, {"b", 2.0}, {"c", 3.0}}, x));
+  CHECK(x == (vector(2) << 2.0, 1.0).finished());
+  CHECK(is(assemble(field_map{{"a", 1.0}}, x), errc::bad_input));
+}
+
+SCENARIO("an assembler snapshot only loads into an assembler of the same fields") {
+  auto assemble = make_assembler();
+  auto same = make_assembler();
+  CHECK_FALSE(from_binary(to_binary(assemble), same));
+  auto other = assemble_fields({"x"});
+  CHECK(is(from_binary(to_binary(assemble_fields({"y"})), other), errc::corrupt_file));
+}
