@@ -2,8 +2,10 @@
 
 #include <eddy/actors/atoms.hpp>
 #include <eddy/operators/internal/dead_letter_logic.hpp>
+#include <eddy/operators/internal/remote.hpp>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -173,24 +175,116 @@ caf::error job::prepare(std::vector<size_t>& order) {
   return caf::none;
 }
 
+namespace {
+
+/// Registers every message type of the job's protocol and of its edges, and the middleman
+/// when messages cross processes.
+void configure(caf::actor_system_config& cfg, const job_config& job_cfg, const internal::graph& g,
+               bool network) {
+  auto threads = job_cfg.threads != 0 ? job_cfg.threads
+                                      : std::max<size_t>(2, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", threads);
+  cfg.add_message_type<control>("eddy.control");
+  cfg.add_message_type<credit>("eddy.credit");
+  cfg.add_message_type<dead_letter>("eddy.dead_letter");
+  cfg.add_message_type<metrics_snapshot>("eddy.metrics_snapshot");
+  cfg.add_message_type<internal::spawn_request>("eddy.spawn_request");
+  for (auto& n : g.nodes)
+    if (n.register_types)
+      n.register_types(cfg);
+  if (network)
+    cfg.load<caf::io::middleman>();
+}
+
+/// The spec of instance `i` of `n`; `wiring` holds its outgoing channels.
+task_spec make_spec(const internal::node& n, uint32_t i, uint32_t inputs,
+                    const channel_config& channels, internal::instance_wiring wiring) {
+  task_spec spec;
+  spec.name = n.name;
+  spec.instance = i;
+  spec.parallelism = n.parallelism;
+  spec.inputs = inputs;
+  spec.channels = channels;
+  spec.on_error = n.on_error;
+  spec.metrics = std::make_shared<instance_metrics>(n.name, i);
+  auto make = n.make;
+  spec.make_logic = [make, i, wiring = std::move(wiring)](task& t) { return make(t, i, wiring); };
+  return spec;
+}
+
+/// The request that spawns instance `i` of `n` on a worker.
+internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32_t inputs,
+                                     const channel_config& channels,
+                                     const internal::instance_wiring& wiring) {
+  internal::spawn_request r;
+  r.node = static_cast<uint32_t>(n.id);
+  r.name = n.name;
+  r.kind = n.kind;
+  r.out_type = n.out_type.name();
+  r.instance = i;
+  r.parallelism = n.parallelism;
+  r.inputs = inputs;
+  r.timed = wiring.timed;
+  r.on_error = static_cast<uint8_t>(n.on_error);
+  r.batch_size = channels.batch_size;
+  r.linger_ns = channels.linger.count();
+  r.credit = channels.initial_credit;
+  r.key_groups = channels.key_groups;
+  for (const auto& e : wiring.outputs) {
+    internal::remote_edge re;
+    re.kind = static_cast<uint8_t>(e.kind);
+    re.consumer = static_cast<uint32_t>(e.consumer);
+    re.edge = static_cast<uint32_t>(e.edge);
+    for (const auto& t : e.targets) {
+      re.dests.push_back(t.dest);
+      re.inputs.push_back(t.input);
+    }
+    r.outputs.push_back(std::move(re));
+  }
+  return r;
+}
+
+} // namespace
+
 caf::expected<job_report> job::run() {
   std::vector<size_t> order;
   if (auto err = prepare(order))
     return err;
   auto& nodes = g_->nodes;
+  for (const auto& [op, node_name] : cfg_.placement) {
+    if (cfg_.nodes.count(node_name) == 0)
+      return make_error(errc::invalid_topology,
+                        "operator '" + op + "' is placed on node '" + node_name +
+                            "', which is not declared: add it with job_config.with_node(\"" +
+                            node_name + "\", host, port)");
+    if (std::none_of(nodes.begin(), nodes.end(), [&](auto& n) { return n.name == op; }))
+      return make_error(errc::invalid_topology, "job_config.place names operator '" + op +
+                                                    "', which the job does not have");
+  }
 
   caf::actor_system_config sys_cfg;
-  auto threads =
-      cfg_.threads != 0 ? cfg_.threads : std::max<size_t>(2, std::thread::hardware_concurrency());
-  sys_cfg.set("scheduler.max-threads", threads);
-  sys_cfg.add_message_type<control>("eddy.control");
-  sys_cfg.add_message_type<credit>("eddy.credit");
-  sys_cfg.add_message_type<dead_letter>("eddy.dead_letter");
-  sys_cfg.add_message_type<metrics_snapshot>("eddy.metrics_snapshot");
-  for (auto& n : nodes)
-    if (n.register_types)
-      n.register_types(sys_cfg);
+  configure(sys_cfg, cfg_, *g_, !cfg_.placement.empty());
   caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+
+  // The workers this job uses.
+  std::map<std::string, caf::actor> workers;
+  for (const auto& [op, node_name] : cfg_.placement) {
+    if (workers.count(node_name) != 0)
+      continue;
+    auto& [host, port] = cfg_.nodes[node_name];
+    auto worker = sys.middleman().remote_actor(host, port);
+    if (!worker)
+      return make_error(errc::remote_failure, "cannot reach node '" + node_name + "' at " + host +
+                                                  ':' + std::to_string(port) + " (" +
+                                                  sys.render(worker.error()) +
+                                                  "): start it there with job.serve(port) first");
+    workers[node_name] = *worker;
+  }
+  auto shutdown_workers = [&] {
+    for (auto& [name, w] : workers)
+      self->send(w, internal::shutdown_atom::value);
+  };
 
   // Inputs of every consumer instance: each edge contributes one channel (forward) or one per
   // upstream instance, in the order of the edges.
@@ -205,24 +299,27 @@ caf::expected<job_report> job::run() {
     input_count[n.id] = base;
   }
 
-  // Spawn sinks first, so every task knows its downstream actors when it is created.
-  std::vector<std::vector<caf::actor>> actors(nodes.size());
-  std::vector<std::shared_ptr<instance_metrics>> all_metrics;
-  std::vector<caf::actor> dead_letter_pipeline;
-  std::set<size_t> dl_nodes;
+  // The dead-letter pipeline: the dead-letter source and everything downstream of it.
+  std::set<std::string> dl_ops;
   if (dead_letter_node_) {
     std::vector<size_t> todo{*dead_letter_node_};
     while (!todo.empty()) {
       auto id = todo.back();
       todo.pop_back();
-      if (dl_nodes.insert(id).second)
+      if (dl_ops.insert(nodes[id].name).second)
         for (auto c : nodes[id].consumers)
           todo.push_back(c);
     }
   }
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+
+  // Spawn sinks first, so every task knows its downstream actors when it is created.
+  std::vector<std::vector<caf::actor>> actors(nodes.size());
+  std::vector<std::shared_ptr<instance_metrics>> all_metrics;
+  caf::error failure;
+  for (auto it = order.rbegin(); it != order.rend() && !failure; ++it) {
     auto& n = nodes[*it];
-    for (uint32_t i = 0; i < n.parallelism; ++i) {
+    auto placed = cfg_.placement.find(n.name);
+    for (uint32_t i = 0; i < n.parallelism && !failure; ++i) {
       internal::instance_wiring wiring;
       wiring.timed = n.timed;
       for (auto c : n.consumers) {
@@ -232,6 +329,8 @@ caf::expected<job_report> job::run() {
           if (e.from != n.id)
             continue;
           internal::out_edge out;
+          out.consumer = c;
+          out.edge = k;
           out.kind = e.kind;
           out.key_hash = e.key_hash;
           auto base = edge_base[c][k];
@@ -243,26 +342,35 @@ caf::expected<job_report> job::run() {
           wiring.outputs.push_back(std::move(out));
         }
       }
-      task_spec spec;
-      spec.name = n.name;
-      spec.instance = i;
-      spec.parallelism = n.parallelism;
-      spec.inputs = input_count[n.id];
-      spec.channels = cfg_.channels;
-      spec.on_error = n.on_error;
-      spec.metrics = std::make_shared<instance_metrics>(n.name, i);
-      all_metrics.push_back(spec.metrics);
-      auto make = n.make;
-      spec.make_logic = [make, i, wiring](task& t) { return make(t, i, wiring); };
-      actors[n.id].push_back(sys.spawn<task>(std::move(spec)));
+      if (placed == cfg_.placement.end()) {
+        auto spec = make_spec(n, i, input_count[n.id], cfg_.channels, std::move(wiring));
+        all_metrics.push_back(spec.metrics);
+        actors[n.id].push_back(sys.spawn<task>(std::move(spec)));
+        continue;
+      }
+      auto request = make_request(n, i, input_count[n.id], cfg_.channels, wiring);
+      self->request(workers[placed->second], std::chrono::seconds{30}, internal::spawn_atom::value,
+                    std::move(request))
+          .receive([&](caf::actor& a) { actors[n.id].push_back(std::move(a)); },
+                   [&](caf::error& err) {
+                     failure = make_error(errc::remote_failure, "node '" + placed->second +
+                                                                    "' could not start '" + n.name +
+                                                                    "': " + describe(err));
+                   });
     }
+  }
+  if (failure) {
+    for (auto& instances : actors)
+      for (auto& a : instances)
+        self->send_exit(a, caf::exit_reason::user_shutdown);
+    shutdown_workers();
+    return failure;
   }
   {
     std::lock_guard<std::mutex> guard{live_mtx_};
     live_ = all_metrics;
   }
 
-  caf::scoped_actor self{sys};
   auto coordinator = caf::actor_cast<caf::actor>(self);
   caf::actor dead_letter_actor = coordinator;
   if (dead_letter_node_)
@@ -271,7 +379,7 @@ caf::expected<job_report> job::run() {
   size_t main_total = 0;
   for (auto& n : nodes) {
     total += n.parallelism;
-    if (dl_nodes.count(n.id) == 0)
+    if (dl_ops.count(n.name) == 0)
       main_total += n.parallelism;
   }
   auto start = std::chrono::steady_clock::now();
@@ -282,7 +390,6 @@ caf::expected<job_report> job::run() {
     }
 
   job_report report;
-  caf::error failure;
   size_t done = 0;
   size_t main_done = 0;
   std::set<caf::actor_addr> finished;
@@ -290,8 +397,7 @@ caf::expected<job_report> job::run() {
   self->receive_while(running)(
       [&](done_atom, metrics_snapshot& m) {
         finished.insert(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-        auto in_dl = std::any_of(dl_nodes.begin(), dl_nodes.end(),
-                                 [&](size_t id) { return nodes[id].name == m.op; });
+        auto in_dl = dl_ops.count(m.op) != 0;
         report.metrics.push_back(std::move(m));
         ++done;
         if (!in_dl && ++main_done == main_total && dead_letter_node_)
@@ -311,17 +417,80 @@ caf::expected<job_report> job::run() {
         }
       });
   report.elapsed = std::chrono::steady_clock::now() - start;
-  if (failure) {
+  // Dead letters precede their task's done message (CAF keeps per-sender order).
+  if (failure)
     for (auto& instances : actors)
       for (auto& a : instances)
         self->send_exit(a, caf::exit_reason::user_shutdown);
+  shutdown_workers();
+  if (failure)
     return failure;
-  }
-  // Dead letters precede their task's done message (CAF keeps per-sender order).
-  std::sort(report.metrics.begin(), report.metrics.end(), [](const auto& x, const auto& y) {
-    return std::tie(x.op, x.instance) < std::tie(y.op, y.instance);
+  // Metrics in topological order, then by instance.
+  std::map<std::string, size_t> rank;
+  for (size_t k = 0; k < order.size(); ++k)
+    rank[nodes[order[k]].name] = k;
+  std::sort(report.metrics.begin(), report.metrics.end(), [&](const auto& x, const auto& y) {
+    return std::make_pair(rank[x.op], x.instance) < std::make_pair(rank[y.op], y.instance);
   });
   return report;
+}
+
+caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready) {
+  std::vector<size_t> order;
+  if (auto err = prepare(order))
+    return err;
+  caf::actor_system_config sys_cfg;
+  configure(sys_cfg, cfg_, *g_, true);
+  caf::actor_system sys{sys_cfg};
+  auto g = g_;
+  auto live = std::make_shared<std::vector<std::shared_ptr<instance_metrics>>>();
+  auto spawner = sys.spawn([g](caf::event_based_actor* self) -> caf::behavior {
+    return {
+        [self, g](internal::spawn_atom, internal::spawn_request& r) -> caf::result<caf::actor> {
+          if (r.node >= g->nodes.size() || g->nodes[r.node].name != r.name ||
+              g->nodes[r.node].kind != r.kind || g->nodes[r.node].out_type.name() != r.out_type)
+            return make_error(errc::remote_failure, "this worker's job has no operator '" + r.name +
+                                                        "' (" + r.kind + ") at position " +
+                                                        std::to_string(r.node) +
+                                                        ": both processes must build the same job");
+          const auto& n = g->nodes[r.node];
+          internal::instance_wiring wiring;
+          wiring.timed = r.timed;
+          for (auto& re : r.outputs) {
+            internal::out_edge e;
+            e.consumer = re.consumer;
+            e.edge = re.edge;
+            e.kind = static_cast<partitioning>(re.kind);
+            if (re.consumer < g->nodes.size() && re.edge < g->nodes[re.consumer].inputs.size())
+              e.key_hash = g->nodes[re.consumer].inputs[re.edge].key_hash;
+            for (size_t k = 0; k < re.dests.size() && k < re.inputs.size(); ++k)
+              e.targets.push_back({re.dests[k], re.inputs[k]});
+            wiring.outputs.push_back(std::move(e));
+          }
+          channel_config channels;
+          channels.batch_size = r.batch_size;
+          channels.linger = caf::timespan{r.linger_ns};
+          channels.initial_credit = r.credit;
+          channels.key_groups = r.key_groups;
+          auto copy = n;
+          copy.parallelism = r.parallelism;
+          copy.on_error = static_cast<error_policy>(r.on_error);
+          return self->spawn<task>(make_spec(copy, r.instance, r.inputs, channels, wiring));
+        },
+        [self](internal::shutdown_atom) { self->quit(); },
+    };
+  });
+  auto bound = sys.middleman().publish(spawner, port);
+  if (!bound) {
+    caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
+    return make_error(errc::remote_failure, "cannot listen on port " + std::to_string(port) + ": " +
+                                                sys.render(bound.error()));
+  }
+  if (ready)
+    ready(*bound);
+  caf::scoped_actor self{sys};
+  self->wait_for(spawner);
+  return caf::none;
 }
 
 std::vector<metrics_snapshot> job::metrics() const {

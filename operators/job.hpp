@@ -23,6 +23,9 @@
 
 #include <caf/expected.hpp>
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +42,21 @@ struct job_config {
   /// Batching and credits of every channel.
   channel_config channels;
 
+  /// Remote nodes by name: where a worker started with `job::serve` listens. Default: none.
+  std::map<std::string, std::pair<std::string, uint16_t>> nodes;
+  /// Operator name -> node name; operators not listed run in this process. Default: none.
+  std::map<std::string, std::string> placement;
+
+  /// Declares the remote node `name`, a worker listening on host:port.
+  job_config& with_node(std::string name, std::string host, uint16_t port) {
+    nodes[std::move(name)] = {std::move(host), port};
+    return *this;
+  }
+  /// Runs every instance of operator `op` on node `node` (declared with `with_node`).
+  job_config& place(std::string op, std::string node) {
+    placement[std::move(op)] = std::move(node);
+    return *this;
+  }
   job_config& with_parallelism(uint32_t n) {
     parallelism = n;
     return *this;
@@ -110,6 +128,11 @@ public:
 
   /// Runs the job until every source is exhausted and every record has reached its sink.
   [[nodiscard]] caf::expected<job_report> run();
+
+  /// Serves this job's operators to a coordinator in another process (which built the same
+  /// job and placed some operators on this node): listens on `port` (0 picks a free one),
+  /// calls `ready(port)` once listening, and returns when the coordinator's run is over.
+  [[nodiscard]] caf::error serve(uint16_t port, std::function<void(uint16_t)> ready = {});
 
   /// Metrics of every instance now (empty before `run` starts). Safe from any thread.
   [[nodiscard]] std::vector<metrics_snapshot> metrics() const;

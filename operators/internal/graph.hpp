@@ -32,6 +32,9 @@ struct edge_spec {
 
 /// The wiring of one outgoing edge of one instance, handed to its logic at spawn time.
 struct out_edge {
+  /// The consuming node and the index of this edge among its inputs.
+  size_t consumer = 0;
+  size_t edge = 0;
   partitioning kind = partitioning::forward;
   std::shared_ptr<void> key_hash;
   std::vector<channel_target> targets;

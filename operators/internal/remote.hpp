@@ -1,0 +1,64 @@
+// The messages that place an operator instance on another process (a worker started with
+// job::serve). Both processes build the same job; a request names the node by id and carries
+// what the worker cannot know: the actors of its downstream instances.
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace eddy::internal {
+
+/// Coordinator -> worker: spawn an instance (replies with its actor).
+using spawn_atom = caf::atom_constant<caf::atom("e_spawn")>;
+/// Coordinator -> worker: the job is over, stop serving.
+using shutdown_atom = caf::atom_constant<caf::atom("e_shutdwn")>;
+
+/// One outgoing edge of a remotely spawned instance.
+struct remote_edge {
+  /// partitioning, as its underlying value.
+  uint8_t kind = 0;
+  /// The consuming node, and the index of this edge among its inputs (for the key function).
+  uint32_t consumer = 0;
+  uint32_t edge = 0;
+  /// The downstream instances and the input index of this channel at each.
+  std::vector<caf::actor> dests;
+  std::vector<uint32_t> inputs;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_edge& x) {
+  return f(caf::meta::type_name("eddy.remote_edge"), x.kind, x.consumer, x.edge, x.dests, x.inputs);
+}
+
+/// Everything a worker needs to spawn one instance of a node of its copy of the job.
+struct spawn_request {
+  uint32_t node = 0;
+  /// Name, kind and output type as the coordinator sees them, checked by the worker.
+  std::string name;
+  std::string kind;
+  std::string out_type;
+  uint32_t instance = 0;
+  uint32_t parallelism = 1;
+  uint32_t inputs = 0;
+  bool timed = false;
+  uint8_t on_error = 0;
+  uint64_t batch_size = 0;
+  int64_t linger_ns = 0;
+  uint32_t credit = 0;
+  uint32_t key_groups = 0;
+  std::vector<remote_edge> outputs;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, spawn_request& x) {
+  return f(caf::meta::type_name("eddy.spawn_request"), x.node, x.name, x.kind, x.out_type,
+           x.instance, x.parallelism, x.inputs, x.timed, x.on_error, x.batch_size, x.linger_ns,
+           x.credit, x.key_groups, x.outputs);
+}
+
+} // namespace eddy::internal

@@ -1,0 +1,99 @@
+// Location transparency: one operator of a pipeline runs in a second process, connected over a
+// real socket by CAF's middleman, and the output is exactly that of the single-process run.
+#include "remote_job.hpp"
+
+#include <eddy/sinks/collect.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <set>
+
+using namespace eddy;
+using remote_test::tagged;
+
+namespace {
+
+struct worker_process {
+  FILE* pipe = nullptr;
+  uint16_t port = 0;
+
+  worker_process() {
+    pipe = ::popen(EDDY_TEST_WORKER " 0", "r");
+    REQUIRE(pipe != nullptr);
+    unsigned p = 0;
+    REQUIRE(std::fscanf(pipe, "listening on %u", &p) == 1);
+    port = static_cast<uint16_t>(p);
+  }
+
+  int wait() {
+    auto status = ::pclose(pipe);
+    pipe = nullptr;
+    return status;
+  }
+
+  ~worker_process() {
+    if (pipe)
+      ::pclose(pipe);
+  }
+};
+
+std::vector<std::pair<int64_t, int64_t>> values(const std::vector<tagged>& xs) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const auto& x : xs)
+    out.emplace_back(x.value, x.key);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace
+
+SCENARIO("an operator placed on a second process gives the single-process output") {
+  std::vector<tagged> local;
+  job_report local_report;
+  {
+    job j{job_config{}.with_threads(2).with_batch_size(300)};
+    remote_test::build(j).sink(collect(local)).name("collect");
+    auto report = j.run();
+    REQUIRE(report);
+    local_report = *report;
+  }
+  worker_process worker;
+  std::vector<tagged> remote;
+  {
+    job j{job_config{}
+              .with_threads(2)
+              .with_batch_size(300)
+              .with_node("worker", "127.0.0.1", worker.port)
+              .place("scale", "worker")};
+    remote_test::build(j).sink(collect(remote)).name("collect");
+    auto report = j.run();
+    REQUIRE(report);
+    // Metrics and dead letters of the remote instances come back to the coordinator.
+    CHECK(report->records_in("scale") == 20'000);
+    CHECK(report->dead_letters.size() == local_report.dead_letters.size());
+    REQUIRE(report->dead_letters.size() == 4);
+    CHECK(report->dead_letters[0].reason == "rejected remotely");
+  }
+  CHECK(worker.wait() == 0); // the worker stops cleanly once the job is over
+  CHECK(values(remote) == values(local));
+  std::set<int32_t> local_pids, remote_pids;
+  for (const auto& x : local)
+    local_pids.insert(x.pid);
+  for (const auto& x : remote)
+    remote_pids.insert(x.pid);
+  CHECK(local_pids == std::set<int32_t>{static_cast<int32_t>(::getpid())});
+  REQUIRE(remote_pids.size() == 1);
+  CHECK(*remote_pids.begin() != ::getpid()); // "scale" really ran in the other process
+}
+
+SCENARIO("an unreachable node is an error that says how to start it") {
+  job j{job_config{}.with_node("nowhere", "127.0.0.1", 1).place("scale", "nowhere")};
+  std::vector<tagged> out;
+  remote_test::build(j).sink(collect(out));
+  auto report = j.run();
+  REQUIRE_FALSE(report);
+  CHECK(is(report.error(), errc::remote_failure));
+  CHECK_THAT(describe(report.error()), Catch::Contains("job.serve"));
+}
