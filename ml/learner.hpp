@@ -163,7 +163,8 @@ template <class Learner, class Targets, class CheckTarget>
       return err;
   vector row(X.cols());
   for (Eigen::Index i = 0; i < X.rows(); ++i) {
-    row = X.row(i).transpose();
+    for (Eigen::Index j = 0; j < X.cols(); ++j) // no resize: GCC 12 -Wuse-after-free false alarm
+      row[j] = X(i, j);
     if (auto err = learner.learn(row, y[i]))
       return err; // unreachable after the checks above; kept so no error is dropped
   }

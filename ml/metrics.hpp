@@ -59,8 +59,13 @@ public:
     // nop
   }
 
-  /// Scores one record: true label `y` (0 or 1) and predicted probability `p` of class 1.
+  /// Scores one record: true label `y` (0 or 1) and predicted probability `p` of class 1; a
+  /// record with another label or a p outside [0, 1] (NaN included) is only counted in ignored().
   void update(int y, double p) {
+    if ((y != 0 && y != 1) || !(p >= 0.0 && p <= 1.0)) {
+      ++ignored_;
+      return;
+    }
     add(y, p, +1);
     if (window_ > 0) {
       recent_.emplace_back(y, p);
@@ -73,6 +78,8 @@ public:
 
   /// The number of records scored (within the window, if any).
   [[nodiscard]] int64_t count() const noexcept { return tp_ + fp_ + tn_ + fn_; }
+  /// The number of records refused by update (invalid label or probability).
+  [[nodiscard]] int64_t ignored() const noexcept { return ignored_; }
   /// True positives.
   [[nodiscard]] int64_t tp() const noexcept { return tp_; }
   /// False positives.
@@ -140,6 +147,8 @@ private:
   std::size_t window_;
   /// Confusion counts.
   int64_t tp_ = 0, fp_ = 0, tn_ = 0, fn_ = 0;
+  /// Records refused by update.
+  int64_t ignored_ = 0;
   /// The sum of per-record log losses.
   double log_loss_sum_ = 0.0;
   /// (positives, negatives) per distinct score, for the ROC AUC.
@@ -240,8 +249,10 @@ public:
     // nop
   }
 
-  /// Scores one record: true value `y` and prediction `predicted`.
+  /// Scores one record: true value `y` and prediction `predicted`; ignores a non-finite one.
   void update(double y, double predicted) {
+    if (!std::isfinite(y) || !std::isfinite(predicted))
+      return;
     add(y, predicted, 1.0);
     if (window_ > 0) {
       recent_.emplace_back(y, predicted);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 using namespace eddy::ml;
@@ -43,6 +44,10 @@ SCENARIO("undefined binary figures are NaN or 0, never a crash") {
   CHECK(m.f1() == 0.0);
   m.update(0, 0.2);
   CHECK(std::isnan(m.roc_auc()));
+  m.update(1, std::numeric_limits<double>::quiet_NaN());
+  m.update(2, 0.5);
+  CHECK(m.ignored() == 2);
+  CHECK(m.count() == 1);
   CHECK(m.accuracy() == 1.0);
 }
 
