@@ -77,8 +77,12 @@ enum class learning_rate : uint8_t {
 
 namespace detail {
 
-/// Builds the sentence for a vector that failed check_features (kept out of the hot path).
-[[nodiscard]] inline caf::error bad_features(const vector& x, Eigen::Index n, const char* where) {
+// The sentences of failed checks are built out of line and marked cold, so that the checks add
+// only a compare and a predictable branch to a learner's hot path.
+
+/// Builds the sentence for a vector that failed check_features.
+[[nodiscard, gnu::cold, gnu::noinline]] inline caf::error
+bad_features(const vector& x, Eigen::Index n, const char* where) {
   if (x.size() != n)
     return make_error(errc::shape_mismatch, std::string{where} + ": x has " +
                                                 std::to_string(x.size()) + " features, expected " +
@@ -89,6 +93,20 @@ namespace detail {
                                              (std::isnan(x[i]) ? "NaN" : "infinite") +
                                              "; clean or impute the record first");
   return caf::error{};
+}
+
+/// Builds the sentence for a bad sample weight.
+[[nodiscard, gnu::cold, gnu::noinline]] inline caf::error bad_weight(double weight,
+                                                                     const char* where) {
+  return make_error(errc::bad_input, std::string{where} + ": weight " + std::to_string(weight) +
+                                         " must be finite and >= 0");
+}
+
+/// Builds the sentence for a label out of range.
+[[nodiscard, gnu::cold, gnu::noinline]] inline caf::error bad_label(int y, int n_classes,
+                                                                    const char* where) {
+  return make_error(errc::bad_input, std::string{where} + ": label " + std::to_string(y) +
+                                         " is outside [0, " + std::to_string(n_classes) + ")");
 }
 
 } // namespace detail
@@ -104,8 +122,7 @@ namespace detail {
 [[nodiscard]] inline caf::error check_weight(double weight, const char* where) {
   if (std::isfinite(weight) && weight >= 0.0)
     return caf::error{};
-  return make_error(errc::bad_input, std::string{where} + ": weight " + std::to_string(weight) +
-                                         " must be finite and >= 0");
+  return detail::bad_weight(weight, where);
 }
 
 /// Checks that a regression target is finite.
@@ -119,17 +136,23 @@ namespace detail {
 [[nodiscard]] inline caf::error check_label(int y, int n_classes, const char* where) {
   if (y >= 0 && y < n_classes)
     return caf::error{};
-  return make_error(errc::bad_input, std::string{where} + ": label " + std::to_string(y) +
-                                         " is outside [0, " + std::to_string(n_classes) + ")");
+  return detail::bad_label(y, n_classes, where);
 }
 
 /// The error of an update that would overflow (finite but huge values, or a step size that
 /// diverges); the learner refuses the update and keeps its previous, finite state.
-[[nodiscard]] inline caf::error overflow_error(const char* where) {
+[[nodiscard, gnu::cold, gnu::noinline]] inline caf::error overflow_error(const char* where) {
   return make_error(errc::bad_input, std::string{where} +
                                          ": the update would overflow to a non-finite model "
                                          "(features too large for the step size?); the model "
                                          "is unchanged; scale the features or lower eta0");
+}
+
+/// The error of a learner used before make() or loading gave it its shape.
+[[nodiscard, gnu::cold, gnu::noinline]] inline caf::error not_made_error(const char* where) {
+  return make_error(errc::not_fitted, std::string{where} +
+                                          ": the model has no features; make it with make() "
+                                          "or load it");
 }
 
 /// Checks a batch: as many labels as rows, and every row valid as a single record.

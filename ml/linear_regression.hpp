@@ -88,6 +88,8 @@ public:
   /// update would overflow the model (a diverging step size).
   caf::error learn(const vector& x, double y, double weight = 1.0) {
     constexpr const char* where = "linear_regression::learn";
+    if (weights_.size() == 0)
+      return not_made_error(where);
     if (auto err = check_features(x, weights_.size(), where))
       return err;
     if (auto err = check_target(y, where))

@@ -102,6 +102,8 @@ public:
   /// the weight is negative or not finite, or the update would overflow the model.
   caf::error learn(const vector& x, int y, double weight = 1.0) {
     constexpr const char* where = "logistic_regression::learn";
+    if (n_features_ == 0)
+      return not_made_error(where);
     if (auto err = check_features(x, n_features_, where))
       return err;
     if (auto err = check_label(y, cfg_.n_classes, where))
@@ -162,7 +164,7 @@ public:
   /// Returns the class probabilities of `x` (size 2 for a binary model); an empty vector when
   /// x has the wrong size. x must be finite (see check_features).
   [[nodiscard]] vector predict_proba(const vector& x) const {
-    if (x.size() != n_features_)
+    if (x.size() != n_features_ || n_features_ == 0)
       return vector{};
     vector result(cfg_.n_classes);
     if (cfg_.n_classes == 2) {
@@ -176,7 +178,7 @@ public:
 
   /// Returns the most probable class of `x`, or -1 when x has the wrong size.
   [[nodiscard]] int predict(const vector& x) const {
-    if (x.size() != n_features_)
+    if (x.size() != n_features_ || n_features_ == 0)
       return -1;
     if (cfg_.n_classes == 2)
       return decision_function(x) > 0.0 ? 1 : 0;
@@ -185,8 +187,11 @@ public:
     return static_cast<int>(best);
   }
 
-  /// Returns w . x + b of a binary model (the log-odds of class 1); x must have n_features().
+  /// Returns w . x + b of a binary model (the log-odds of class 1); NaN when x has the wrong
+  /// size.
   [[nodiscard]] double decision_function(const vector& x) const {
+    if (x.size() != n_features_ || n_features_ == 0)
+      return std::nan("");
     return weights_.row(0).dot(x) + intercepts_[0];
   }
 

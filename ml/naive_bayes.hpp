@@ -116,7 +116,7 @@ public:
   /// Returns the class probabilities of `x` (size n_classes): 0 for classes never seen, uniform
   /// over the seen classes before any evidence; an empty vector when x has the wrong size.
   [[nodiscard]] vector predict_proba(const vector& x) const {
-    if (x.size() != means_.cols())
+    if (x.size() != means_.cols() || means_.size() == 0)
       return vector{};
     const double minus_inf = -std::numeric_limits<double>::infinity();
     double epsilon = all_weight_ > 0.0 ? var_smoothing_ * (all_m2_ / all_weight_).maxCoeff() : 0.0;

@@ -140,6 +140,8 @@ SCENARIO("bad batches and settings of a linear regression are refused") {
   CHECK(is(model.learn_batch(X, vector::Ones(3)), errc::shape_mismatch));
   CHECK(model.same_state(before));
   CHECK(std::isnan(model.predict(vector::Ones(2))));
+  linear_regression empty; // default-constructed, as before deserialization
+  CHECK(is(empty.learn(vector{}, 1.0), errc::not_fitted));
   linear_regression_config cfg;
   cfg.method = optimizer::ftrl;
   CHECK(is(linear_regression::make(3, cfg).error(), errc::invalid_argument));

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <limits>
 #include <random>
 #include <vector>
@@ -115,6 +116,11 @@ SCENARIO("bad input is refused with a sentence and leaves the model unchanged") 
   CHECK(model.same_state(before));
   CHECK(model.predict(vector::Ones(3)) == -1);
   CHECK(model.predict_proba(vector::Ones(3)).size() == 0);
+  CHECK(std::isnan(model.decision_function(vector::Ones(3))));
+  logistic_regression empty; // default-constructed, as before deserialization
+  CHECK(empty.predict(vector{}) == -1);
+  CHECK(empty.predict_proba(vector{}).size() == 0);
+  CHECK(is(empty.learn(vector{}, 0), errc::not_fitted));
   eddy::ml::matrix X = eddy::ml::matrix::Ones(3, 4);
   X(1, 1) = std::numeric_limits<double>::infinity();
   CHECK(eddy::ml::is(model.learn_batch(X, eddy::ml::labels::Ones(3)), errc::bad_input));

@@ -131,4 +131,6 @@ SCENARIO("naive Bayes batches are all or nothing") {
   REQUIRE_FALSE(model.learn_batch(X, y));
   CHECK(model.class_weights().sum() == 3.0);
   CHECK(is(gaussian_naive_bayes::make(3, 1).error(), errc::invalid_argument));
+  gaussian_naive_bayes empty; // default-constructed, as before deserialization
+  CHECK(empty.predict(vector{}) == -1);
 }
