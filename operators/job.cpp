@@ -443,43 +443,46 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready) {
   configure(sys_cfg, cfg_, *g_, true);
   caf::actor_system sys{sys_cfg};
   auto g = g_;
-  auto live = std::make_shared<std::vector<std::shared_ptr<instance_metrics>>>();
-  auto spawner = sys.spawn([g](caf::event_based_actor* self) -> caf::behavior {
-    return {
-        [self, g](internal::spawn_atom, internal::spawn_request& r) -> caf::result<caf::actor> {
-          if (r.node >= g->nodes.size() || g->nodes[r.node].name != r.name ||
-              g->nodes[r.node].kind != r.kind || g->nodes[r.node].out_type.name() != r.out_type)
-            return make_error(errc::remote_failure, "this worker's job has no operator '" + r.name +
-                                                        "' (" + r.kind + ") at position " +
-                                                        std::to_string(r.node) +
-                                                        ": both processes must build the same job");
-          const auto& n = g->nodes[r.node];
-          internal::instance_wiring wiring;
-          wiring.timed = r.timed;
-          for (auto& re : r.outputs) {
-            internal::out_edge e;
-            e.consumer = re.consumer;
-            e.edge = re.edge;
-            e.kind = static_cast<partitioning>(re.kind);
-            if (re.consumer < g->nodes.size() && re.edge < g->nodes[re.consumer].inputs.size())
-              e.key_hash = g->nodes[re.consumer].inputs[re.edge].key_hash;
-            for (size_t k = 0; k < re.dests.size() && k < re.inputs.size(); ++k)
-              e.targets.push_back({re.dests[k], re.inputs[k]});
-            wiring.outputs.push_back(std::move(e));
-          }
-          channel_config channels;
-          channels.batch_size = r.batch_size;
-          channels.linger = caf::timespan{r.linger_ns};
-          channels.initial_credit = r.credit;
-          channels.key_groups = r.key_groups;
-          auto copy = n;
-          copy.parallelism = r.parallelism;
-          copy.on_error = static_cast<error_policy>(r.on_error);
-          return self->spawn<task>(make_spec(copy, r.instance, r.inputs, channels, wiring));
-        },
-        [self](internal::shutdown_atom) { self->quit(); },
-    };
-  });
+  // g is passed as a spawn argument rather than captured: CAF 0.17 dereferences a null
+  // argument tuple when a function-based actor is spawned without arguments (UBSan reports it).
+  auto spawner = sys.spawn(
+      [](caf::event_based_actor* self, std::shared_ptr<internal::graph> g) -> caf::behavior {
+        return {
+            [self, g](internal::spawn_atom, internal::spawn_request& r) -> caf::result<caf::actor> {
+              if (r.node >= g->nodes.size() || g->nodes[r.node].name != r.name ||
+                  g->nodes[r.node].kind != r.kind || g->nodes[r.node].out_type.name() != r.out_type)
+                return make_error(errc::remote_failure,
+                                  "this worker's job has no operator '" + r.name + "' (" + r.kind +
+                                      ") at position " + std::to_string(r.node) +
+                                      ": both processes must build the same job");
+              const auto& n = g->nodes[r.node];
+              internal::instance_wiring wiring;
+              wiring.timed = r.timed;
+              for (auto& re : r.outputs) {
+                internal::out_edge e;
+                e.consumer = re.consumer;
+                e.edge = re.edge;
+                e.kind = static_cast<partitioning>(re.kind);
+                if (re.consumer < g->nodes.size() && re.edge < g->nodes[re.consumer].inputs.size())
+                  e.key_hash = g->nodes[re.consumer].inputs[re.edge].key_hash;
+                for (size_t k = 0; k < re.dests.size() && k < re.inputs.size(); ++k)
+                  e.targets.push_back({re.dests[k], re.inputs[k]});
+                wiring.outputs.push_back(std::move(e));
+              }
+              channel_config channels;
+              channels.batch_size = r.batch_size;
+              channels.linger = caf::timespan{r.linger_ns};
+              channels.initial_credit = r.credit;
+              channels.key_groups = r.key_groups;
+              auto copy = n;
+              copy.parallelism = r.parallelism;
+              copy.on_error = static_cast<error_policy>(r.on_error);
+              return self->spawn<task>(make_spec(copy, r.instance, r.inputs, channels, wiring));
+            },
+            [self](internal::shutdown_atom) { self->quit(); },
+        };
+      },
+      g);
   auto bound = sys.middleman().publish(spawner, port);
   if (!bound) {
     caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);

@@ -16,10 +16,9 @@
 #include <eddy/operators/errc.hpp>
 #include <eddy/operators/record_fields.hpp>
 #include <eddy/operators/source.hpp>
-#include <eddy/sources/internal/text_file.hpp>
+#include <eddy/sources/internal/line_source.hpp>
 
 #include <charconv>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,16 +26,10 @@ namespace eddy {
 
 /// Reads records of type `T` from a CSV file.
 template <class T>
-class csv_source {
+class csv_source : public internal::line_source<csv_source<T>, T> {
 public:
-  using value_type = T;
-  using time_fn = std::function<timestamp(const T&)>;
-
-  /// A file sources can only be read by one instance.
-  static constexpr uint32_t max_parallelism = 1;
-
   explicit csv_source(std::string path)
-      : file_(std::move(path)) {}
+      : internal::line_source<csv_source<T>, T>(std::move(path)) {}
 
   /// Whether the first line names the columns (and is skipped). Default: true.
   csv_source header(bool x) const {
@@ -52,50 +45,11 @@ public:
     return copy;
   }
 
-  /// Stamps each record with `f(record)` and emits watermarks lagging `out_of_orderness`.
-  csv_source with_event_time(time_fn f, timestamp out_of_orderness = 0) const {
-    auto copy = *this;
-    copy.time_ = std::move(f);
-    copy.lag_ = out_of_orderness;
-    return copy;
-  }
-
-  [[nodiscard]] bool timed() const noexcept { return static_cast<bool>(time_); }
-
-  [[nodiscard]] caf::error check() const { return file_.check(); }
-
-  void open(uint32_t, uint32_t) {}
-
-  produce_result produce(source_context<T>& ctx) {
-    if (!file_.is_open()) {
-      if (auto err = file_.open())
-        throw std::runtime_error(describe(err));
-      if (header_)
-        file_.next_line(line_);
-    }
-    auto max_t = watermark_;
-    for (size_t k = 0; k < ctx.batch_size(); ++k) {
-      if (!file_.next_line(line_)) {
-        flush_watermark(ctx, max_t);
-        return {produce_result::done, {}};
-      }
-      if (line_.empty())
-        continue;
-      T x{};
-      if (auto reason = parse(line_, x); !reason.empty()) {
-        ctx.dead_letter(std::move(reason), line_, file_.where());
-        continue;
-      }
-      if (time_) {
-        auto t = time_(x);
-        max_t = std::max(max_t, t);
-        ctx.emit(std::move(x), t);
-      } else {
-        ctx.emit(std::move(x));
-      }
-    }
-    flush_watermark(ctx, max_t);
-    return {produce_result::more, {}};
+  /// Skips the header line.
+  void on_open(internal::text_file& file) {
+    std::string ignored;
+    if (header_)
+      file.next_line(ignored);
   }
 
   /// Parses one line into `x`; returns why it failed, or an empty string.
@@ -117,11 +71,6 @@ public:
   }
 
 private:
-  void flush_watermark(source_context<T>& ctx, timestamp max_t) {
-    if (time_ && max_t != watermark_)
-      ctx.watermark((watermark_ = max_t) - lag_);
-  }
-
   void split(const std::string& line) const {
     fields_.clear();
     std::string cur;
@@ -180,20 +129,10 @@ private:
       return "number";
   }
 
-  /// The file and where reading is.
-  internal::text_file file_;
   /// Skip the first line.
   bool header_ = true;
   /// Field separator.
   char delimiter_ = ',';
-  /// Event time of a record, if any.
-  time_fn time_;
-  /// Allowed out-of-orderness.
-  timestamp lag_ = 0;
-  /// Largest event time emitted.
-  timestamp watermark_ = min_time;
-  /// The current line.
-  std::string line_;
   /// The current line's fields.
   mutable std::vector<std::string> fields_;
 };

@@ -1,0 +1,91 @@
+// The common part of the file sources: read a text file line by line, parse each line into a
+// record (the derived source's `parse`), send lines that do not parse to the dead letters with
+// file:line and the reason, stamp event times and emit watermarks.
+#pragma once
+
+#include <eddy/operators/source.hpp>
+#include <eddy/sources/internal/text_file.hpp>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace eddy::internal {
+
+/// CRTP base: `Derived` has `std::string parse(const std::string& line, T& x) const` returning
+/// why a line failed (empty on success), and may skip a header in `on_open`.
+template <class Derived, class T>
+class line_source {
+public:
+  using value_type = T;
+  using time_fn = std::function<timestamp(const T&)>;
+
+  /// A file is read by one instance.
+  static constexpr uint32_t max_parallelism = 1;
+
+  explicit line_source(std::string path)
+      : file_(std::move(path)) {}
+
+  /// Stamps each record with `f(record)` and emits watermarks lagging `out_of_orderness`.
+  Derived with_event_time(time_fn f, timestamp out_of_orderness = 0) const {
+    auto copy = static_cast<const Derived&>(*this);
+    copy.time_ = std::move(f);
+    copy.lag_ = out_of_orderness;
+    return copy;
+  }
+
+  [[nodiscard]] bool timed() const noexcept { return static_cast<bool>(time_); }
+
+  [[nodiscard]] caf::error check() const { return file_.check(); }
+
+  produce_result produce(source_context<T>& ctx) {
+    auto& self = static_cast<Derived&>(*this);
+    if (!file_.is_open()) {
+      if (auto err = file_.open())
+        throw std::runtime_error(describe(err));
+      self.on_open(file_);
+    }
+    auto max_t = watermark_;
+    auto status = produce_result::more;
+    for (size_t k = 0; k < ctx.batch_size(); ++k) {
+      if (!file_.next_line(line_)) {
+        status = produce_result::done;
+        break;
+      }
+      if (line_.find_first_not_of(" \t\r") == std::string::npos)
+        continue;
+      T x{};
+      if (auto reason = self.parse(line_, x); !reason.empty()) {
+        ctx.dead_letter(std::move(reason), line_, file_.where());
+        continue;
+      }
+      if (time_) {
+        auto t = time_(x);
+        max_t = std::max(max_t, t);
+        ctx.emit(std::move(x), t);
+      } else {
+        ctx.emit(std::move(x));
+      }
+    }
+    if (time_ && max_t != watermark_)
+      ctx.watermark((watermark_ = max_t) - lag_);
+    return {status, {}};
+  }
+
+  /// Called once the file is open (a CSV source skips its header here).
+  void on_open(text_file&) {}
+
+private:
+  /// The file and where reading is.
+  text_file file_;
+  /// Event time of a record, if any.
+  time_fn time_;
+  /// Allowed out-of-orderness.
+  timestamp lag_ = 0;
+  /// Largest event time emitted.
+  timestamp watermark_ = min_time;
+  /// The current line.
+  std::string line_;
+};
+
+} // namespace eddy::internal
