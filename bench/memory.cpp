@@ -69,10 +69,13 @@ int main(int argc, char** argv) {
   size_t threads = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 2;
   auto seen = std::make_shared<std::atomic<uint64_t>>(0);
   job j{job_config{}.with_threads(threads)};
-  j.source(generator<bid>(n, [](uint64_t i) { return bid{i % 1000, i % 100000, i % 10000, i}; }))
-    .name("source")
-    .sink(slow_sink{seen})
-    .name("slow-sink");
+  j.source(generator<bid>(n,
+                          [](uint64_t i) {
+                            return bid{i % 1000, i % 100000, i % 10000, i};
+                          }))
+      .name("source")
+      .sink(slow_sink{seen})
+      .name("slow-sink");
   double before = rss_mb();
   std::atomic<bool> done{false};
   double at_tenth = 0;

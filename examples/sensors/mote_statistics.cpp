@@ -4,6 +4,8 @@
 //   -> process (running statistics per mote) -> sink (latest statistics per mote)
 //
 //   mote_statistics [--data data/sensors/single_hop.csv] [--parallelism 2] [--repeat 1]
+//
+// `--repeat N` reads the file N times over (N sources in a union): a longer stream to watch.
 #include "sensor.hpp"
 
 #include <eddy/operators/job.hpp>
@@ -80,7 +82,7 @@ int main(int argc, char** argv) {
 
   auto t0 = std::chrono::steady_clock::now();
   auto running = std::async(std::launch::async, [&] { return job.run(); });
-  while (running.wait_for(std::chrono::milliseconds{200}) != std::future_status::ready) {
+  while (running.wait_for(std::chrono::milliseconds{100}) != std::future_status::ready) {
     uint64_t n = 0;
     for (const auto& m : job.metrics())
       if (m.op == "statistics")

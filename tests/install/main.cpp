@@ -10,8 +10,8 @@ int main() {
   eddy::job job{eddy::job_config{}.with_threads(2)};
   std::vector<uint64_t> out;
   job.source(eddy::generator<uint64_t>(1000, [](uint64_t i) { return i; }))
-    .filter([](const uint64_t& x) { return x % 2 == 1; })
-    .sink(eddy::collect(out));
+      .filter([](const uint64_t& x) { return x % 2 == 1; })
+      .sink(eddy::collect(out));
   auto report = job.run();
   if (!report) {
     std::fprintf(stderr, "job failed: %s\n", eddy::describe(report.error()).c_str());
