@@ -66,7 +66,7 @@ public:
       , target_(std::move(target))
       , origin_(origin)
       , credit_(cfg.initial_credit)
-      , batch_size_(cfg.batch_size)
+      , batch_size_(records_per_batch<T>(cfg))
       , timed_(timed)
       , metrics_(metrics) {
     reset_buffer();

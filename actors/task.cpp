@@ -74,6 +74,8 @@ bool task::admit(uint32_t input, uint32_t channel) {
     in.upstream = current_sender();
     in.origin = channel;
   }
+  if (spec_.channels.idle_timeout.count() > 0 && !replaying_)
+    in.last_seen = std::chrono::steady_clock::now();
   if (failed_)
     return false;
   if (replaying_)
@@ -92,13 +94,13 @@ void task::before_batch(size_t n) {
   m.add(m.records_in, n);
 }
 
-void task::after_batch(uint32_t input, size_t n) {
+void task::after_batch(uint32_t input, bool partial) {
   auto& in = inputs_[input];
   if (in.upstream)
     send(caf::actor_cast<caf::actor>(in.upstream), credit{in.origin, 1});
   if (output_ && output_->has_partial()) {
     // A partial input batch means the upstream is lingering (low rate): pass the data on now.
-    if (n < spec_.channels.batch_size)
+    if (partial)
       output_->flush();
     else
       arm_linger();
@@ -130,10 +132,22 @@ void task::on_control(control& c) {
 }
 
 void task::recompute_watermark() {
+  // The minimum over the inputs that are still open; with an idle timeout, inputs that have
+  // delivered nothing for that long do not hold the watermark back (unless all are idle).
   auto wm = max_time;
-  for (auto& in : inputs_)
-    if (!in.ended)
-      wm = std::min(wm, in.watermark);
+  auto active = max_time;
+  auto idle_timeout = spec_.channels.idle_timeout;
+  auto now = idle_timeout.count() > 0 ? std::chrono::steady_clock::now()
+                                      : std::chrono::steady_clock::time_point{};
+  for (auto& in : inputs_) {
+    if (in.ended)
+      continue;
+    wm = std::min(wm, in.watermark);
+    if (idle_timeout.count() == 0 || now - in.last_seen < idle_timeout)
+      active = std::min(active, in.watermark);
+  }
+  if (idle_timeout.count() > 0 && active != max_time)
+    wm = active;
   if (wm > watermark_)
     advance_watermark(wm);
 }

@@ -131,7 +131,7 @@ public:
       auto n = b.items.size();
       before_batch(n);
       on_batch(b);
-      after_batch(b.input, n);
+      after_batch(b.input, n < records_per_batch<In>(spec_.channels));
     }};
   }
 
@@ -157,11 +157,13 @@ private:
     uint32_t origin = 0;
     timestamp watermark = min_time;
     bool ended = false;
+    /// When this input last delivered anything (for idleness).
+    std::chrono::steady_clock::time_point last_seen = std::chrono::steady_clock::now();
   };
 
   bool admit(uint32_t input, uint32_t origin);
   void before_batch(size_t n);
-  void after_batch(uint32_t input, size_t n);
+  void after_batch(uint32_t input, bool partial);
   void on_control(control& c);
   void on_credit(const credit& c);
   void after_output_change();

@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   auto base = caf_baseline(rate, n, threads);
   auto [b50, b99] = p50_p99(base);
   std::printf("latency at %.0f events/s for %.0f s, %zu threads (batch %zu, linger %.1f ms)\n",
-              rate, seconds, threads, j.config().channels.batch_size,
+              rate, seconds, threads, records_per_batch<stamped>(j.config().channels),
               j.config().channels.linger.count() / 1e6);
   std::printf("  eddy source->map->filter->sink: p50 %.3f ms  p99 %.3f ms\n", e50, e99);
   std::printf("  plain CAF, one message per record: p50 %.3f ms  p99 %.3f ms\n", b50, b99);

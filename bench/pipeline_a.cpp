@@ -1,7 +1,7 @@
 // Pipeline A of ../shared/BENCHMARKS.md (map and filter over bids), eddy against a hand-written
 // single-threaded loop over the same in-memory array, in one run.
 //
-//   eddy_bench_pipeline_a [events=50000000] [threads=2] [parallelism=1] [batch=4096]
+//   eddy_bench_pipeline_a [events=50000000] [threads=2] [parallelism=1] [batch=0: by bytes]
 #include "nexmark.hpp"
 
 #include <eddy/operators/job.hpp>
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   uint64_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 50'000'000;
   size_t threads = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 2;
   uint32_t parallelism = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 1;
-  size_t batch = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 4096;
+  size_t batch = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 0;
 
   std::vector<bid> bids(events);
   for (uint64_t i = 0; i < events; ++i)
@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
   bool ok = result->count == count && result->sum == sum;
   bool reference = events != 50'000'000 || (count == 22'468'430 && sum == 158'184'960'225ULL);
   std::printf("pipeline A: %llu events, %zu threads, parallelism %u, batch %zu\n",
-              static_cast<unsigned long long>(events), threads, parallelism, batch);
+              static_cast<unsigned long long>(events), threads, parallelism,
+              records_per_batch<bid>(j.config().channels));
   std::printf("  checksums: count %llu sum %llu (%s)\n",
               static_cast<unsigned long long>(result->count.load()),
               static_cast<unsigned long long>(result->sum.load()),

@@ -118,8 +118,8 @@ caf::error job::prepare(std::vector<size_t>& order) {
     return invalid("the job has no operators: add a source with job.source(...) and a sink");
   if (cfg_.parallelism == 0)
     return invalid("job_config.parallelism is 0: give it at least 1");
-  if (cfg_.channels.batch_size == 0 || cfg_.channels.initial_credit == 0)
-    return invalid("channel_config: batch_size and initial_credit must be at least 1");
+  if (cfg_.channels.batch_bytes == 0 || cfg_.channels.initial_credit == 0)
+    return invalid("channel_config: batch_bytes and initial_credit must be at least 1");
   for (auto& n : nodes) {
     if (n.parallelism == 0)
       n.parallelism = cfg_.parallelism;
@@ -227,7 +227,9 @@ internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32
   r.timed = wiring.timed;
   r.on_error = static_cast<uint8_t>(n.on_error);
   r.batch_size = channels.batch_size;
+  r.batch_bytes = channels.batch_bytes;
   r.linger_ns = channels.linger.count();
+  r.idle_ns = channels.idle_timeout.count();
   r.credit = channels.initial_credit;
   r.key_groups = channels.key_groups;
   for (const auto& e : wiring.outputs) {
@@ -471,7 +473,9 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready) {
               }
               channel_config channels;
               channels.batch_size = r.batch_size;
+              channels.batch_bytes = r.batch_bytes;
               channels.linger = caf::timespan{r.linger_ns};
+              channels.idle_timeout = caf::timespan{r.idle_ns};
               channels.initial_credit = r.credit;
               channels.key_groups = r.key_groups;
               auto copy = n;

@@ -73,6 +73,10 @@ struct job_config {
     channels.linger = t;
     return *this;
   }
+  job_config& with_idle_timeout(caf::timespan t) {
+    channels.idle_timeout = t;
+    return *this;
+  }
   job_config& with_credit(uint32_t n) {
     channels.initial_credit = n;
     return *this;

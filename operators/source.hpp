@@ -50,7 +50,10 @@ public:
 
   [[nodiscard]] uint32_t instance() const noexcept { return task_.instance(); }
   [[nodiscard]] uint32_t parallelism() const noexcept { return task_.parallelism(); }
-  [[nodiscard]] size_t batch_size() const noexcept { return task_.channels().batch_size; }
+  /// Records per batch on this source's channels.
+  [[nodiscard]] size_t batch_size() const noexcept {
+    return records_per_batch<T>(task_.channels());
+  }
 
 private:
   task& task_;

@@ -48,7 +48,9 @@ struct spawn_request {
   bool timed = false;
   uint8_t on_error = 0;
   uint64_t batch_size = 0;
+  uint64_t batch_bytes = 0;
   int64_t linger_ns = 0;
+  int64_t idle_ns = 0;
   uint32_t credit = 0;
   uint32_t key_groups = 0;
   std::vector<remote_edge> outputs;
@@ -57,8 +59,8 @@ struct spawn_request {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_request& x) {
   return f(caf::meta::type_name("eddy.spawn_request"), x.node, x.name, x.kind, x.out_type,
-           x.instance, x.parallelism, x.inputs, x.timed, x.on_error, x.batch_size, x.linger_ns,
-           x.credit, x.key_groups, x.outputs);
+           x.instance, x.parallelism, x.inputs, x.timed, x.on_error, x.batch_size, x.batch_bytes,
+           x.linger_ns, x.idle_ns, x.credit, x.key_groups, x.outputs);
 }
 
 } // namespace eddy::internal

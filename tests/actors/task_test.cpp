@@ -73,3 +73,57 @@ SCENARIO("a job finishes once every source is exhausted, with a report") {
   CHECK(b.size() == 3);
   CHECK(report->metrics.size() == 4);
 }
+
+namespace {
+
+/// Emits `n` timed records, then stalls (without ending) for `stall` before it ends.
+struct stalling_source {
+  using value_type = int64_t;
+  int64_t n = 10;
+  std::chrono::milliseconds stall{400};
+  int64_t next = 0;
+  bool stalled = false;
+  bool timed() const { return true; }
+  produce_result produce(source_context<int64_t>& ctx) {
+    if (next < n) {
+      for (; next < n; ++next)
+        ctx.emit(next, next);
+      ctx.watermark(n - 1);
+      return {produce_result::wait, stall};
+    }
+    return {produce_result::done, {}};
+  }
+};
+
+} // namespace
+
+SCENARIO("an idle input stops holding the watermark back after the idle timeout") {
+  for (bool with_idleness : {false, true}) {
+    job_config cfg = job_config{}.with_threads(2).with_batch_size(20);
+    if (with_idleness)
+      cfg.with_idle_timeout(std::chrono::milliseconds{50});
+    job j{cfg};
+    auto stalled = j.source(stalling_source{});
+    // The active source runs for about 300 ms, all while the other one is stalled.
+    auto active = j.source(generator<int64_t>(3'000, [](uint64_t i) {
+                             return int64_t(i);
+                           }).with_event_time([](const int64_t& x) {
+                               return x;
+                             }).at_rate(10'000));
+    std::vector<observation> seen;
+    stalled.union_with(active)
+        .process<observation>([](const int64_t& x, collector<observation>& out) {
+          out.emit({x, out.watermark()});
+        })
+        .sink(collect(seen));
+    REQUIRE(j.run());
+    int64_t max_wm = min_time;
+    for (const auto& o : seen)
+      max_wm = std::max(max_wm, o.watermark);
+    INFO("idle timeout " << (with_idleness ? "50 ms" : "off"));
+    if (with_idleness)
+      CHECK(max_wm > 1'000); // event time moved on with the active input
+    else
+      CHECK(max_wm <= 9); // the stalled input held it at its own watermark
+  }
+}
