@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
-  eddy::job job{eddy::job_config{}.with_threads(2)};
+  eddy::job job{eddy::job_config{}.with_threads(2).with_batch_size(2048)};
   auto readings = job.source(eddy::csv_source<reading>(data)).name("csv");
   for (int i = 1; i < repeat; ++i)
     readings = readings.union_with(job.source(eddy::csv_source<reading>(data)).name("csv"));

@@ -1,4 +1,5 @@
-// Uses eddy through its installed headers and CMake package: a small job must give its result.
+// Uses eddy from outside its tree (installed package or add_subdirectory): a small job must give
+// its result.
 #include <eddy/ml/fwd.hpp>
 #include <eddy/operators/job.hpp>
 #include <eddy/sinks/collect.hpp>
@@ -22,7 +23,7 @@ int main() {
     sum += x;
   eddy::ml::vector v = eddy::ml::vector::Ones(3);
   bool ok = out.size() == 500 && sum == 250000 && v.sum() == 3.0;
-  std::printf("installed eddy: %zu records, sum %llu: %s\n", out.size(),
+  std::printf("eddy used from outside its tree: %zu records, sum %llu: %s\n", out.size(),
               static_cast<unsigned long long>(sum), ok ? "ok" : "WRONG");
   return ok ? 0 : 1;
 }
