@@ -1,21 +1,23 @@
 // CRC-32C (Castagnoli), computed in software with a 256-entry table: the checksum that model
-// files carry over their payload.
+// files carry over their header and payload (model_file.hpp), public as a small utility for
+// anyone who frames their own bytes. Byte at a time, not hardware-accelerated: meant for model
+// files, not for hashing data at line rate.
 //
-//   uint32_t crc = eddy::ml::internal::crc32c("123456789", 9);   // 0xE3069283
-//   crc = eddy::ml::internal::crc32c_extend(crc, more, n);        // continue over more bytes
+//   uint32_t crc = eddy::ml::crc32c("123456789", 9);       // 0xE3069283
+//   crc = eddy::ml::crc32c_extend(crc, more, n);            // continue over more bytes
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 
-namespace eddy::ml::internal {
+namespace eddy::ml {
 
 /// The reflected Castagnoli polynomial 0x1EDC6F41.
 inline constexpr uint32_t crc32c_polynomial = 0x82F63B78u;
 
 /// Builds the byte-at-a-time lookup table at compile time.
-constexpr std::array<uint32_t, 256> make_crc32c_table() noexcept {
+[[nodiscard]] constexpr std::array<uint32_t, 256> make_crc32c_table() noexcept {
   std::array<uint32_t, 256> table{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t crc = i;
@@ -44,4 +46,4 @@ inline constexpr std::array<uint32_t, 256> crc32c_table = make_crc32c_table();
   return crc32c_extend(0, data, size);
 }
 
-} // namespace eddy::ml::internal
+} // namespace eddy::ml

@@ -6,7 +6,11 @@
 //   if (auto err = imp->learn_transform(x, clean)) ...             // clean has no NaN
 //   auto zero = eddy::ml::imputer::make(16, eddy::ml::impute_strategy::constant, 0.0);
 //
-// Before a feature has any finite value, the mean strategy uses `fill_value` too.
+// Before a feature has any finite value, the mean strategy uses `fill_value` too. NaN and
+// infinite entries are the missing values this transformer exists for: learn skips them. A
+// finite value beyond ±max_magnitude (half the largest double, ~9e307) is not a missing value
+// but a bad one: learn refuses the whole record with errc::bad_input and leaves the imputer as
+// it was (within that bound the running mean can never overflow).
 #pragma once
 
 #include <eddy/ml/errc.hpp>
@@ -17,6 +21,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace eddy::ml {
@@ -35,6 +40,9 @@ public:
   /// Names this transformer in model files.
   static constexpr const char* model_kind = "eddy.ml.imputer";
 
+  /// The largest magnitude of a finite value learn accepts: half the largest double.
+  static constexpr double max_magnitude = std::numeric_limits<double>::max() / 2;
+
   /// An empty imputer with no features, to be filled by deserialization.
   imputer() = default;
 
@@ -42,9 +50,10 @@ public:
   [[nodiscard]] static caf::expected<imputer> make(Eigen::Index n_features,
                                                    impute_strategy strategy = impute_strategy::mean,
                                                    double fill_value = 0.0) {
-    if (n_features < 1 || !std::isfinite(fill_value))
+    if (n_features < 1 || !(std::abs(fill_value) <= max_magnitude))
       return make_error(errc::invalid_argument,
-                        "imputer: needs at least 1 feature and a finite fill value");
+                        "imputer: needs at least 1 feature and a finite fill value within "
+                        "±max_magnitude");
     imputer result;
     result.strategy_ = strategy;
     result.fill_value_ = fill_value;
@@ -53,16 +62,23 @@ public:
     return result;
   }
 
-  /// Adds the finite entries of `x` to the running means (mean strategy); missing entries are
-  /// skipped. Refuses a record of the wrong size.
+  /// Adds the finite entries of `x` to the running means (mean strategy); missing (NaN or
+  /// infinite) entries are skipped. Refuses, learning nothing, a record of the wrong size or
+  /// with a finite value beyond ±max_magnitude.
   caf::error learn(const vector& x) {
     if (auto err = check_size(x, "learn"))
       return err;
+    for (Eigen::Index j = 0; j < x.size(); ++j)
+      if (std::isfinite(x[j]) && std::abs(x[j]) > max_magnitude)
+        return make_error(errc::bad_input, "imputer::learn: x[" + std::to_string(j) +
+                                               "] is finite but beyond ±max_magnitude (~9e307); "
+                                               "the imputer is unchanged");
     if (strategy_ == impute_strategy::mean)
       for (Eigen::Index j = 0; j < x.size(); ++j)
-        if (double m = means_[j] + (x[j] - means_[j]) / (counts_[j] + 1.0); std::isfinite(m)) {
-          counts_[j] += 1.0; // a value so large that the mean overflows counts as missing
-          means_[j] = m;
+        if (std::isfinite(x[j])) {
+          // |x[j]| and |means_[j]| <= max / 2, so the difference and the mean stay finite
+          counts_[j] += 1.0;
+          means_[j] += (x[j] - means_[j]) / counts_[j];
         }
     return caf::error{};
   }

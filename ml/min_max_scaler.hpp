@@ -6,7 +6,10 @@
 //   if (auto err = scaler.learn_transform(x, z)) ...   // z in [0, 1] for values seen so far
 //
 // Values outside the range seen so far map outside the target range unless `clip` is set. A
-// feature whose range is still empty maps to the lower end of the target range.
+// feature whose range is still empty maps to the lower end of the target range. Values must be
+// finite and within ±max_magnitude (half the largest double, ~9e307), so that max - min and
+// x - min never overflow; learn refuses any other record with errc::bad_input and leaves the
+// scaler as it was.
 #pragma once
 
 #include <eddy/ml/errc.hpp>
@@ -14,7 +17,10 @@
 #include <eddy/ml/learner.hpp>
 #include <eddy/ml/serialization.hpp>
 
+#include <caf/expected.hpp>
+
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -26,11 +32,15 @@ public:
   /// Names this transformer in model files.
   static constexpr const char* model_kind = "eddy.ml.min_max_scaler";
 
+  /// The largest magnitude learn accepts: half the largest double.
+  static constexpr double max_magnitude = std::numeric_limits<double>::max() / 2;
+
   /// An empty scaler with no features, to be filled by deserialization.
   min_max_scaler() = default;
 
   /// A scaler for `n_features` features onto [low, high] (default [0, 1]); `clip` (default
-  /// false) clamps the result to that range.
+  /// false) clamps the result to that range. Precondition: low and high within
+  /// ±max_magnitude; make() checks it and returns an error instead.
   explicit min_max_scaler(Eigen::Index n_features, double low = 0.0, double high = 1.0,
                           bool clip = false)
       : min_(vector::Constant(n_features, std::numeric_limits<double>::infinity()))
@@ -41,22 +51,35 @@ public:
     // nop
   }
 
-  /// Widens the running ranges by `x`; refuses a record of the wrong size or with a value that
-  /// is not finite (and learns nothing from it).
+  /// A scaler as the constructor makes it, or errc::invalid_argument when n_features < 1 or
+  /// low or high is not within ±max_magnitude. Defaults: [0, 1], no clipping.
+  [[nodiscard]] static caf::expected<min_max_scaler> make(Eigen::Index n_features, double low = 0.0,
+                                                          double high = 1.0, bool clip = false) {
+    if (n_features < 1 || !(std::abs(low) <= max_magnitude) || !(std::abs(high) <= max_magnitude))
+      return make_error(errc::invalid_argument,
+                        "min_max_scaler: needs at least 1 feature and a finite target range "
+                        "within ±max_magnitude");
+    return min_max_scaler{n_features, low, high, clip};
+  }
+
+  /// Widens the running ranges by `x`; refuses a record of the wrong size, with a value that
+  /// is not finite or beyond ±max_magnitude (and learns nothing from it).
   caf::error learn(const vector& x) {
     if (auto err = check_features(x, min_.size(), "min_max_scaler::learn"))
       return err;
+    if (x.size() > 0 && x.cwiseAbs().maxCoeff() > max_magnitude)
+      return make_error(errc::bad_input, "min_max_scaler::learn: a value of x is beyond "
+                                         "±max_magnitude (~9e307); the scaler is unchanged");
     min_ = min_.cwiseMin(x);
     max_ = max_.cwiseMax(x);
     return caf::error{};
   }
 
-  /// Writes the scaled `x` into `out`.
+  /// Writes the scaled `x` into `out`; errc::shape_mismatch for a wrong size, errc::bad_input
+  /// for a value that is not finite or a result that overflows (x far outside a tiny range).
   caf::error transform(const vector& x, vector& out) const {
-    if (x.size() != min_.size())
-      return make_error(errc::shape_mismatch,
-                        "min_max_scaler::transform: x has " + std::to_string(x.size()) +
-                            " features, expected " + std::to_string(min_.size()));
+    if (auto err = check_features(x, min_.size(), "min_max_scaler::transform"))
+      return err;
     out.resize(x.size());
     for (Eigen::Index j = 0; j < x.size(); ++j) {
       double range = max_[j] - min_[j];
@@ -64,10 +87,13 @@ public:
       double v = low_ + unit * (high_ - low_);
       out[j] = clip_ ? std::clamp(v, std::min(low_, high_), std::max(low_, high_)) : v;
     }
+    if (!out.allFinite())
+      return make_error(errc::bad_input,
+                        "min_max_scaler::transform: x is too large to scale (overflow)");
     return caf::error{};
   }
 
-  /// Returns the scaled `x`, or an empty vector when x has the wrong size.
+  /// Returns the scaled `x`, or an empty vector when transform(x, out) refuses x.
   [[nodiscard]] vector transform(const vector& x) const {
     vector out;
     if (transform(x, out))

@@ -27,6 +27,9 @@ namespace eddy::ml {
 /// Online Gaussian naive Bayes classifier.
 class gaussian_naive_bayes {
 public:
+  /// 2π, to double precision (M_PI is POSIX, not standard C++17).
+  static constexpr double two_pi = 6.283185307179586476925286766559005768;
+
   /// Names this learner in model files.
   static constexpr const char* model_kind = "eddy.ml.gaussian_naive_bayes";
 
@@ -132,7 +135,7 @@ public:
       for (Eigen::Index j = 0; j < x.size(); ++j) {
         double var = m2_(k, j) / weights_[k] + epsilon;
         double d = x[j] - means_(k, j);
-        sum -= 0.5 * (std::log(2.0 * M_PI * var) + d * d / var);
+        sum -= 0.5 * (std::log(two_pi * var) + d * d / var);
       }
       log_p[k] = sum;
     }

@@ -2,14 +2,17 @@
 // last value minus the mean, each update O(1) amortized.
 //
 //   eddy::ml::rolling_stats temperature(12);   // the last 12 readings
-//   temperature.push(21.5);
+//   if (auto err = temperature.push(21.5)) ...  // errc::bad_input: NaN, inf or |v| > 1e150
 //   double z = temperature.last_minus_mean() / (temperature.std() + 1e-9);
 //
 // Mean and variance follow a sliding Welford update and are recomputed exactly from the window
 // once every W pushes, so rounding errors never pile up; min and max come from monotonic
-// queues. Before the first push every statistic is 0.
+// queues. Before the first push every statistic is 0. Values must be finite and within
+// ±max_magnitude (1e150), so that the squared deviations of any window up to 10^7 values stay
+// finite; push refuses any other value and leaves the window as it was.
 #pragma once
 
+#include <eddy/ml/errc.hpp>
 #include <eddy/ml/serialization.hpp>
 
 #include <boost/serialization/deque.hpp>
@@ -21,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -31,6 +35,9 @@ class rolling_stats {
 public:
   /// Names this state in model files.
   static constexpr const char* model_kind = "eddy.ml.rolling_stats";
+
+  /// The largest magnitude push accepts.
+  static constexpr double max_magnitude = 1e150;
 
   /// A window of one value; replaced by deserialization.
   rolling_stats()
@@ -44,9 +51,16 @@ public:
     // nop
   }
 
-  /// Adds `value` (the caller keeps NaN and infinities out), dropping the oldest value once
-  /// the window is full.
-  void push(double value) {
+  /// Whether push accepts `value`: finite and within ±max_magnitude.
+  [[nodiscard]] static bool accepts(double value) noexcept {
+    return std::abs(value) <= max_magnitude; // false for NaN too
+  }
+
+  /// Adds `value`, dropping the oldest value once the window is full; refuses (errc::bad_input,
+  /// window unchanged) a value that accepts() does not.
+  caf::error push(double value) {
+    if (!accepts(value))
+      return refused(value);
     const auto window = buffer_.size();
     const auto slot = static_cast<std::size_t>(seq_ % window);
     if (count_ < window) {
@@ -76,6 +90,7 @@ public:
     if (count_ == window && seq_ % window == 0)
       recompute();
     last_ = value;
+    return caf::error{};
   }
 
   /// The number of values in the window.
@@ -114,6 +129,14 @@ public:
   }
 
 private:
+  [[nodiscard, gnu::cold, gnu::noinline]] static caf::error refused(double value) {
+    const char* what = std::isnan(value)   ? "NaN"
+                       : std::isinf(value) ? "infinite"
+                                           : "beyond ±1e150 (its square would overflow)";
+    return make_error(errc::bad_input, std::string{"rolling_stats::push: the value is "} + what +
+                                           "; the window is unchanged");
+  }
+
   /// Recomputes mean and M2 exactly from the (full) window with two passes.
   void recompute() {
     double sum = 0.0;

@@ -1,11 +1,14 @@
-// The sensor-anomaly feature pipeline on data/sensors/single_hop.csv, shared by the example
-// examples/ml/sensor_anomaly.cpp, the quality test and bench/ml/sklearn_reference.py (which
-// computes the same features in Python).
+// The reference pipeline for the sensor data set data/sensors/single_hop.csv: CSV reader,
+// per-mote window features, standardization and a test-then-train run of a logistic
+// regression. It is public so that the example (examples/ml/sensor_anomaly.cpp), the quality
+// test (tests/ml/sensor_features_test.cpp) and the scikit-learn comparison
+// (bench/ml/sklearn_reference.py, which computes the same features in Python) all run the
+// same code; it is a worked example of the library for one data set, not a general component.
 //
 //   auto readings = eddy::ml::read_sensor_csv("data/sensors/single_hop.csv");  // sorted
 //   auto model = eddy::ml::logistic_regression::make(eddy::ml::sensor_features::n_features);
 //   auto eval = eddy::ml::run_sensor_anomaly(*readings, *model);   // test-then-train
-//   std::cout << eval.cumulative().f1() << '\n';
+//   std::cout << eval->cumulative().f1() << '\n';
 //
 // Readings are ordered by reading, then mote_id. Per mote, the last 12 readings (the current
 // one included) give 13 features: indoor flag, temperature, humidity, then for temperature and
@@ -13,9 +16,9 @@
 // last-minus-mean. A standard_scaler learns each feature vector, then scales it.
 #pragma once
 
+#include <eddy/ml/binary_metrics.hpp>
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/logistic_regression.hpp>
-#include <eddy/ml/metrics.hpp>
 #include <eddy/ml/rolling_stats.hpp>
 #include <eddy/ml/standard_scaler.hpp>
 
@@ -28,6 +31,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -52,7 +56,10 @@ struct sensor_reading {
 };
 
 /// Reads a sensor CSV (header reading,mote_id,indoor,humidity,temperature,label) and returns its
-/// rows ordered by reading, then mote_id; errc::io_error or errc::bad_input with the line.
+/// rows ordered by reading, then mote_id; errc::io_error or errc::bad_input with the line. The
+/// reading must be a whole number in [0, 2^53], the mote_id a whole number in [0, INT_MAX] and
+/// the label 0 or 1; a row with another value (e.g. 1e20, which no integer type holds) is
+/// refused, never cast.
 [[nodiscard]] inline caf::expected<std::vector<sensor_reading>>
 read_sensor_csv(const std::string& path) {
   std::ifstream in(path);
@@ -76,9 +83,20 @@ read_sensor_csv(const std::string& path) {
         break;
       p = end + 1;
     }
+    auto where = [&] { return "read_sensor_csv: " + path + " line " + std::to_string(number); };
     if (i < 6)
-      return make_error(errc::bad_input, "read_sensor_csv: " + path + " line " +
-                                             std::to_string(number) + " is not six numbers");
+      return make_error(errc::bad_input, where() + " is not six numbers");
+    auto whole_in = [](double x, double low, double high) {
+      return x >= low && x <= high && std::floor(x) == x;
+    };
+    if (!whole_in(v[0], 0.0, 9007199254740992.0)) // 2^53: every whole double up to it is exact
+      return make_error(errc::bad_input, where() + ": the reading is not a whole number in [0, "
+                                                   "2^53]");
+    if (!whole_in(v[1], 0.0, double(std::numeric_limits<int>::max())))
+      return make_error(errc::bad_input, where() + ": the mote_id is not a whole number in [0, "
+                                                   "INT_MAX]");
+    if (v[5] != 0.0 && v[5] != 1.0)
+      return make_error(errc::bad_input, where() + ": the label is not 0 or 1");
     rows.push_back({static_cast<int64_t>(v[0]), static_cast<int>(v[1]), v[2], v[3], v[4],
                     static_cast<int>(v[5])});
   }
@@ -105,16 +123,21 @@ public:
   }
 
   /// Writes the raw (unscaled) features of `r` into `out`, after adding r to its mote's window;
-  /// refuses a reading with a non-finite value and leaves the windows unchanged.
+  /// refuses (errc::bad_input) a reading with a value that is not finite, or a temperature or
+  /// humidity the windows do not accept (beyond ±rolling_stats::max_magnitude), and then leaves
+  /// the windows unchanged.
   caf::error raw(const sensor_reading& r, vector& out) {
-    if (!std::isfinite(r.indoor) || !std::isfinite(r.humidity) || !std::isfinite(r.temperature))
+    if (!std::isfinite(r.indoor) || !rolling_stats::accepts(r.humidity) ||
+        !rolling_stats::accepts(r.temperature))
       return make_error(errc::bad_input, "sensor_features: reading " + std::to_string(r.reading) +
                                              " of mote " + std::to_string(r.mote_id) +
-                                             " has a value that is not finite");
+                                             " has a value that is not finite or out of range");
     auto [i, added] = motes_.try_emplace(r.mote_id, rolling_stats{window_}, rolling_stats{window_});
     auto& [temperature, humidity] = i->second;
-    temperature.push(r.temperature);
-    humidity.push(r.humidity);
+    if (auto err = temperature.push(r.temperature))
+      return err; // unreachable after the check above
+    if (auto err = humidity.push(r.humidity))
+      return err; // unreachable after the check above
     out.resize(n_features);
     out << r.indoor, r.temperature, r.humidity, temperature.mean(), temperature.std(),
         temperature.min(), temperature.max(), temperature.last_minus_mean(), humidity.mean(),
@@ -122,7 +145,9 @@ public:
     return caf::error{};
   }
 
-  /// Writes the standardized features of `r` into `out` (windows and scaler learn r first).
+  /// Writes the standardized features of `r` into `out` (windows and scaler learn r first). A
+  /// reading raw() refuses changes nothing; one the scaler refuses (its statistics would
+  /// overflow, which needs values near the windows' 1e150 limit) has entered the windows.
   caf::error next(const sensor_reading& r, vector& out) {
     if (auto err = raw(r, raw_))
       return err;

@@ -6,7 +6,9 @@
 //   if (auto err = scaler.learn_transform(x, z)) ...   // learn x first, then scale it
 //   model.learn(z, y);
 //
-// A feature whose variance is still 0 is only centred (divided by 1), as in scikit-learn.
+// A feature whose variance is still 0 is only centred (divided by 1), as in scikit-learn. A
+// record with a NaN, an infinity or a value so large that the running statistics would overflow
+// (|x| beyond ~1e154) is refused with errc::bad_input and leaves the scaler as it was.
 #pragma once
 
 #include <eddy/ml/errc.hpp>
@@ -39,12 +41,23 @@ public:
 
   // -- learning ----------------------------------------------------------------------------------
 
-  /// Adds `x` to the running statistics; refuses (and ignores) a record of the wrong size or
-  /// with a value that is not finite.
+  /// Adds `x` to the running statistics; refuses (and ignores) a record of the wrong size,
+  /// with a value that is not finite, or one that would overflow the statistics.
   caf::error learn(const vector& x) {
     if (auto err = check_features(x, mean_.size(), "standard_scaler::learn"))
       return err;
-    count_ += 1.0;
+    const double count = count_ + 1.0;
+    // first pass: would any statistic overflow? (then nothing is written)
+    for (Eigen::Index j = 0; j < x.size(); ++j) {
+      double delta = x[j] - mean_[j];
+      double mean = mean_[j] + delta / count;
+      if (!std::isfinite(mean) || !std::isfinite(m2_[j] + delta * (x[j] - mean)))
+        return make_error(errc::bad_input, "standard_scaler::learn: x[" + std::to_string(j) +
+                                               "] is so large that the running variance would "
+                                               "overflow; the scaler is unchanged");
+    }
+    // second pass: the same arithmetic, written
+    count_ = count;
     for (Eigen::Index j = 0; j < x.size(); ++j) {
       double delta = x[j] - mean_[j];
       mean_[j] += delta / count_;
@@ -55,21 +68,24 @@ public:
 
   // -- transforming ------------------------------------------------------------------------------
 
-  /// Writes the standardized `x` into `out` (resized when needed; no allocation once sized).
+  /// Writes the standardized `x` into `out` (resized when needed; no allocation once sized);
+  /// errc::shape_mismatch for a wrong size, errc::bad_input for a value that is not finite or
+  /// a result that overflows.
   caf::error transform(const vector& x, vector& out) const {
-    if (x.size() != mean_.size())
-      return make_error(errc::shape_mismatch,
-                        "standard_scaler::transform: x has " + std::to_string(x.size()) +
-                            " features, expected " + std::to_string(mean_.size()));
+    if (auto err = check_features(x, mean_.size(), "standard_scaler::transform"))
+      return err;
     out.resize(x.size());
     for (Eigen::Index j = 0; j < x.size(); ++j) {
       double sd = count_ > 0.0 ? std::sqrt(m2_[j] / count_) : 0.0;
       out[j] = sd > 0.0 ? (x[j] - mean_[j]) / sd : x[j] - mean_[j];
     }
+    if (!out.allFinite())
+      return make_error(errc::bad_input,
+                        "standard_scaler::transform: x is too large to scale (overflow)");
     return caf::error{};
   }
 
-  /// Returns the standardized `x`, or an empty vector when x has the wrong size.
+  /// Returns the standardized `x`, or an empty vector when transform(x, out) refuses x.
   [[nodiscard]] vector transform(const vector& x) const {
     vector out;
     if (transform(x, out))

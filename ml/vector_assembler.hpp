@@ -11,7 +11,9 @@
 //   auto by_name = eddy::ml::assemble_fields({"temperature", "humidity"});  // from a field_map
 //
 // A missing value is a NaN (or infinity) returned by the field's function; the assembler
-// refuses it, or writes it through for an imputer when `allow_missing` is set.
+// refuses it, or writes it through for an imputer when `allow_missing` is set. A field function
+// that throws does not unwind through the caller (which may be a stream operator inside the
+// scheduler): the assembler catches it and returns errc::bad_input naming the field.
 #pragma once
 
 #include <eddy/ml/errc.hpp>
@@ -23,6 +25,7 @@
 #include <boost/serialization/vector.hpp>
 
 #include <cmath>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <string>
@@ -57,25 +60,25 @@ public:
     return *this;
   }
 
-  /// Writes the dense feature vector of `record` into `out` (size size()).
+  /// Writes the dense feature vector of `record` into `out` (size size()); errc::bad_input
+  /// when a field is missing or its function throws (then `out` holds no meaningful values).
   caf::error operator()(const Record& record, vector& out) const {
     out.resize(size());
-    for (Eigen::Index j = 0; j < size(); ++j) {
-      out[j] = fields_[static_cast<std::size_t>(j)](record);
-      if (!allow_missing_ && !std::isfinite(out[j]))
-        return missing(j);
-    }
+    for (Eigen::Index j = 0; j < size(); ++j)
+      if (auto err = read(j, record, out[j]))
+        return err;
     return caf::error{};
   }
 
-  /// Writes the sparse feature vector of `record` (zeros left out) into `out`.
+  /// Writes the sparse feature vector of `record` (zeros left out) into `out`; errors as
+  /// operator().
   caf::error sparse(const Record& record, Eigen::SparseVector<double>& out) const {
     out.resize(size());
     out.setZero();
     for (Eigen::Index j = 0; j < size(); ++j) {
-      double v = fields_[static_cast<std::size_t>(j)](record);
-      if (!allow_missing_ && !std::isfinite(v))
-        return missing(j);
+      double v = 0.0;
+      if (auto err = read(j, record, v))
+        return err;
       if (v != 0.0)
         out.insertBack(j) = v;
     }
@@ -103,6 +106,27 @@ public:
   }
 
 private:
+  /// Reads feature `j` of `record` into `value`, turning a throwing field function or a
+  /// refused missing value into an error.
+  caf::error read(Eigen::Index j, const Record& record, double& value) const {
+    try {
+      value = fields_[static_cast<std::size_t>(j)](record);
+    } catch (const std::exception& ex) {
+      return threw(j, ex.what());
+    } catch (...) {
+      return threw(j, "an exception that is not a std::exception");
+    }
+    if (!allow_missing_ && !std::isfinite(value))
+      return missing(j);
+    return caf::error{};
+  }
+
+  [[gnu::cold]] caf::error threw(Eigen::Index j, const char* what) const {
+    return make_error(errc::bad_input, "vector_assembler: the function of field '" +
+                                           names_[static_cast<std::size_t>(j)] +
+                                           "' threw: " + what);
+  }
+
   caf::error missing(Eigen::Index j) const {
     return make_error(errc::bad_input, "vector_assembler: field '" +
                                            names_[static_cast<std::size_t>(j)] +

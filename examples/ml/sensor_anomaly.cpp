@@ -11,6 +11,7 @@
 #include <eddy/ml/sensor_features.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -23,8 +24,10 @@ namespace {
 /// therefore show the rolling ROC AUC; the cumulative one is printed once, in the final report.
 void print_row(std::size_t records, const eddy::ml::binary_prequential& eval) {
   const auto& m = eval.cumulative();
-  std::printf("%7zu %9.4f %9.4f %9.4f %12.4f %13.4f\n", records, m.precision(), m.recall(), m.f1(),
-              eval.rolling().f1(), eval.rolling().roc_auc());
+  std::printf("%7zu %9.4f %9.4f %9.4f %12.4f", records, m.precision(), m.recall(), m.f1(),
+              eval.rolling().f1());
+  double auc = eval.rolling().roc_auc(); // NaN while the window holds one class only
+  std::isnan(auc) ? std::printf("%14s\n", "-") : std::printf("%14.4f\n", auc);
 }
 
 } // namespace
@@ -50,7 +53,7 @@ int main(int argc, char** argv) {
       n += r.label;
     return n;
   }());
-  std::printf("%7s %9s %9s %9s %12s %13s\n", "records", "precision", "recall", "f1", "f1_last_2000",
+  std::printf("%7s %9s %9s %9s %12s %14s\n", "records", "precision", "recall", "f1", "f1_last_2000",
               "auc_last_2000");
   auto start = std::chrono::steady_clock::now();
   auto live = [](std::size_t done, const eddy::ml::binary_prequential& eval) {

@@ -1,11 +1,11 @@
-#include <eddy/ml/internal/crc32c.hpp>
+#include <eddy/ml/crc32c.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <string>
 
-using eddy::ml::internal::crc32c;
-using eddy::ml::internal::crc32c_extend;
+using eddy::ml::crc32c;
+using eddy::ml::crc32c_extend;
 
 SCENARIO("crc32c gives the Castagnoli check value for \"123456789\"") {
   CHECK(crc32c("123456789", 9) == 0xE3069283u);

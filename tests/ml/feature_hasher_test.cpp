@@ -15,14 +15,22 @@ SCENARIO("the tokenizer splits on anything but letters and digits and lower-case
 }
 
 SCENARIO("hashed features are stable, signed and summed per column") {
-  // a stable hash: the same on every platform and run (FNV-1a 64 + murmur3 finalizer)
-  CHECK(feature_hasher::hash("") == feature_hasher::hash(""));
+  // a stable hash: the same on every platform and run (FNV-1a 64 + murmur3 finalizer). The
+  // values are pinned (computed once from the definition, in Python, and recorded here), so a
+  // change of the hash, of char signedness or of byte order fails this test; the non-ASCII key
+  // catches a platform where char is signed and a byte is not taken as unsigned.
+  CHECK(feature_hasher::hash("") == 0xefd01f60ba992926ull);
+  CHECK(feature_hasher::hash("mote") == 0x80796d5b0590d48dull);
+  CHECK(feature_hasher::hash("temperature") == 0x06c92a2d3a2d33b9ull);
+  CHECK(feature_hasher::hash("\xc3\xa9t\xc3\xa9") == 0x4e86b7c4c0feda3bull); // "été" in UTF-8
   CHECK(feature_hasher::hash("mote") != feature_hasher::hash("motf"));
   auto hasher = feature_hasher::make(1 << 10);
   REQUIRE(hasher);
   auto x = hasher->transform("spike spike other");
   REQUIRE(x.size() == 1 << 10);
   auto [column, sign] = hasher->locate("spike");
+  CHECK(column == 643); // pinned like the hashes above
+  CHECK(sign == -1.0);
   CHECK(x.coeff(column) == 2.0 * sign);
   CHECK(x.nonZeros() == 2);
   auto named = hasher->transform_named({{"temperature", 21.5}, {"zero", 0.0}});

@@ -5,10 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace eddy::ml;
 
@@ -46,6 +49,40 @@ logistic_regression trained_model() {
     REQUIRE_FALSE(model->learn(x, x[0] + x[1] > 0 ? 1 : 0));
   }
   return std::move(*model);
+}
+
+void put_le(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    out.push_back(static_cast<char>((value >> (8 * i)) & 0xFFu));
+}
+
+/// A frame exactly as eddy wrote it in format version 1, built byte by byte from the layout of
+/// that version (kept here, not in the library, which only writes the current version):
+/// "EDDYMODL" | 1 u32 | header length u32 | kind length u32 | kind | payload length u64
+/// | payload CRC-32C u32 | header CRC-32C u32 | payload.
+std::string version_1_frame(const std::string& kind, const std::string& payload) {
+  std::string out = "EDDYMODL";
+  put_le(out, 1, 4);
+  put_le(out, 8 + 4 + 4 + 4 + kind.size() + 8 + 4 + 4, 4);
+  put_le(out, kind.size(), 4);
+  out += kind;
+  put_le(out, payload.size(), 8);
+  put_le(out, crc32c(payload.data(), payload.size()), 4);
+  put_le(out, crc32c(out.data(), out.size()), 4);
+  return out + payload;
+}
+
+/// Rewrites the 4-byte field at `at` of a frame and re-seals its header CRC, as a writer that
+/// meant those bytes would.
+void reseal(std::string& bytes, std::size_t at, uint32_t value) {
+  for (int i = 0; i < 4; ++i)
+    bytes[at + i] = static_cast<char>((value >> (8 * i)) & 0xFFu);
+  std::size_t header_size = 0;
+  for (int i = 0; i < 4; ++i)
+    header_size |= std::size_t{static_cast<unsigned char>(bytes[12 + i])} << (8 * i);
+  uint32_t crc = crc32c(bytes.data(), header_size - 4);
+  for (int i = 0; i < 4; ++i)
+    bytes[header_size - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFFu);
 }
 
 } // namespace
@@ -103,16 +140,68 @@ SCENARIO("a truncated model file is refused as corrupt_file") {
 SCENARIO("a model file of a newer format version is refused as unsupported_version") {
   auto payload = to_binary(trained_model());
   auto bytes = encode_model_frame(logistic_regression::model_kind, payload);
-  // rewrite the version field and re-seal the header, as a future eddy would
-  bytes[8] = static_cast<char>(model_file_version + 1);
-  auto header_size = static_cast<std::size_t>(static_cast<unsigned char>(bytes[12]));
-  uint32_t crc = internal::crc32c(bytes.data(), header_size - 4);
-  for (int i = 0; i < 4; ++i)
-    bytes[header_size - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFFu);
+  reseal(bytes, 8, model_file_version + 1); // the version field, as a future eddy would write it
   auto frame = decode_model_frame(bytes);
   REQUIRE_FALSE(frame);
   CHECK(is(frame.error(), errc::unsupported_version));
   CHECK(eddy::describe(frame.error()).find("newer") != std::string::npos);
+}
+
+SCENARIO("a version 2 frame with a flag this build does not know is refused, not guessed") {
+  auto bytes = encode_model_frame(logistic_regression::model_kind, to_binary(trained_model()));
+  reseal(bytes, 16, 1); // the flags field
+  auto frame = decode_model_frame(bytes);
+  REQUIRE_FALSE(frame);
+  CHECK(is(frame.error(), errc::unsupported_version));
+  reseal(bytes, 8, 0); // version 0 never existed
+  CHECK(is(decode_model_frame(bytes).error(), errc::corrupt_file));
+}
+
+SCENARIO("a model file of the older format version 1 loads") {
+  temp_dir dir;
+  auto model = trained_model();
+  auto payload = to_binary(model);
+  auto v1 = version_1_frame(logistic_regression::model_kind, payload);
+  auto v2 = encode_model_frame(logistic_regression::model_kind, payload);
+  REQUIRE(model_file_version == 2);
+  CHECK(v2.size() == v1.size() + 4); // the layouts differ by the flags field
+  write_all(dir.file("v1.eddy"), v1);
+  logistic_regression restored;
+  REQUIRE_FALSE(load_model(dir.file("v1.eddy"), restored));
+  CHECK(restored.same_state(model));
+  auto frame = read_model_frame(dir.file("v1.eddy"));
+  REQUIRE(frame);
+  CHECK(frame->version == 1);
+  CHECK(frame->flags == 0);
+  CHECK(frame->kind == logistic_regression::model_kind);
+  // a damaged version 1 frame is refused like a damaged current one
+  for (std::size_t i = 0; i < v1.size(); ++i) {
+    auto damaged = v1;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x01);
+    INFO("flipped byte " << i);
+    REQUIRE(is(decode_model_frame(damaged).error(), errc::corrupt_file));
+  }
+}
+
+SCENARIO("concurrent saves to one path leave one whole model and no temporary file") {
+  temp_dir dir;
+  auto model = trained_model();
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    writers.emplace_back([&] {
+      for (int i = 0; i < 10; ++i)
+        if (save_model(dir.file("m.eddy"), model))
+          ++failures;
+    });
+  for (auto& w : writers)
+    w.join();
+  CHECK(failures == 0);
+  logistic_regression restored;
+  REQUIRE_FALSE(load_model(dir.file("m.eddy"), restored));
+  CHECK(restored.same_state(model));
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path),
+                      std::filesystem::directory_iterator{}) == 1);
 }
 
 SCENARIO("loading refuses another kind of model and missing files") {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -37,7 +38,7 @@ SCENARIO("rolling statistics equal those recomputed over the last W values") {
     for (int i = 0; i < 5000; ++i) {
       // long monotone runs and repeated values exercise the min / max queues
       double v = i % 500 < 100 ? std::floor(normal(rng)) : (i % 500 < 200 ? i * 0.01 : 3.0);
-      stats.push(v);
+      REQUIRE_FALSE(stats.push(v));
       w.push_back(v);
       if (w.size() > window)
         w.pop_front();
@@ -67,13 +68,30 @@ SCENARIO("restored rolling statistics continue exactly like the original") {
     if (i == 40)
       REQUIRE_FALSE(eddy::ml::from_binary(eddy::ml::to_binary(original), restored));
     double v = std::sin(i * 0.7) * 10.0;
-    original.push(v);
+    REQUIRE_FALSE(original.push(v));
     if (i >= 40) {
-      restored.push(v);
+      REQUIRE_FALSE(restored.push(v));
       REQUIRE(restored.mean() == original.mean());
       REQUIRE(restored.std() == original.std());
       REQUIRE(restored.min() == original.min());
       REQUIRE(restored.max() == original.max());
     }
   }
+}
+
+SCENARIO("rolling statistics refuse NaN, infinities and huge values and keep their window") {
+  rolling_stats stats(3);
+  for (double v : {1.0, 2.0, 3.0})
+    REQUIRE_FALSE(stats.push(v));
+  auto before = eddy::ml::to_binary(stats);
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(),
+                     std::numeric_limits<double>::infinity(), -1e200, 1e151}) {
+    INFO(bad);
+    CHECK(eddy::ml::is(stats.push(bad), eddy::ml::errc::bad_input));
+    CHECK(eddy::ml::to_binary(stats) == before);
+  }
+  CHECK(stats.mean() == 2.0);
+  CHECK(stats.max() == 3.0);
+  REQUIRE_FALSE(stats.push(rolling_stats::max_magnitude));
+  CHECK(std::isfinite(stats.std()));
 }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <limits>
 #include <random>
 
@@ -34,6 +35,60 @@ SCENARIO("the scaler refuses bad records and stays unchanged") {
   CHECK(eddy::ml::is(scaler.transform(vector::Ones(4), out), errc::shape_mismatch));
   CHECK(scaler.count() == 1.0);
   CHECK(scaler.mean().allFinite());
+}
+
+SCENARIO("a stream with 1 % bad records gives exactly the scaler of its good records") {
+  // bad: NaN, infinity, wrong size, and values so large that the variance would overflow
+  standard_scaler clean(4);
+  standard_scaler mixed(4);
+  std::mt19937_64 rng(8);
+  std::normal_distribution<double> normal(5.0, 2.0);
+  vector x(4), a, b;
+  int refused = 0;
+  for (int i = 0; i < 3000; ++i) {
+    for (int j = 0; j < 4; ++j)
+      x[j] = normal(rng);
+    if (rng() % 100 == 0) {
+      vector bad = x;
+      switch (rng() % 4) {
+      case 0:
+        bad[1] = std::numeric_limits<double>::quiet_NaN();
+        break;
+      case 1:
+        bad[3] = -std::numeric_limits<double>::infinity();
+        break;
+      case 2:
+        bad = vector::Ones(7);
+        break;
+      default:
+        bad[2] = (rng() % 2 ? 1 : -1) * 1e300;
+        break;
+      }
+      auto before = eddy::ml::to_binary(mixed);
+      if (mixed.learn_transform(bad, b)) {
+        ++refused;
+        REQUIRE(eddy::ml::to_binary(mixed) == before);
+      }
+    }
+    REQUIRE_FALSE(clean.learn_transform(x, a));
+    REQUIRE_FALSE(mixed.learn_transform(x, b));
+    REQUIRE(a == b);
+  }
+  CHECK(refused > 10);
+  CHECK(eddy::ml::to_binary(mixed) == eddy::ml::to_binary(clean));
+  CHECK(mixed.variance().allFinite());
+}
+
+SCENARIO("the scaler refuses a value whose square would overflow, and keeps its statistics") {
+  standard_scaler scaler(1);
+  REQUIRE_FALSE(scaler.learn(vector::Constant(1, 1.0)));
+  CHECK(eddy::ml::is(scaler.learn(vector::Constant(1, 1e200)), errc::bad_input));
+  CHECK(scaler.count() == 1.0);
+  CHECK(scaler.mean()[0] == 1.0);
+  REQUIRE_FALSE(scaler.learn(vector::Constant(1, 1e100))); // its square is still finite
+  CHECK(scaler.variance().allFinite());
+  vector out;
+  CHECK(eddy::ml::is(scaler.transform(vector::Constant(1, std::nan("")), out), errc::bad_input));
 }
 
 SCENARIO("a restored scaler continues exactly like the original") {

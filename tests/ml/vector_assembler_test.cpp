@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <limits>
+#include <stdexcept>
 
 using namespace eddy::ml;
 
@@ -63,4 +64,30 @@ SCENARIO("an assembler snapshot only loads into an assembler of the same fields"
   CHECK_FALSE(from_binary(to_binary(assemble), same));
   auto other = assemble_fields({"x"});
   CHECK(is(from_binary(to_binary(assemble_fields({"y"})), other), errc::corrupt_file));
+}
+
+SCENARIO("a field function that throws gives an error value, not an exception") {
+  vector_assembler<reading> assemble;
+  assemble.add("temperature", [](const reading& r) { return r.temperature; })
+      .add("checked",
+           [](const reading& r) -> double {
+             if (r.mote < 0)
+               throw std::out_of_range("no such mote");
+             return r.mote;
+           })
+      .add("odd", [](const reading& r) -> double {
+        if (r.mote == 7)
+          throw 42;
+        return 0.0;
+      });
+  vector x;
+  auto err = assemble({20.0, 1.0, -1}, x);
+  CHECK(is(err, errc::bad_input));
+  CHECK(eddy::describe(err) ==
+        "vector_assembler: the function of field 'checked' threw: no such mote");
+  Eigen::SparseVector<double> s;
+  CHECK(is(assemble.sparse({20.0, 1.0, -1}, s), errc::bad_input));
+  CHECK(is(assemble({20.0, 1.0, 7}, x), errc::bad_input));
+  REQUIRE_FALSE(assemble({20.0, 1.0, 2}, x));
+  CHECK(x == (vector(3) << 20.0, 2.0, 0.0).finished());
 }
