@@ -18,8 +18,11 @@
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
 #include <eddy/ml/hoeffding_tree.hpp>
-#include <eddy/ml/internal/tree_input.hpp>
-#include <eddy/ml/internal/tree_random.hpp>
+#include <eddy/ml/input_limits.hpp>
+#include <eddy/ml/learner.hpp>
+#include <eddy/ml/random_draws.hpp>
+#include <eddy/ml/serialization.hpp>
+#include <eddy/ml/tree_stats.hpp>
 
 #include <boost/serialization/vector.hpp>
 #include <caf/expected.hpp>
@@ -59,6 +62,7 @@ struct adaptive_random_forest_config {
   /// Seed of the bagging weights and of the trees' seeds. Default: 1.
   std::uint64_t seed = 1;
 
+  /// Saves or loads every setting with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& n_trees& lambda& max_features& warning_delta& drift_delta& weighted_vote& tree& seed;
@@ -68,32 +72,24 @@ struct adaptive_random_forest_config {
 /// An adaptive random forest classifier; not thread-safe.
 class adaptive_random_forest {
 public:
+  /// Names this type in model files (model_file.hpp).
   static constexpr const char* model_kind = "eddy.ml.adaptive_random_forest";
 
   // -- constructors -----------------------------------------------------------------------------
 
-  /// An empty forest (assign one from `make` or load one).
+  /// An empty forest; it refuses to learn (errc::not_fitted) until assigned from `make` or
+  /// loaded.
   adaptive_random_forest() = default;
 
   /// Makes a forest for `n_features` features and `n_classes` classes, or says what is wrong.
   [[nodiscard]] static caf::expected<adaptive_random_forest>
   make(std::size_t n_features, std::size_t n_classes, adaptive_random_forest_config cfg = {}) {
-    auto bad = [](std::string what) {
-      return make_error(errc::invalid_argument, "adaptive_random_forest: " + std::move(what));
-    };
-    if (cfg.n_trees < 1)
-      return bad("n_trees must be at least 1");
-    if (!(cfg.lambda > 0 && cfg.lambda <= 30))
-      return bad("lambda must lie in (0, 30]");
-    if (!(cfg.warning_delta > 0 && cfg.warning_delta < 1 && cfg.drift_delta > 0 &&
-          cfg.drift_delta < 1))
-      return bad("warning_delta and drift_delta must lie in (0, 1)");
     if (cfg.max_features == 0)
       cfg.max_features =
           static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(n_features)))) + 1;
     cfg.tree.max_features = cfg.max_features;
-    if (auto probe = hoeffding_tree::make(n_features, n_classes, cfg.tree); !probe)
-      return probe.error();
+    if (auto err = validate(n_features, n_classes, cfg))
+      return err;
     adaptive_random_forest result;
     result.cfg_ = cfg;
     result.n_features_ = n_features;
@@ -109,29 +105,51 @@ public:
     return result;
   }
 
+  /// The error `make` returns for these settings (max_features resolved), or none.
+  [[nodiscard]] static caf::error validate(std::size_t n_features, std::size_t n_classes,
+                                           const adaptive_random_forest_config& cfg) {
+    auto bad = [](const char* what) {
+      return make_error(errc::invalid_argument, std::string{"adaptive_random_forest: "} + what);
+    };
+    if (cfg.n_trees < 1)
+      return bad("n_trees must be at least 1");
+    if (!(cfg.lambda > 0 && cfg.lambda <= 30))
+      return bad("lambda must lie in (0, 30]");
+    if (!(cfg.warning_delta > 0 && cfg.warning_delta < 1 && cfg.drift_delta > 0 &&
+          cfg.drift_delta < 1))
+      return bad("warning_delta and drift_delta must lie in (0, 1)");
+    return hoeffding_tree::validate(n_features, n_classes, cfg.tree);
+  }
+
   // -- learning ---------------------------------------------------------------------------------
 
   /// Learns record `x` of class `y` with `weight`; on bad input returns why and changes nothing.
   caf::error learn(const vector& x, int y, double weight = 1.0) {
-    if (auto err = internal::check_features("adaptive_random_forest::learn", x, n_features_))
-      return err;
-    if (auto err = internal::check_label("adaptive_random_forest::learn", y, n_classes_))
-      return err;
-    if (auto err = internal::check_weight("adaptive_random_forest::learn", weight))
+    constexpr const char* where = "adaptive_random_forest::learn";
+    if (members_.empty())
+      return not_made_error(where);
+    if (auto err = check_bounded_record(x, y, weight, n_features_, n_classes_, where))
       return err;
     if (weight > 0)
       learn_unchecked(x, y, weight);
-    return {};
+    return caf::error{};
   }
 
-  /// Learns every row of `X` in order; checks the whole batch first.
+  /// Learns every row of `X` in order, as `learn` one row at a time with weight 1; checks the
+  /// whole batch first and learns nothing when a row or label is bad.
   caf::error learn_batch(const matrix& X, const labels& y) {
-    if (auto err = internal::check_batch("adaptive_random_forest::learn_batch", X, y, n_features_,
-                                         n_classes_))
+    constexpr const char* where = "adaptive_random_forest::learn_batch";
+    if (members_.empty())
+      return not_made_error(where);
+    if (auto err = check_bounded_rows(X, y, n_features_, n_classes_, where))
       return err;
-    for (Eigen::Index r = 0; r < X.rows(); ++r)
-      learn_unchecked(X.row(r).transpose(), y[r], 1.0);
-    return {};
+    vector row(X.cols());
+    for (Eigen::Index r = 0; r < X.rows(); ++r) {
+      for (Eigen::Index j = 0; j < X.cols(); ++j)
+        row[j] = X(r, j);
+      learn_unchecked(row, y[r], 1.0);
+    }
+    return caf::error{};
   }
 
   // -- prediction -------------------------------------------------------------------------------
@@ -154,7 +172,7 @@ public:
   /// The most probable class of `x`, or -1 when `x` has the wrong size.
   [[nodiscard]] int predict(const vector& x) const {
     auto p = predict_proba(x);
-    return p.size() == 0 ? -1 : internal::arg_max(p);
+    return p.size() == 0 ? -1 : arg_max(p);
   }
 
   // -- properties -------------------------------------------------------------------------------
@@ -194,36 +212,60 @@ public:
   /// The configuration (with max_features resolved).
   [[nodiscard]] const adaptive_random_forest_config& config() const noexcept { return cfg_; }
 
-  /// Saves or loads the whole state: trees, background trees, detectors, counters, engine.
+  /// Saves or loads the whole state: trees, background trees, detectors, counters, engine. A
+  /// loaded state whose trees do not match the forest's shape throws (errc::corrupt_file from
+  /// `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& cfg_& n_features_& n_classes_& members_& warnings_& drifts_;
-    internal::serialize_rng(ar, rng_);
+    ar& cfg_& n_features_& n_classes_& members_& warnings_& drifts_& rng_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
   /// One tree of the forest with its detectors and its background tree.
   struct member {
+    /// The tree that votes.
     hoeffding_tree tree;
+    /// The tree learning since the warning detector fired (empty when has_background is false).
     hoeffding_tree background;
+    /// Whether `background` is learning.
     bool has_background = false;
+    /// ADWIN on the tree's errors that starts a background tree (rises only).
     adwin warning;
+    /// ADWIN on the tree's errors that replaces the tree (rises only).
     adwin drift;
     /// Weight of the records it predicted right, and of all it predicted, since replaced.
     double correct = 0, seen = 0;
 
+    /// Saves or loads the member with a Boost archive.
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
       ar& tree& background& has_background& warning& drift& correct& seen;
     }
   };
 
-  /// An ADWIN that signals rises of a tree's error rate only (as MOA's ADWINChangeDetector).
+  /// An ADWIN that signals rises of a tree's error rate only (as MOA's ADWINChangeDetector);
+  /// `delta` was checked by `validate`.
   static adwin detector(double delta) {
     adwin_config c;
     c.delta = delta;
     c.mode = adwin_mode::up;
-    return adwin{c};
+    return *adwin::make(c);
+  }
+
+  /// Refuses a loaded state whose trees do not have the forest's shape.
+  void check_loaded() const {
+    if (members_.empty() && n_features_ == 0)
+      return; // an empty forest
+    if (validate(n_features_, n_classes_, cfg_) || members_.size() != cfg_.n_trees)
+      throw_corrupt_archive("adaptive_random_forest: settings out of range");
+    auto fits = [&](const hoeffding_tree& t) {
+      return t.n_features() == n_features_ && t.n_classes() == n_classes_;
+    };
+    for (const auto& m : members_)
+      if (!fits(m.tree) || (m.has_background && !fits(m.background)))
+        throw_corrupt_archive("adaptive_random_forest: a tree does not match the forest");
   }
 
   hoeffding_tree fresh_tree() {
@@ -237,7 +279,7 @@ private:
       const bool wrong = m.tree.predict(x) != y;
       m.seen += weight;
       m.correct += wrong ? 0.0 : weight;
-      if (const int k = internal::poisson(rng_, cfg_.lambda); k > 0) {
+      if (const int k = poisson(rng_, cfg_.lambda); k > 0) {
         m.tree.learn_unchecked(x, y, weight * k);
         if (m.has_background)
           m.background.learn_unchecked(x, y, weight * k);

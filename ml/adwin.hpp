@@ -5,16 +5,24 @@
 // by `delta`. Feed it a learner's error indicator (1 = wrong) or any bounded value.
 //
 //   eddy::ml::adwin detector;   // delta 0.002; see adwin_config
+//   eddy::ml::adwin_config cfg;
+//   cfg.delta = 0.01;
+//   auto sensitive = eddy::ml::adwin::make(cfg);   // caf::expected: says what is out of range
 //   for (double err : errors)
 //     if (detector.update(err))
 //       std::cout << "drift, mean now " << detector.mean() << '\n';
 #pragma once
 
+#include <eddy/ml/errc.hpp>
+#include <eddy/ml/input_limits.hpp>
+
 #include <boost/serialization/vector.hpp>
+#include <caf/expected.hpp>
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace eddy::ml {
@@ -32,13 +40,14 @@ enum class adwin_mode : std::uint8_t {
 
 /// Configuration of an `adwin` detector.
 struct adwin_config {
-  /// Confidence of a cut: smaller means fewer false alarms and later detections. Default: 0.002.
+  /// Confidence of a cut, in (0, 1): smaller means fewer false alarms and later detections.
+  /// Default: 0.002.
   double delta = 0.002;
-  /// Checks for a cut every `clock` updates. Default: 32.
+  /// Checks for a cut every `clock` updates, >= 1. Default: 32.
   std::size_t clock = 32;
-  /// Buckets of one size kept before two are merged (MOA's M). Default: 5.
+  /// Buckets of one size kept before two are merged (MOA's M), >= 1. Default: 5.
   std::size_t max_buckets = 5;
-  /// Each side of a cut holds at least this many values. Default: 5.
+  /// Each side of a cut holds at least this many values, >= 1. Default: 5.
   std::size_t min_window_length = 5;
   /// No check before the window holds this many values. Default: 10.
   std::size_t grace_period = 10;
@@ -51,9 +60,35 @@ class adwin {
 public:
   // -- constructors -----------------------------------------------------------------------------
 
-  /// Creates an empty detector.
-  explicit adwin(adwin_config cfg = {})
-      : cfg_(cfg) {}
+  /// Creates an empty detector with the default configuration.
+  adwin() = default;
+
+  /// Creates an empty detector, or says which setting is out of range.
+  [[nodiscard]] static caf::expected<adwin> make(adwin_config cfg) {
+    if (auto err = validate(cfg))
+      return err;
+    adwin result;
+    result.cfg_ = cfg;
+    return result;
+  }
+
+  /// The error `make` returns for `cfg`, or none.
+  [[nodiscard]] static caf::error validate(const adwin_config& cfg) {
+    auto bad = [](const char* what) {
+      return make_error(errc::invalid_argument, std::string{"adwin: "} + what);
+    };
+    if (!(cfg.delta > 0 && cfg.delta < 1))
+      return bad("delta must lie in (0, 1)");
+    if (cfg.clock < 1)
+      return bad("clock must be at least 1");
+    if (cfg.max_buckets < 1)
+      return bad("max_buckets must be at least 1");
+    if (cfg.min_window_length < 1)
+      return bad("min_window_length must be at least 1");
+    if (static_cast<std::uint8_t>(cfg.mode) > 2)
+      return bad("mode must be both, up or down");
+    return caf::error{};
+  }
 
   // -- updates ----------------------------------------------------------------------------------
 
@@ -95,7 +130,7 @@ public:
   /// The number of values in the window.
   [[nodiscard]] double width() const noexcept { return width_; }
 
-  /// The variance of the values in the window.
+  /// The (population) variance of the values in the window.
   [[nodiscard]] double variance() const noexcept { return width_ > 0 ? variance_ / width_ : 0.0; }
 
   /// The number of non-finite values ignored so far.
@@ -109,19 +144,29 @@ public:
     return bytes;
   }
 
-  /// Saves or loads the whole state with a Boost archive.
+  /// The configuration.
+  [[nodiscard]] const adwin_config& config() const noexcept { return cfg_; }
+
+  /// Saves or loads the whole state with a Boost archive; loaded settings out of range throw
+  /// (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_.delta& cfg_.clock& cfg_.max_buckets& cfg_.min_window_length;
     ar& cfg_.grace_period& cfg_.mode& rows_& width_& total_& variance_& ticks_& ignored_& drift_;
+    if constexpr (Archive::is_loading::value)
+      if (validate(cfg_))
+        throw_corrupt_archive("adwin: settings out of range");
   }
 
 private:
   /// A bucket of 2^row values: their sum and their sum of squared deviations.
   struct bucket {
+    /// Sum of the bucket's values.
     double total = 0;
+    /// Sum of their squared deviations from their mean.
     double variance = 0;
 
+    /// Saves or loads the bucket with a Boost archive.
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
       ar& total& variance;
@@ -160,7 +205,9 @@ private:
     }
   }
 
-  /// Drops the oldest bucket.
+  /// Drops the oldest bucket. The window W splits into the bucket (n values) and the rest
+  /// (W - n): M2(W) = M2(bucket) + M2(rest) + n (W - n) / W (mean(bucket) - mean(rest))^2, so
+  /// the correction uses the mean and width of the remaining window, as MOA's deleteElement.
   void drop_oldest() {
     while (!rows_.empty() && rows_.back().empty())
       rows_.pop_back();
@@ -169,12 +216,14 @@ private:
     const std::size_t row = rows_.size() - 1;
     const bucket b = rows_[row].front();
     const double n = bucket_size(row);
-    const double diff = b.total / n - total_ / width_;
-    variance_ -= b.variance + n * width_ * diff * diff / (n + width_);
-    if (variance_ < 0)
-      variance_ = 0;
     width_ -= n;
     total_ -= b.total;
+    if (width_ > 0) {
+      const double diff = b.total / n - total_ / width_;
+      variance_ -= b.variance + n * width_ * diff * diff / (n + width_);
+    }
+    if (variance_ < 0 || width_ <= 0)
+      variance_ = 0;
     rows_[row].erase(rows_[row].begin());
     while (!rows_.empty() && rows_.back().empty())
       rows_.pop_back();

@@ -16,7 +16,7 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
-#include <eddy/ml/internal/tree_random.hpp>
+#include <eddy/ml/random_draws.hpp>
 
 #include <caf/expected.hpp>
 
@@ -51,7 +51,7 @@ k_fold(std::size_t n, std::size_t k, std::uint64_t seed, bool shuffle = true) {
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::mt19937_64 rng{seed};
   for (std::size_t i = 0; shuffle && i + 1 < n; ++i)
-    std::swap(order[i], order[i + internal::uniform_index(rng, n - i)]);
+    std::swap(order[i], order[i + uniform_index(rng, n - i)]);
   std::vector<fold> folds(k);
   for (std::size_t f = 0, begin = 0; f < k; ++f) {
     const std::size_t size = n / k + (f < n % k ? 1 : 0);

@@ -8,12 +8,22 @@
 //   for (bool wrong : mistakes)
 //     if (detector.update(wrong ? 1.0 : 0.0))
 //       model = fresh_model();
+//
+//   eddy::ml::ddm_config cfg;
+//   cfg.drift_level = 4;
+//   auto patient = eddy::ml::ddm::make(cfg);   // caf::expected: says what is out of range
 #pragma once
+
+#include <eddy/ml/errc.hpp>
+#include <eddy/ml/input_limits.hpp>
+
+#include <caf/expected.hpp>
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 namespace eddy::ml {
 
@@ -21,9 +31,10 @@ namespace eddy::ml {
 struct ddm_config {
   /// Errors seen before a warning or drift can be signalled. Default: 30.
   std::size_t min_instances = 30;
-  /// Standard deviations above the minimum that raise a warning. Default: 2.
+  /// Standard deviations above the minimum that raise a warning, finite and > 0. Default: 2.
   double warning_level = 2.0;
-  /// Standard deviations above the minimum that signal a drift. Default: 3.
+  /// Standard deviations above the minimum that signal a drift, finite and >= warning_level.
+  /// Default: 3.
   double drift_level = 3.0;
 };
 
@@ -32,9 +43,29 @@ class ddm {
 public:
   // -- constructors -----------------------------------------------------------------------------
 
-  /// Creates a detector that has seen nothing.
-  explicit ddm(ddm_config cfg = {})
-      : cfg_(cfg) {}
+  /// Creates a detector with the default configuration that has seen nothing.
+  ddm() = default;
+
+  /// Creates a detector that has seen nothing, or says which setting is out of range.
+  [[nodiscard]] static caf::expected<ddm> make(ddm_config cfg) {
+    if (auto err = validate(cfg))
+      return err;
+    ddm result;
+    result.cfg_ = cfg;
+    return result;
+  }
+
+  /// The error `make` returns for `cfg`, or none.
+  [[nodiscard]] static caf::error validate(const ddm_config& cfg) {
+    auto bad = [](const char* what) {
+      return make_error(errc::invalid_argument, std::string{"ddm: "} + what);
+    };
+    if (!(cfg.warning_level > 0) || !std::isfinite(cfg.warning_level))
+      return bad("warning_level must be finite and > 0");
+    if (!(cfg.drift_level >= cfg.warning_level) || !std::isfinite(cfg.drift_level))
+      return bad("drift_level must be finite and >= warning_level");
+    return caf::error{};
+  }
 
   // -- updates ----------------------------------------------------------------------------------
 
@@ -87,11 +118,18 @@ public:
   /// The number of non-finite values ignored so far.
   [[nodiscard]] std::uint64_t ignored() const noexcept { return ignored_; }
 
-  /// Saves or loads the whole state with a Boost archive.
+  /// The configuration.
+  [[nodiscard]] const ddm_config& config() const noexcept { return cfg_; }
+
+  /// Saves or loads the whole state with a Boost archive; loaded settings out of range throw
+  /// (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_.min_instances& cfg_.warning_level& cfg_.drift_level;
     ar& count_& p_& p_min_& s_min_& ignored_& drift_& warning_;
+    if constexpr (Archive::is_loading::value)
+      if (validate(cfg_))
+        throw_corrupt_archive("ddm: settings out of range");
   }
 
 private:

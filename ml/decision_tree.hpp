@@ -1,6 +1,7 @@
 // A CART decision tree trained in one batch on a bounded data set (Gini impurity, binary splits
 // on numeric features at midpoints between sorted values), as scikit-learn's
-// DecisionTreeClassifier. `random_forest` grows these on bootstrap samples.
+// DecisionTreeClassifier. `random_forest` grows these on bootstrap samples. Labels are
+// 0 .. k - 1 with k <= max_batch_classes (input_limits.hpp).
 //
 //   auto tree = eddy::ml::decision_tree::make();   // unlimited depth, all features per split
 //   if (auto err = tree->fit(X, y)) return err;      // X: one record per row, y: 0 .. k - 1
@@ -9,9 +10,10 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
-#include <eddy/ml/internal/tree_input.hpp>
-#include <eddy/ml/internal/tree_random.hpp>
-#include <eddy/ml/internal/tree_stats.hpp>
+#include <eddy/ml/input_limits.hpp>
+#include <eddy/ml/learner.hpp>
+#include <eddy/ml/random_draws.hpp>
+#include <eddy/ml/tree_stats.hpp>
 
 #include <boost/serialization/vector.hpp>
 #include <caf/expected.hpp>
@@ -19,6 +21,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <random>
 #include <string>
 #include <utility>
@@ -39,6 +42,7 @@ struct decision_tree_config {
   /// Seed of the feature draws. Default: 1.
   std::uint64_t seed = 1;
 
+  /// Saves or loads every setting with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& max_depth& min_samples_split& min_samples_leaf& max_features& seed;
@@ -49,46 +53,77 @@ struct decision_tree_config {
 /// to call from several threads.
 class decision_tree {
 public:
+  /// Names this type in model files (model_file.hpp).
   static constexpr const char* model_kind = "eddy.ml.decision_tree";
 
   // -- constructors -----------------------------------------------------------------------------
 
-  /// An unfitted tree with the default configuration.
+  /// An unfitted tree with the default configuration (`fit` works; `predict` gives -1 until
+  /// then).
   decision_tree() = default;
 
   /// Makes an unfitted tree, or says which setting is out of range.
   [[nodiscard]] static caf::expected<decision_tree> make(decision_tree_config cfg = {}) {
-    if (cfg.min_samples_split < 2)
-      return make_error(errc::invalid_argument, "decision_tree: min_samples_split must be >= 2");
-    if (cfg.min_samples_leaf < 1)
-      return make_error(errc::invalid_argument, "decision_tree: min_samples_leaf must be >= 1");
+    if (auto err = validate(cfg))
+      return err;
     decision_tree result;
     result.cfg_ = cfg;
     return result;
   }
 
-  // -- training ---------------------------------------------------------------------------------
-
-  /// Fits the tree to the rows of `X` and labels `y` (0 .. max(y)); on bad input returns why
-  /// and keeps the previous model.
-  caf::error fit(const matrix& X, const labels& y) {
-    if (y.size() == 0)
-      return make_error(errc::invalid_argument, "decision_tree::fit: no records");
-    if (y.minCoeff() < 0)
-      return make_error(errc::bad_input, "decision_tree::fit: labels must be >= 0");
-    const auto n_classes = static_cast<std::size_t>(y.maxCoeff()) + 1;
-    if (auto err = internal::check_batch("decision_tree::fit", X, y,
-                                         static_cast<std::size_t>(X.cols()), n_classes))
-      return err;
-    std::vector<std::uint32_t> rows(static_cast<std::size_t>(X.rows()));
-    for (std::size_t i = 0; i < rows.size(); ++i)
-      rows[i] = static_cast<std::uint32_t>(i);
-    std::mt19937_64 rng{cfg_.seed};
-    fit_rows(X, y, std::move(rows), n_classes, rng);
-    return {};
+  /// The error `make` returns for `cfg`, or none.
+  [[nodiscard]] static caf::error validate(const decision_tree_config& cfg) {
+    if (cfg.min_samples_split < 2)
+      return make_error(errc::invalid_argument, "decision_tree: min_samples_split must be >= 2");
+    if (cfg.min_samples_leaf < 1)
+      return make_error(errc::invalid_argument, "decision_tree: min_samples_leaf must be >= 1");
+    return caf::error{};
   }
 
-  /// Fits on the given rows (repeats allowed: a bootstrap sample) of a batch already checked.
+  /// Checks a batch for `fit`: at least one row and column, fewer than 2^32 rows, one label per
+  /// row in [0, max_batch_classes), every value finite. Returns the number of classes
+  /// (max(y) + 1) through `n_classes`.
+  [[nodiscard]] static caf::error check_fit_batch(const matrix& X, const labels& y,
+                                                  const char* where, std::size_t& n_classes) {
+    if (y.size() == 0 || X.cols() == 0)
+      return make_error(errc::invalid_argument, std::string{where} + ": no records or no features");
+    if (X.rows() >= (Eigen::Index{1} << 32))
+      return make_error(errc::invalid_argument, std::string{where} + ": 2^32 rows or more");
+    if (auto err = check_batch(X, y, X.cols(), where))
+      return err;
+    if (auto err = check_batch_labels(y, where))
+      return err;
+    n_classes = static_cast<std::size_t>(y.maxCoeff()) + 1;
+    return caf::error{};
+  }
+
+  // -- training ---------------------------------------------------------------------------------
+
+  /// Fits the tree to the rows of `X` and labels `y` (0 .. max(y)); on bad input, or when memory
+  /// runs out, returns why and keeps the previous model.
+  caf::error fit(const matrix& X, const labels& y) {
+    constexpr const char* where = "decision_tree::fit";
+    std::size_t n_classes = 0;
+    if (auto err = check_fit_batch(X, y, where, n_classes))
+      return err;
+    try {
+      std::vector<std::uint32_t> rows(static_cast<std::size_t>(X.rows()));
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        rows[i] = static_cast<std::uint32_t>(i);
+      std::mt19937_64 rng{cfg_.seed};
+      decision_tree fitted;
+      fitted.cfg_ = cfg_;
+      fitted.fit_rows(X, y, std::move(rows), n_classes, rng);
+      *this = std::move(fitted);
+    } catch (const std::exception& ex) { // bad_alloc, length_error
+      return make_error(errc::invalid_argument,
+                        std::string{where} + ": cannot build the tree: " + ex.what());
+    }
+    return caf::error{};
+  }
+
+  /// Fits on the given rows (repeats allowed: a bootstrap sample) of a batch that passed
+  /// `check_fit_batch`; may throw std::bad_alloc (`fit` turns it into an error).
   void fit_rows(const matrix& X, const labels& y, std::vector<std::uint32_t> rows,
                 std::size_t n_classes, std::mt19937_64& rng) {
     n_features_ = static_cast<std::size_t>(X.cols());
@@ -119,7 +154,7 @@ public:
   /// The most probable class of `x`, or -1 when unfitted or `x` has the wrong size.
   [[nodiscard]] int predict(const vector& x) const {
     auto p = predict_proba(x);
-    return p.size() == 0 ? -1 : internal::arg_max(p);
+    return p.size() == 0 ? -1 : arg_max(p);
   }
 
   // -- properties -------------------------------------------------------------------------------
@@ -130,34 +165,63 @@ public:
   /// Number of classes seen by `fit`.
   [[nodiscard]] std::size_t n_classes() const noexcept { return n_classes_; }
 
+  /// Features per record seen by `fit` (0 before).
+  [[nodiscard]] std::size_t n_features() const noexcept { return n_features_; }
+
   /// Bytes held by the tree (capacity of its arrays).
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return sizeof(*this) + nodes_.capacity() * sizeof(node) + values_.capacity() * sizeof(double);
   }
 
-  /// Saves or loads the whole model.
+  /// Saves or loads the whole model. A loaded model with an index out of range or sizes that
+  /// disagree throws (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_& n_features_& n_classes_& nodes_& values_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
   /// A split `x[feature] <= threshold ? left : right`, or a leaf when feature < 0.
   struct node {
+    /// The feature split on; -1 for a leaf.
     std::int32_t feature = -1;
+    /// The threshold of the split.
     double threshold = 0;
+    /// The children's node indices (always greater than this node's index).
     std::uint32_t left = 0, right = 0;
 
+    /// Saves or loads the node with a Boost archive.
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
       ar& feature& threshold& left& right;
     }
   };
 
-  /// A node waiting to be built: its index, rows [begin, end) of the work array, its depth.
+  /// A node waiting to be built.
   struct pending {
-    std::size_t index, begin, end, depth;
+    /// Its index in nodes_.
+    std::size_t index;
+    /// Its rows are rows[begin, end) of the work array.
+    std::size_t begin, end;
+    /// Its depth (the root is 0).
+    std::size_t depth;
   };
+
+  /// Refuses a loaded model that would index out of bounds or loop.
+  void check_loaded() const {
+    bool bad = static_cast<bool>(validate(cfg_)) || values_.size() != nodes_.size() * n_classes_ ||
+               n_classes_ > static_cast<std::size_t>(max_batch_classes) ||
+               (!nodes_.empty() && (n_features_ == 0 || n_classes_ == 0));
+    for (std::size_t i = 0; i < nodes_.size() && !bad; ++i) {
+      const auto& n = nodes_[i];
+      bad = n.feature >= 0 && (static_cast<std::size_t>(n.feature) >= n_features_ || n.left <= i ||
+                               n.right <= i || n.left >= nodes_.size() || n.right >= nodes_.size());
+    }
+    if (bad)
+      throw_corrupt_archive("decision_tree: a node or the class proportions are out of range");
+  }
 
   std::size_t leaf_of(const vector& x) const {
     std::size_t at = 0;
@@ -189,7 +253,7 @@ private:
       const double n = static_cast<double>(p.end - p.begin);
       for (std::size_t c = 0; c < n_classes_; ++c)
         values_[p.index * n_classes_ + c] = counts[c] / n;
-      const double impurity = internal::gini(counts.data(), n_classes_, n);
+      const double impurity = gini(counts.data(), n_classes_, n);
       if (impurity <= 0 || p.end - p.begin < cfg_.min_samples_split ||
           (cfg_.max_depth > 0 && p.depth >= cfg_.max_depth))
         continue;
@@ -200,7 +264,7 @@ private:
       int best_feature = -1;
       std::size_t tried = 0;
       for (std::size_t k = 0; k < n_features_ && tried < try_features; ++k) {
-        std::swap(features[k], features[k + internal::uniform_index(rng, n_features_ - k)]);
+        std::swap(features[k], features[k + uniform_index(rng, n_features_ - k)]);
         const auto f = static_cast<Eigen::Index>(features[k]);
         column.clear();
         for (std::size_t i = p.begin; i < p.end; ++i)

@@ -1,11 +1,11 @@
 // The Hoeffding tree (VFDT, Domingos and Hulten 2000): an incremental decision tree that splits a
 // leaf once the Hoeffding bound says its best split beats the runner-up with high confidence.
 //
-// Numeric features are summarised per leaf by one Gaussian per feature and class (MOA's
-// GaussianNumericAttributeClassObserver); candidate thresholds are evenly spaced between the
-// smallest and largest value seen, and the split criterion is information gain. Leaves predict
-// the majority class, naive Bayes, or whichever of the two has been right more often there
-// (naive Bayes adaptive, MOA's default).
+// Numeric features are summarised per leaf by one Gaussian per feature and class, and split
+// candidates are scored by information gain (hoeffding_leaf.hpp). Leaves predict the majority
+// class, naive Bayes, or whichever of the two has been right more often there (naive Bayes
+// adaptive, MOA's default). Features beyond +-max_input_magnitude and weights beyond max_weight
+// (input_limits.hpp) are refused like NaN.
 //
 //   auto tree = eddy::ml::hoeffding_tree::make(3, 2);   // 3 features, classes 0 and 1
 //   if (!tree) return tree.error();
@@ -15,9 +15,12 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
-#include <eddy/ml/internal/tree_input.hpp>
-#include <eddy/ml/internal/tree_random.hpp>
-#include <eddy/ml/internal/tree_stats.hpp>
+#include <eddy/ml/hoeffding_leaf.hpp>
+#include <eddy/ml/input_limits.hpp>
+#include <eddy/ml/learner.hpp>
+#include <eddy/ml/random_draws.hpp>
+#include <eddy/ml/serialization.hpp>
+#include <eddy/ml/tree_stats.hpp>
 
 #include <boost/serialization/vector.hpp>
 #include <caf/expected.hpp>
@@ -26,7 +29,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -64,6 +66,7 @@ struct hoeffding_tree_config {
   /// Seed of the random feature subsets. Default: 1.
   std::uint64_t seed = 1;
 
+  /// Saves or loads every setting with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& grace_period& split_confidence& tie_threshold& prediction& max_features& max_depth;
@@ -74,32 +77,21 @@ struct hoeffding_tree_config {
 /// A Hoeffding tree classifier for numeric features; not thread-safe.
 class hoeffding_tree {
 public:
+  /// Names this type in model files (model_file.hpp).
   static constexpr const char* model_kind = "eddy.ml.hoeffding_tree";
 
   // -- constructors -----------------------------------------------------------------------------
 
-  /// An empty tree of no features (assign one from `make` or load one).
+  /// An empty tree of no features; it refuses to learn (errc::not_fitted) until assigned from
+  /// `make` or loaded.
   hoeffding_tree() = default;
 
   /// Makes a tree for `n_features` features and classes 0 .. n_classes - 1, or says which
   /// setting is out of range.
   [[nodiscard]] static caf::expected<hoeffding_tree>
   make(std::size_t n_features, std::size_t n_classes, hoeffding_tree_config cfg = {}) {
-    auto bad = [](std::string what) {
-      return make_error(errc::invalid_argument, "hoeffding_tree: " + std::move(what));
-    };
-    if (n_features < 1)
-      return bad("n_features must be at least 1");
-    if (n_classes < 2)
-      return bad("n_classes must be at least 2");
-    if (!(cfg.grace_period >= 1) || !std::isfinite(cfg.grace_period))
-      return bad("grace_period must be finite and >= 1");
-    if (!(cfg.split_confidence > 0 && cfg.split_confidence < 1))
-      return bad("split_confidence must lie in (0, 1)");
-    if (!(cfg.tie_threshold >= 0) || !std::isfinite(cfg.tie_threshold))
-      return bad("tie_threshold must be finite and >= 0");
-    if (cfg.split_points < 1)
-      return bad("split_points must be at least 1");
+    if (auto err = validate(n_features, n_classes, cfg))
+      return err;
     hoeffding_tree result;
     result.cfg_ = cfg;
     result.n_features_ = n_features;
@@ -109,45 +101,66 @@ public:
     return result;
   }
 
+  /// The error `make` returns for these settings, or none.
+  [[nodiscard]] static caf::error validate(std::size_t n_features, std::size_t n_classes,
+                                           const hoeffding_tree_config& cfg) {
+    auto bad = [](const char* what) {
+      return make_error(errc::invalid_argument, std::string{"hoeffding_tree: "} + what);
+    };
+    if (n_features < 1 || n_features > 0x7fffffff)
+      return bad("n_features must lie in [1, 2^31)");
+    if (n_classes < 2 || n_classes > 0x7fffffff)
+      return bad("n_classes must lie in [2, 2^31)");
+    if (!(cfg.grace_period >= 1) || !std::isfinite(cfg.grace_period))
+      return bad("grace_period must be finite and >= 1");
+    if (!(cfg.split_confidence > 0 && cfg.split_confidence < 1))
+      return bad("split_confidence must lie in (0, 1)");
+    if (!(cfg.tie_threshold >= 0) || !std::isfinite(cfg.tie_threshold))
+      return bad("tie_threshold must be finite and >= 0");
+    if (cfg.split_points < 1)
+      return bad("split_points must be at least 1");
+    if (static_cast<std::uint8_t>(cfg.prediction) > 2)
+      return bad("prediction must be majority_class, naive_bayes or naive_bayes_adaptive");
+    return caf::error{};
+  }
+
   // -- learning ---------------------------------------------------------------------------------
 
   /// Learns record `x` of class `y` with `weight`; on bad input returns why and changes nothing.
   caf::error learn(const vector& x, int y, double weight = 1.0) {
-    if (auto err = internal::check_features("hoeffding_tree::learn", x, n_features_))
-      return err;
-    if (auto err = internal::check_label("hoeffding_tree::learn", y, n_classes_))
-      return err;
-    if (auto err = internal::check_weight("hoeffding_tree::learn", weight))
+    constexpr const char* where = "hoeffding_tree::learn";
+    if (n_features_ == 0)
+      return not_made_error(where);
+    if (auto err = check_bounded_record(x, y, weight, n_features_, n_classes_, where))
       return err;
     if (weight > 0)
       learn_unchecked(x, y, weight);
-    return {};
+    return caf::error{};
   }
 
-  /// Learns every row of `X` in order; checks the whole batch first.
+  /// Learns every row of `X` in order, as `learn` one row at a time with weight 1; checks the
+  /// whole batch first and learns nothing when a row or label is bad.
   caf::error learn_batch(const matrix& X, const labels& y) {
-    if (auto err =
-            internal::check_batch("hoeffding_tree::learn_batch", X, y, n_features_, n_classes_))
+    constexpr const char* where = "hoeffding_tree::learn_batch";
+    if (n_features_ == 0)
+      return not_made_error(where);
+    if (auto err = check_bounded_rows(X, y, n_features_, n_classes_, where))
       return err;
-    for (Eigen::Index r = 0; r < X.rows(); ++r)
-      learn_unchecked(X.row(r).transpose(), y[r], 1.0);
-    return {};
+    vector row(X.cols());
+    for (Eigen::Index r = 0; r < X.rows(); ++r) {
+      for (Eigen::Index j = 0; j < X.cols(); ++j)
+        row[j] = X(r, j);
+      learn_unchecked(row, y[r], 1.0);
+    }
+    return caf::error{};
   }
 
-  /// Learns a record known to be valid (the ensembles check once and call this).
+  /// Learns a record that passed `check_bounded_record` (the ensembles check once and call this).
   void learn_unchecked(const vector& x, int y, double weight) {
     const auto at = find_node(x);
     auto& l = leaves_[nodes_[at].leaf];
-    if (cfg_.prediction == leaf_prediction::naive_bayes_adaptive) {
-      if (internal::arg_max(l.class_weights) == y)
-        l.mc_correct += weight;
-      if (internal::arg_max(naive_bayes_scores(l, x)) == y)
-        l.nb_correct += weight;
-    }
-    l.class_weights[y] += weight;
-    for (std::size_t k = 0; k < l.features.size(); ++k)
-      l.estimators[k * n_classes_ + y].add(x[l.features[k]], weight);
-    const double seen = total(l.class_weights);
+    l.add(x, y, weight, cfg_.prediction == leaf_prediction::naive_bayes_adaptive);
+    const double seen = l.seen();
     if (seen - l.weight_at_last_attempt >= cfg_.grace_period) {
       l.weight_at_last_attempt = seen;
       attempt_split(at);
@@ -156,6 +169,8 @@ public:
 
   /// Forgets everything learned (keeps the configuration and the random engine's position).
   void reset() {
+    if (n_features_ == 0)
+      return;
     nodes_.assign(1, node{});
     leaves_.clear();
     nodes_[0].leaf = new_leaf(std::vector<double>(n_classes_, 0.0), 0);
@@ -163,9 +178,9 @@ public:
 
   // -- prediction -------------------------------------------------------------------------------
 
-  /// The class probabilities of `x`; empty when `x` has the wrong size.
+  /// The class probabilities of `x`; empty when `x` has the wrong size or the tree is empty.
   [[nodiscard]] vector predict_proba(const vector& x) const {
-    if (static_cast<std::size_t>(x.size()) != n_features_ || nodes_.empty())
+    if (n_features_ == 0 || static_cast<std::size_t>(x.size()) != n_features_)
       return vector{};
     const auto& l = leaves_[nodes_[find_node(x)].leaf];
     const bool use_nb =
@@ -173,8 +188,8 @@ public:
         (cfg_.prediction == leaf_prediction::naive_bayes_adaptive && l.nb_correct >= l.mc_correct);
     vector p(static_cast<Eigen::Index>(n_classes_));
     if (use_nb) {
-      auto scores = naive_bayes_scores(l, x);
-      const double top = scores[internal::arg_max(scores)];
+      auto scores = l.naive_bayes_scores(x);
+      const double top = scores[static_cast<std::size_t>(arg_max(scores))];
       for (std::size_t c = 0; c < n_classes_; ++c)
         p[c] = std::isfinite(scores[c]) ? std::exp(scores[c] - top) : 0.0;
     } else {
@@ -185,15 +200,15 @@ public:
     return sum > 0 ? vector(p / sum) : vector(vector::Constant(p.size(), 1.0 / p.size()));
   }
 
-  /// The most probable class of `x`, or -1 when `x` has the wrong size.
+  /// The most probable class of `x`, or -1 when `x` has the wrong size or the tree is empty.
   [[nodiscard]] int predict(const vector& x) const {
     auto p = predict_proba(x);
-    return p.size() == 0 ? -1 : internal::arg_max(p);
+    return p.size() == 0 ? -1 : arg_max(p);
   }
 
   // -- properties -------------------------------------------------------------------------------
 
-  /// Features per record.
+  /// Features per record (0 for an empty tree).
   [[nodiscard]] std::size_t n_features() const noexcept { return n_features_; }
 
   /// Number of classes.
@@ -215,81 +230,87 @@ public:
 
   /// Bytes held by the tree, found by walking every node and leaf (capacity, not size).
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    std::size_t bytes =
-        sizeof(*this) + nodes_.capacity() * sizeof(node) + leaves_.capacity() * sizeof(leaf);
+    std::size_t bytes = sizeof(*this) + nodes_.capacity() * sizeof(node) +
+                        leaves_.capacity() * sizeof(hoeffding_leaf);
     for (const auto& l : leaves_)
-      bytes += l.class_weights.capacity() * sizeof(double) +
-               l.features.capacity() * sizeof(std::uint32_t) +
-               l.estimators.capacity() * sizeof(internal::gaussian_estimator);
+      bytes += l.heap_bytes();
     return bytes;
   }
 
   /// The configuration.
   [[nodiscard]] const hoeffding_tree_config& config() const noexcept { return cfg_; }
 
-  /// Saves or loads the whole state (configuration, nodes, leaf statistics, engine).
+  /// Saves or loads the whole state (configuration, nodes, leaf statistics, engine). A loaded
+  /// state that breaks an invariant (an index out of range, sizes that disagree) throws, which
+  /// `from_binary` and `load_model` report as errc::corrupt_file.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& cfg_& n_features_& n_classes_& nodes_& leaves_;
-    internal::serialize_rng(ar, rng_);
+    ar& cfg_& n_features_& n_classes_& nodes_& leaves_& rng_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
   /// A node: a split `x[feature] <= threshold ? left : right`, or a leaf (feature < 0).
   struct node {
+    /// The feature split on; -1 for a leaf.
     std::int32_t feature = -1;
+    /// The threshold of the split.
     double threshold = 0;
-    std::uint32_t left = 0, right = 0, leaf = 0;
+    /// The children's node indices (always greater than this node's index).
+    std::uint32_t left = 0, right = 0;
+    /// The leaf's index in leaves_ (leaves only).
+    std::uint32_t leaf = 0;
 
+    /// Saves or loads the node with a Boost archive.
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
       ar& feature& threshold& left& right& leaf;
     }
   };
 
-  /// What a leaf knows: class weights and one Gaussian per watched feature and class.
-  struct leaf {
-    std::vector<double> class_weights;
-    std::vector<std::uint32_t> features;
-    std::vector<internal::gaussian_estimator> estimators; // [k * n_classes + class]
-    double weight_at_last_attempt = 0;
-    double mc_correct = 0, nb_correct = 0;
-    std::uint32_t depth = 0;
-
-    template <class Archive>
-    void serialize(Archive& ar, unsigned) {
-      ar& class_weights& features& estimators& weight_at_last_attempt& mc_correct& nb_correct;
-      ar& depth;
+  /// Refuses a loaded state that would index out of bounds or loop.
+  void check_loaded() const {
+    if (n_features_ == 0) {
+      if (!nodes_.empty() || !leaves_.empty())
+        throw_corrupt_archive("hoeffding_tree: nodes in a tree of no features");
+      return;
     }
-  };
-
-  /// A candidate split and its merit.
-  struct candidate {
-    double merit = 0;
-    std::int32_t feature = -1;
-    double threshold = 0;
-    std::vector<double> left, right;
-  };
-
-  static double total(const std::vector<double>& w) {
-    double s = 0;
-    for (double v : w)
-      s += v;
-    return s;
+    if (auto err = validate(n_features_, n_classes_, cfg_))
+      throw_corrupt_archive("hoeffding_tree: settings out of range");
+    if (nodes_.empty())
+      throw_corrupt_archive("hoeffding_tree: no root");
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      const auto& n = nodes_[i];
+      const bool bad = n.feature >= 0
+                           ? static_cast<std::size_t>(n.feature) >= n_features_ || n.left <= i ||
+                                 n.right <= i || n.left >= nodes_.size() || n.right >= nodes_.size()
+                           : n.leaf >= leaves_.size();
+      if (bad)
+        throw_corrupt_archive("hoeffding_tree: node " + std::to_string(i) + " is out of range");
+    }
+    for (const auto& l : leaves_) {
+      bool bad = l.class_weights.size() != n_classes_ ||
+                 l.estimators.size() != l.features.size() * n_classes_;
+      for (auto f : l.features)
+        bad = bad || f >= n_features_;
+      if (bad)
+        throw_corrupt_archive("hoeffding_tree: a leaf's statistics do not match its shape");
+    }
   }
 
   std::uint32_t new_leaf(std::vector<double> class_weights, std::uint32_t depth) {
-    leaf l;
-    l.weight_at_last_attempt = total(class_weights);
-    l.class_weights = std::move(class_weights);
-    l.depth = depth;
     const bool subset = cfg_.max_features > 0 && cfg_.max_features < n_features_;
-    const auto picked = subset ? internal::sample_indices(rng_, n_features_, cfg_.max_features)
-                               : std::vector<std::size_t>{};
-    for (std::size_t k = 0; k < (subset ? picked.size() : n_features_); ++k)
-      l.features.push_back(static_cast<std::uint32_t>(subset ? picked[k] : k));
-    l.estimators.resize(l.features.size() * n_classes_);
-    leaves_.push_back(std::move(l));
+    std::vector<std::uint32_t> features;
+    if (subset) {
+      for (auto f : sample_indices(rng_, n_features_, cfg_.max_features))
+        features.push_back(static_cast<std::uint32_t>(f));
+    } else {
+      for (std::size_t f = 0; f < n_features_; ++f)
+        features.push_back(static_cast<std::uint32_t>(f));
+    }
+    leaves_.push_back(
+        hoeffding_leaf::with_features(std::move(features), std::move(class_weights), depth));
     return static_cast<std::uint32_t>(leaves_.size() - 1);
   }
 
@@ -300,57 +321,9 @@ private:
     return at;
   }
 
-  std::vector<double> naive_bayes_scores(const leaf& l, const vector& x) const {
-    const double sum = total(l.class_weights);
-    std::vector<double> scores(n_classes_, -std::numeric_limits<double>::infinity());
-    for (std::size_t c = 0; sum > 0 && c < n_classes_; ++c) {
-      if (l.class_weights[c] <= 0)
-        continue;
-      scores[c] = std::log(l.class_weights[c] / sum);
-      for (std::size_t k = 0; k < l.features.size(); ++k) {
-        const auto& g = l.estimators[k * n_classes_ + c];
-        if (g.weight > 0)
-          scores[c] += g.log_density(x[l.features[k]]);
-      }
-    }
-    return scores;
-  }
-
-  /// The best threshold on watched feature `k` of leaf `l` by information gain.
-  candidate best_split_on(const leaf& l, std::size_t k, double parent_entropy) const {
-    candidate best;
-    best.merit = -std::numeric_limits<double>::infinity();
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (std::size_t c = 0; c < n_classes_; ++c) {
-      lo = std::min(lo, l.estimators[k * n_classes_ + c].min);
-      hi = std::max(hi, l.estimators[k * n_classes_ + c].max);
-    }
-    if (!(lo < hi))
-      return best;
-    const double step = (hi - lo) / static_cast<double>(cfg_.split_points + 1);
-    std::vector<double> left(n_classes_), right(n_classes_);
-    for (std::size_t i = 0; i < cfg_.split_points; ++i) {
-      const double t = lo + step * static_cast<double>(i + 1);
-      for (std::size_t c = 0; c < n_classes_; ++c) {
-        const auto& g = l.estimators[k * n_classes_ + c];
-        left[c] = g.weight_at_most(t);
-        right[c] = g.weight - left[c];
-      }
-      const double wl = total(left), wr = total(right), w = wl + wr;
-      // As MOA: both branches must hold at least 1 % of the weight.
-      if (w <= 0 || wl < 0.01 * w || wr < 0.01 * w)
-        continue;
-      const double merit =
-          parent_entropy - (wl / w) * internal::entropy(left) - (wr / w) * internal::entropy(right);
-      if (merit > best.merit)
-        best = candidate{merit, static_cast<std::int32_t>(l.features[k]), t, left, right};
-    }
-    return best;
-  }
-
   void attempt_split(std::size_t at) {
     const std::uint32_t leaf_index = nodes_[at].leaf;
-    const leaf& l = leaves_[leaf_index];
+    const hoeffding_leaf& l = leaves_[leaf_index];
     if (cfg_.max_depth > 0 && l.depth >= cfg_.max_depth)
       return;
     std::size_t non_zero = 0;
@@ -358,29 +331,17 @@ private:
       non_zero += w > 0;
     if (non_zero < 2)
       return;
-    const double parent = internal::entropy(l.class_weights);
-    candidate best, second; // second starts as the null split (merit 0)
-    best.merit = -std::numeric_limits<double>::infinity();
-    for (std::size_t k = 0; k < l.features.size(); ++k) {
-      auto c = best_split_on(l, k, parent);
-      if (c.merit > best.merit) {
-        if (best.merit > second.merit)
-          second = best;
-        best = std::move(c);
-      } else if (c.merit > second.merit) {
-        second = std::move(c);
-      }
-    }
+    auto [best, second] = best_two_splits(l, cfg_.split_points);
     if (best.feature < 0 || best.merit <= 0)
       return;
     const double range = std::log2(static_cast<double>(n_classes_));
-    const double n = total(l.class_weights);
+    const double n = l.seen();
     const double eps = std::sqrt(range * range * std::log(1 / cfg_.split_confidence) / (2 * n));
     if (!(best.merit - second.merit > eps || eps < cfg_.tie_threshold))
       return;
     const std::uint32_t depth = l.depth + 1;
     // The split leaf's slot becomes the left child; the right child is appended.
-    leaves_[leaf_index] = leaf{};
+    leaves_[leaf_index] = hoeffding_leaf{};
     auto fresh = new_leaf(std::move(best.left), depth);
     leaves_[leaf_index] = std::move(leaves_[fresh]);
     leaves_.pop_back();
@@ -398,14 +359,14 @@ private:
 
   /// The configuration.
   hoeffding_tree_config cfg_;
-  /// Features per record.
+  /// Features per record; 0 for an empty tree.
   std::size_t n_features_ = 0;
   /// Number of classes.
   std::size_t n_classes_ = 2;
   /// The nodes; nodes_[0] is the root.
   std::vector<node> nodes_;
   /// The leaves' statistics, indexed by node::leaf.
-  std::vector<leaf> leaves_;
+  std::vector<hoeffding_leaf> leaves_;
   /// Draws the feature subsets of new leaves.
   std::mt19937_64 rng_{1};
 };

@@ -1,6 +1,8 @@
 // Matrix factorization for ratings, learned online by SGD (Funk; Koren, Bell and Volinsky 2009):
 // rating(u, i) ~ mean + b_u + b_i + p_u . q_i, with user and item factors p_u, q_i and biases.
 // Users and items are any 64-bit ids; a new id gets small random factors when first rated.
+// Ratings must be finite and within +-max_input_magnitude (input_limits.hpp); a step that would
+// make the model non-finite is refused, and a refused rating changes nothing.
 //
 //   auto mf = eddy::ml::matrix_factorization::make();       // 10 factors, lr 0.01, reg 0.02
 //   mf->learn(user, item, 4.0);                              // one rating
@@ -10,7 +12,9 @@
 #pragma once
 
 #include <eddy/ml/errc.hpp>
-#include <eddy/ml/internal/tree_random.hpp>
+#include <eddy/ml/input_limits.hpp>
+#include <eddy/ml/random_draws.hpp>
+#include <eddy/ml/serialization.hpp>
 
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
@@ -41,6 +45,7 @@ struct matrix_factorization_config {
   /// Seed of the initial factors. Default: 1.
   std::uint64_t seed = 1;
 
+  /// Saves or loads every setting with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& n_factors& learning_rate& regularization& init_stddev& seed;
@@ -50,31 +55,39 @@ struct matrix_factorization_config {
 /// Biased matrix factorization trained by SGD; not thread-safe (const methods are).
 class matrix_factorization {
 public:
+  /// Names this type in model files (model_file.hpp).
   static constexpr const char* model_kind = "eddy.ml.matrix_factorization";
 
   // -- constructors -----------------------------------------------------------------------------
 
-  /// An empty model with the default configuration.
+  /// An empty model with the default configuration, ready to learn (the same as `make()`).
   matrix_factorization() = default;
 
   /// Makes an empty model, or says which setting is out of range.
   [[nodiscard]] static caf::expected<matrix_factorization>
   make(matrix_factorization_config cfg = {}) {
-    auto bad = [](std::string what) {
-      return make_error(errc::invalid_argument, "matrix_factorization: " + std::move(what));
+    if (auto err = validate(cfg))
+      return err;
+    matrix_factorization result;
+    result.cfg_ = cfg;
+    result.rng_.seed(cfg.seed);
+    return result;
+  }
+
+  /// The error `make` returns for `cfg`, or none.
+  [[nodiscard]] static caf::error validate(const matrix_factorization_config& cfg) {
+    auto bad = [](const char* what) {
+      return make_error(errc::invalid_argument, std::string{"matrix_factorization: "} + what);
     };
-    if (cfg.n_factors < 1)
-      return bad("n_factors must be at least 1");
+    if (cfg.n_factors < 1 || cfg.n_factors > 100'000)
+      return bad("n_factors must lie in [1, 100000]");
     if (!(cfg.learning_rate > 0) || !std::isfinite(cfg.learning_rate))
       return bad("learning_rate must be finite and > 0");
     if (!(cfg.regularization >= 0) || !std::isfinite(cfg.regularization))
       return bad("regularization must be finite and >= 0");
     if (!(cfg.init_stddev >= 0) || !std::isfinite(cfg.init_stddev))
       return bad("init_stddev must be finite and >= 0");
-    matrix_factorization result;
-    result.cfg_ = cfg;
-    result.rng_.seed(cfg.seed);
-    return result;
+    return caf::error{};
   }
 
   // -- learning ---------------------------------------------------------------------------------
@@ -82,8 +95,11 @@ public:
   /// Learns that `user` rated `item` with `rating` (one SGD step). A non-finite rating, or a step
   /// that would make the model non-finite, is refused and changes nothing.
   caf::error learn(std::int64_t user, std::int64_t item, double rating) {
+    constexpr const char* where = "matrix_factorization::learn";
     if (!std::isfinite(rating))
-      return make_error(errc::bad_input, "matrix_factorization::learn: the rating is not finite");
+      return make_error(errc::bad_input, std::string{where} + ": the rating is not finite");
+    if (auto err = check_magnitude(rating, "the rating", where))
+      return err;
     const std::size_t f = cfg_.n_factors;
     const double lr = cfg_.learning_rate, reg = cfg_.regularization;
     const double mean = mean_ + (rating - mean_) / static_cast<double>(count_ + 1);
@@ -154,19 +170,22 @@ public:
 
   // -- properties -------------------------------------------------------------------------------
 
-  /// Users and items seen so far.
+  /// Users seen so far.
   [[nodiscard]] std::size_t n_users() const noexcept { return user_ids_.size(); }
+
+  /// Items seen so far.
   [[nodiscard]] std::size_t n_items() const noexcept { return item_ids_.size(); }
 
   /// The mean of the ratings learned.
   [[nodiscard]] double global_mean() const noexcept { return mean_; }
 
-  /// Saves or loads the whole state (the id maps are rebuilt on load).
+  /// Saves or loads the whole state (the id maps are rebuilt on load). A loaded state whose
+  /// sizes disagree or that repeats an id throws (errc::corrupt_file from `from_binary` and
+  /// `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_& user_ids_& item_ids_& user_factors_& item_factors_& user_bias_& item_bias_;
-    ar& mean_& count_;
-    internal::serialize_rng(ar, rng_);
+    ar& mean_& count_& rng_;
     if constexpr (Archive::is_loading::value) {
       users_.clear();
       items_.clear();
@@ -174,6 +193,14 @@ public:
         users_[user_ids_[i]] = i;
       for (std::size_t i = 0; i < item_ids_.size(); ++i)
         items_[item_ids_[i]] = i;
+      const bool bad = validate(cfg_) || users_.size() != user_ids_.size() ||
+                       items_.size() != item_ids_.size() ||
+                       user_factors_.size() != user_ids_.size() * cfg_.n_factors ||
+                       item_factors_.size() != item_ids_.size() * cfg_.n_factors ||
+                       user_bias_.size() != user_ids_.size() ||
+                       item_bias_.size() != item_ids_.size();
+      if (bad)
+        throw_corrupt_archive("matrix_factorization: sizes do not match the ids and settings");
     }
   }
 
@@ -193,7 +220,7 @@ private:
   std::vector<double> draw() {
     std::vector<double> v(cfg_.n_factors);
     for (auto& x : v)
-      x = cfg_.init_stddev * internal::standard_normal(rng_);
+      x = cfg_.init_stddev * standard_normal(rng_);
     return v;
   }
 
@@ -212,13 +239,25 @@ private:
 
   /// The configuration.
   matrix_factorization_config cfg_;
-  /// Row of each user and item id, and the ids in row order.
-  index users_, items_;
-  std::vector<std::int64_t> user_ids_, item_ids_;
-  /// Factors, n_factors per row, and biases.
-  std::vector<double> user_factors_, item_factors_, user_bias_, item_bias_;
-  /// Running mean of the ratings and their count.
+  /// Row of each user id.
+  index users_;
+  /// Row of each item id.
+  index items_;
+  /// The user ids in row order (what the archive stores; users_ is rebuilt from it).
+  std::vector<std::int64_t> user_ids_;
+  /// The item ids in row order.
+  std::vector<std::int64_t> item_ids_;
+  /// User factors, n_factors per row.
+  std::vector<double> user_factors_;
+  /// Item factors, n_factors per row.
+  std::vector<double> item_factors_;
+  /// User biases, one per row.
+  std::vector<double> user_bias_;
+  /// Item biases, one per row.
+  std::vector<double> item_bias_;
+  /// Running mean of the ratings.
   double mean_ = 0;
+  /// Ratings learned.
   std::uint64_t count_ = 0;
   /// Draws the initial factors.
   std::mt19937_64 rng_{1};

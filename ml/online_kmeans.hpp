@@ -6,7 +6,8 @@
 //   centroid_i <- (1 - share) * centroid_i + share * mean of the batch's points in cluster i
 //
 // The first k records become the initial centroids (weight 1 each). decay = 1 remembers every
-// point; decay = 0 keeps only the last batch.
+// point; decay = 0 keeps only the last batch. Values beyond +-max_input_magnitude
+// (input_limits.hpp) are refused like NaN, so the sums and distances stay finite.
 //
 //   eddy::ml::online_kmeans_config cfg;
 //   cfg.k = 3;
@@ -17,7 +18,8 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
-#include <eddy/ml/internal/tree_input.hpp>
+#include <eddy/ml/input_limits.hpp>
+#include <eddy/ml/learner.hpp>
 
 #include <boost/serialization/vector.hpp>
 #include <caf/expected.hpp>
@@ -39,6 +41,7 @@ struct online_kmeans_config {
   /// Points per mini-batch. Default: 32.
   std::size_t batch_size = 32;
 
+  /// Saves or loads every setting with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& k& decay_factor& batch_size;
@@ -48,63 +51,87 @@ struct online_kmeans_config {
 /// Online mini-batch k-means; not thread-safe (const methods are).
 class online_kmeans {
 public:
+  /// Names this type in model files (model_file.hpp).
   static constexpr const char* model_kind = "eddy.ml.online_kmeans";
 
   // -- constructors -----------------------------------------------------------------------------
 
-  /// An empty model (assign one from `make` or load one).
+  /// An empty model of no features; it refuses to learn (errc::not_fitted) until assigned from
+  /// `make` or loaded.
   online_kmeans() = default;
 
   /// Makes a model for `n_features` features, or says which setting is out of range.
   [[nodiscard]] static caf::expected<online_kmeans> make(std::size_t n_features,
                                                          online_kmeans_config cfg = {}) {
-    auto bad = [](std::string what) {
-      return make_error(errc::invalid_argument, "online_kmeans: " + std::move(what));
-    };
-    if (n_features < 1)
-      return bad("n_features must be at least 1");
-    if (cfg.k < 1)
-      return bad("k must be at least 1");
-    if (!(cfg.decay_factor >= 0 && cfg.decay_factor <= 1))
-      return bad("decay_factor must lie in [0, 1]");
-    if (cfg.batch_size < 1)
-      return bad("batch_size must be at least 1");
+    if (auto err = validate(n_features, cfg))
+      return err;
     online_kmeans result;
     result.cfg_ = cfg;
     result.d_ = n_features;
     return result;
   }
 
-  // -- learning ---------------------------------------------------------------------------------
-
-  /// Adds point `x`; the model changes when a batch is full. Bad input changes nothing.
-  caf::error learn(const vector& x) {
-    if (auto err = internal::check_features("online_kmeans::learn", x, d_))
-      return err;
-    if (weights_.size() < cfg_.k) { // still collecting the initial centroids
-      centroids_.insert(centroids_.end(), x.data(), x.data() + d_);
-      weights_.push_back(1.0);
-      return {};
-    }
-    pending_.insert(pending_.end(), x.data(), x.data() + d_);
-    if (pending_.size() == cfg_.batch_size * d_)
-      flush();
-    return {};
+  /// The error `make` returns for these settings, or none.
+  [[nodiscard]] static caf::error validate(std::size_t n_features,
+                                           const online_kmeans_config& cfg) {
+    auto bad = [](const char* what) {
+      return make_error(errc::invalid_argument, std::string{"online_kmeans: "} + what);
+    };
+    if (n_features < 1)
+      return bad("n_features must be at least 1");
+    if (cfg.k < 1 || cfg.k > (std::size_t{1} << 32))
+      return bad("k must lie in [1, 2^32]");
+    if (!(cfg.decay_factor >= 0 && cfg.decay_factor <= 1))
+      return bad("decay_factor must lie in [0, 1]");
+    if (cfg.batch_size < 1 || cfg.batch_size > (std::size_t{1} << 32))
+      return bad("batch_size must lie in [1, 2^32]");
+    return caf::error{};
   }
 
-  /// Adds every row of `X` in order; checks the whole batch first.
+  // -- learning ---------------------------------------------------------------------------------
+
+  /// Adds point `x`; the model changes when a batch is full. Bad input (a wrong size, NaN,
+  /// infinite or beyond +-max_input_magnitude) changes nothing.
+  caf::error learn(const vector& x) {
+    constexpr const char* where = "online_kmeans::learn";
+    if (d_ == 0)
+      return not_made_error(where);
+    if (auto err = check_features(x, static_cast<Eigen::Index>(d_), where))
+      return err;
+    if (auto err = check_magnitude(x, where))
+      return err;
+    add(x.data());
+    return caf::error{};
+  }
+
+  /// Adds every row of `X` in order, as `learn` one row at a time; checks the whole batch first
+  /// and learns nothing when a row is bad.
   caf::error learn_batch(const matrix& X) {
-    for (Eigen::Index r = 0; r < X.rows(); ++r)
-      if (auto err =
-              internal::check_features("online_kmeans::learn_batch", X.row(r).transpose(), d_))
-        return err;
-    for (Eigen::Index r = 0; r < X.rows(); ++r)
-      (void)learn(X.row(r).transpose());
-    return {};
+    constexpr const char* where = "online_kmeans::learn_batch";
+    if (d_ == 0)
+      return not_made_error(where);
+    if (X.rows() > 0 && static_cast<std::size_t>(X.cols()) != d_)
+      return make_error(errc::shape_mismatch, std::string{where} + ": X has " +
+                                                  std::to_string(X.cols()) + " columns, expected " +
+                                                  std::to_string(d_));
+    if (!X.allFinite())
+      return make_error(errc::bad_input,
+                        std::string{where} + ": X holds a NaN or infinite value; nothing learned");
+    if (auto err = check_magnitude(X, where))
+      return err;
+    std::vector<double> row(d_);
+    for (Eigen::Index r = 0; r < X.rows(); ++r) {
+      for (std::size_t f = 0; f < d_; ++f)
+        row[f] = X(r, static_cast<Eigen::Index>(f));
+      add(row.data());
+    }
+    return caf::error{};
   }
 
   /// Updates the centroids with the points waiting in an unfinished batch.
   void flush() {
+    if (d_ == 0)
+      return;
     const std::size_t n = pending_.size() / d_;
     if (n == 0 || weights_.size() < cfg_.k)
       return;
@@ -151,13 +178,43 @@ public:
   /// The (decayed) weight of every centroid.
   [[nodiscard]] const std::vector<double>& weights() const noexcept { return weights_; }
 
-  /// Saves or loads the whole state, the unfinished batch included.
+  /// Saves or loads the whole state, the unfinished batch included. A loaded state whose sizes
+  /// disagree throws (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_& d_& centroids_& weights_& pending_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
+  /// Adds a point of d_ values that passed the checks.
+  void add(const double* x) {
+    if (weights_.size() < cfg_.k) { // still collecting the initial centroids
+      centroids_.insert(centroids_.end(), x, x + d_);
+      weights_.push_back(1.0);
+      return;
+    }
+    pending_.insert(pending_.end(), x, x + d_);
+    if (pending_.size() == cfg_.batch_size * d_)
+      flush();
+  }
+
+  /// Refuses a loaded state whose sizes disagree.
+  void check_loaded() const {
+    if (d_ == 0) {
+      if (!centroids_.empty() || !weights_.empty() || !pending_.empty())
+        throw_corrupt_archive("online_kmeans: centroids in a model of no features");
+      return;
+    }
+    const bool bad = validate(d_, cfg_) || weights_.size() > cfg_.k ||
+                     centroids_.size() != weights_.size() * d_ || pending_.size() % d_ != 0 ||
+                     pending_.size() >= cfg_.batch_size * d_ ||
+                     (!pending_.empty() && weights_.size() < cfg_.k);
+    if (bad)
+      throw_corrupt_archive("online_kmeans: sizes do not match the settings");
+  }
+
   std::size_t nearest(const double* x) const {
     std::size_t best = 0;
     double best_distance = std::numeric_limits<double>::infinity();

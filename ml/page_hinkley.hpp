@@ -6,16 +6,23 @@
 //
 //   eddy::ml::page_hinkley_config cfg;
 //   cfg.threshold = 25;   // react faster, alarm more often
-//   eddy::ml::page_hinkley detector{cfg};
+//   auto detector = eddy::ml::page_hinkley::make(cfg);   // caf::expected
+//   if (!detector) return detector.error();
 //   for (double err : errors)
-//     if (detector.update(err))
+//     if (detector->update(err))
 //       std::cout << "drift\n";
 #pragma once
+
+#include <eddy/ml/errc.hpp>
+#include <eddy/ml/input_limits.hpp>
+
+#include <caf/expected.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace eddy::ml {
 
@@ -33,12 +40,12 @@ enum class page_hinkley_mode : std::uint8_t {
 struct page_hinkley_config {
   /// Values seen before a drift can be signalled. Default: 30.
   std::size_t min_instances = 30;
-  /// Tolerated change per value. Default: 0.005.
+  /// Tolerated change per value, finite and >= 0. Default: 0.005.
   double delta = 0.005;
-  /// The rise of the cumulative sum above its minimum that signals a drift (MOA's lambda).
-  /// Default: 50.
+  /// The rise of the cumulative sum above its minimum that signals a drift (MOA's lambda),
+  /// finite and > 0. Default: 50.
   double threshold = 50;
-  /// Forgetting factor applied to the cumulative sum. Default: 1 - 1e-4.
+  /// Forgetting factor applied to the cumulative sum, in (0, 1]. Default: 1 - 1e-4.
   double alpha = 1 - 1e-4;
   /// The direction watched. Default: up.
   page_hinkley_mode mode = page_hinkley_mode::up;
@@ -49,9 +56,33 @@ class page_hinkley {
 public:
   // -- constructors -----------------------------------------------------------------------------
 
-  /// Creates a detector that has seen nothing.
-  explicit page_hinkley(page_hinkley_config cfg = {})
-      : cfg_(cfg) {}
+  /// Creates a detector with the default configuration that has seen nothing.
+  page_hinkley() = default;
+
+  /// Creates a detector that has seen nothing, or says which setting is out of range.
+  [[nodiscard]] static caf::expected<page_hinkley> make(page_hinkley_config cfg) {
+    if (auto err = validate(cfg))
+      return err;
+    page_hinkley result;
+    result.cfg_ = cfg;
+    return result;
+  }
+
+  /// The error `make` returns for `cfg`, or none.
+  [[nodiscard]] static caf::error validate(const page_hinkley_config& cfg) {
+    auto bad = [](const char* what) {
+      return make_error(errc::invalid_argument, std::string{"page_hinkley: "} + what);
+    };
+    if (!(cfg.delta >= 0) || !std::isfinite(cfg.delta))
+      return bad("delta must be finite and >= 0");
+    if (!(cfg.threshold > 0) || !std::isfinite(cfg.threshold))
+      return bad("threshold must be finite and > 0");
+    if (!(cfg.alpha > 0 && cfg.alpha <= 1))
+      return bad("alpha must lie in (0, 1]");
+    if (static_cast<std::uint8_t>(cfg.mode) > 2)
+      return bad("mode must be up, down or both");
+    return caf::error{};
+  }
 
   // -- updates ----------------------------------------------------------------------------------
 
@@ -105,11 +136,18 @@ public:
   /// The number of non-finite values ignored so far.
   [[nodiscard]] std::uint64_t ignored() const noexcept { return ignored_; }
 
-  /// Saves or loads the whole state with a Boost archive.
+  /// The configuration.
+  [[nodiscard]] const page_hinkley_config& config() const noexcept { return cfg_; }
+
+  /// Saves or loads the whole state with a Boost archive; loaded settings out of range throw
+  /// (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_.min_instances& cfg_.delta& cfg_.threshold& cfg_.alpha& cfg_.mode;
     ar& count_& mean_& sum_up_& sum_down_& min_up_& min_down_& ignored_& drift_;
+    if constexpr (Archive::is_loading::value)
+      if (validate(cfg_))
+        throw_corrupt_archive("page_hinkley: settings out of range");
   }
 
 private:

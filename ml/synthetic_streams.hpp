@@ -15,7 +15,7 @@
 #pragma once
 
 #include <eddy/ml/fwd.hpp>
-#include <eddy/ml/internal/tree_random.hpp>
+#include <eddy/ml/random_draws.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -61,9 +61,9 @@ public:
   labelled_record next() {
     labelled_record r{vector(3), 0};
     for (int i = 0; i < 3; ++i)
-      r.x[i] = 10.0 * internal::uniform01(rng_);
+      r.x[i] = 10.0 * uniform01(rng_);
     r.y = r.x[0] + r.x[1] <= theta(concept_at(count_)) ? 1 : 0;
-    if (internal::uniform01(rng_) < cfg_.noise)
+    if (uniform01(rng_) < cfg_.noise)
       r.y = 1 - r.y;
     ++count_;
     return r;
@@ -131,8 +131,8 @@ public:
       , weights_(cfg_.n_features)
       , directions_(cfg_.n_features) {
     for (std::size_t i = 0; i < cfg_.n_features; ++i) {
-      weights_[i] = internal::uniform01(rng_);
-      directions_[i] = internal::uniform01(rng_) < 0.5 ? -1.0 : 1.0;
+      weights_[i] = uniform01(rng_);
+      directions_[i] = uniform01(rng_) < 0.5 ? -1.0 : 1.0;
     }
   }
 
@@ -144,13 +144,13 @@ public:
     const auto d = cfg_.n_features;
     labelled_record r{vector(static_cast<Eigen::Index>(d)), 0};
     for (std::size_t i = 0; i < d; ++i)
-      r.x[i] = internal::uniform01(rng_);
+      r.x[i] = uniform01(rng_);
     r.y = r.x.dot(weights_) >= weights_.sum() / 2 ? 1 : 0;
-    if (internal::uniform01(rng_) < cfg_.noise)
+    if (uniform01(rng_) < cfg_.noise)
       r.y = 1 - r.y;
     for (std::size_t i = 0; cfg_.magnitude > 0 && i < drifting(); ++i) {
       weights_[i] += directions_[i] * cfg_.magnitude;
-      if (internal::uniform01(rng_) < cfg_.reversal)
+      if (uniform01(rng_) < cfg_.reversal)
         directions_[i] = -directions_[i];
     }
     ++count_;
@@ -175,7 +175,7 @@ private:
 
   void redraw() {
     for (std::size_t i = 0; i < drifting(); ++i)
-      weights_[i] = internal::uniform01(rng_);
+      weights_[i] = uniform01(rng_);
   }
 
   /// The configuration.

@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
       name = s.name;
       adwin_config up;
       up.mode = adwin_mode::up; // alarms on rising error only, like the other two
-      score(s, alarms(s, adwin{up}), a);
+      score(s, alarms(s, *adwin::make(up)), a);
       score(s, alarms(s, page_hinkley{}), p);
       score(s, alarms(s, ddm{}), d);
     }

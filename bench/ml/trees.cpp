@@ -9,9 +9,9 @@
 // rotating hyperplane (10 features, same drift points), seed 1.
 #include <eddy/ml/adaptive_random_forest.hpp>
 #include <eddy/ml/hoeffding_tree.hpp>
-#include <eddy/ml/internal/tree_stats.hpp>
 #include <eddy/ml/random_forest.hpp>
 #include <eddy/ml/synthetic_streams.hpp>
+#include <eddy/ml/tree_stats.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -33,7 +33,7 @@ double seconds_since(clock_type::time_point start) {
 
 /// The baseline: per-class Gaussian statistics of every feature (a naive Bayes learn step).
 double baseline_rate(const std::vector<labelled_record>& records, std::size_t d) {
-  std::vector<internal::gaussian_estimator> stats(2 * d);
+  std::vector<gaussian_estimator> stats(2 * d);
   auto start = clock_type::now();
   for (const auto& r : records)
     for (std::size_t f = 0; f < d; ++f)
@@ -66,7 +66,7 @@ void stream_bench(const char* name, Config cfg, std::size_t n, std::size_t d) {
   std::printf("| learner                  | records/s  | vs. NB   | memory bytes |\n");
   std::printf("|---|---|---|---|\n");
   std::printf("| %-24s | %10.0f | %8.4f | %12zu |\n", "baseline: Gaussian stats", baseline, 1.0,
-              2 * d * sizeof(internal::gaussian_estimator));
+              2 * d * sizeof(gaussian_estimator));
   run("Hoeffding tree", *hoeffding_tree::make(d, 2), records, baseline);
   run("adaptive random forest", *adaptive_random_forest::make(d, 2), records, baseline);
 }

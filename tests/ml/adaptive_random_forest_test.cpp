@@ -1,11 +1,14 @@
 #include <eddy/ml/adaptive_random_forest.hpp>
+#include <eddy/ml/serialization.hpp>
 #include <eddy/ml/synthetic_streams.hpp>
 
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <limits>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -154,4 +157,107 @@ SCENARIO("a restored adaptive random forest predicts exactly like an uninterrupt
   CHECK(restored.n_drifts() == original->n_drifts());
   CHECK(original->n_drifts() > 0);
   CHECK(to_bytes(restored) == to_bytes(*original));
+}
+
+SCENARIO("a default-constructed adaptive random forest refuses to learn instead of crashing") {
+  adaptive_random_forest forest;
+  CHECK(eddy::ml::is(forest.learn(eddy::ml::vector{}, 0), eddy::ml::errc::not_fitted));
+  CHECK(eddy::ml::is(forest.learn(eddy::ml::vector::Zero(3), 0), eddy::ml::errc::not_fitted));
+  CHECK(eddy::ml::is(forest.learn_batch(eddy::ml::matrix(0, 0), eddy::ml::labels{}),
+                     eddy::ml::errc::not_fitted));
+  CHECK(forest.predict(eddy::ml::vector{}) == -1);
+  CHECK(forest.predict_proba(eddy::ml::vector::Zero(3)).size() == 0);
+  auto restored = from_bytes<adaptive_random_forest>(to_bytes(forest));
+  CHECK(restored.trees().empty());
+}
+
+SCENARIO("adaptive random forest learn_batch equals learning the rows one by one") {
+  auto records = sea_records(5, 4'000);
+  eddy::ml::matrix X(static_cast<Eigen::Index>(records.size()), 3);
+  eddy::ml::labels y(static_cast<Eigen::Index>(records.size()));
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    X.row(static_cast<Eigen::Index>(i)) = records[i].x.transpose();
+    y[static_cast<Eigen::Index>(i)] = records[i].y;
+  }
+  eddy::ml::adaptive_random_forest_config cfg;
+  cfg.n_trees = 3;
+  auto batch = adaptive_random_forest::make(3, 2, cfg);
+  auto single = adaptive_random_forest::make(3, 2, cfg);
+  REQUIRE_FALSE(batch->learn_batch(X.topRows(1'000), y.head(1'000)));
+  REQUIRE_FALSE(batch->learn_batch(X.bottomRows(3'000), y.tail(3'000)));
+  for (const auto& r : records)
+    REQUIRE_FALSE(single->learn(r.x, r.y));
+  CHECK(to_bytes(*batch) == to_bytes(*single));
+  auto before = to_bytes(*batch);
+  X(17, 2) = 1e200;
+  auto err = batch->learn_batch(X, y);
+  CHECK(eddy::describe(err) == "adaptive_random_forest::learn_batch: X(17, 2) = 1e+200 is beyond "
+                               "+-1e+100; rescale it (nothing learned)");
+  CHECK(eddy::ml::is(batch->learn(eddy::ml::vector::Constant(3, -1e101), 0),
+                     eddy::ml::errc::bad_input));
+  CHECK(eddy::ml::is(batch->learn(records[0].x, 0, 1e60), eddy::ml::errc::bad_input));
+  CHECK(to_bytes(*batch) == before);
+}
+
+namespace {
+
+// The binary archive of an adaptive_random_forest written field by field, so that a test can
+// damage one.
+struct forest_fields {
+  struct member {
+    hoeffding_tree tree, background;
+    bool has_background = false;
+    eddy::ml::adwin warning, drift;
+    double correct = 0, seen = 0;
+    template <class Archive>
+    void serialize(Archive& ar, unsigned) {
+      ar& tree& background& has_background& warning& drift& correct& seen;
+    }
+  };
+  eddy::ml::adaptive_random_forest_config cfg;
+  std::size_t n_features = 3, n_classes = 2;
+  std::vector<member> members;
+  std::uint64_t warnings = 0, drifts = 0;
+  std::mt19937_64 rng{1};
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& cfg& n_features& n_classes& members& warnings& drifts& rng;
+  }
+};
+
+forest_fields two_trees() {
+  forest_fields f;
+  f.cfg.n_trees = 2;
+  f.cfg.max_features = 3;
+  f.cfg.tree.max_features = 3;
+  for (int i = 0; i < 2; ++i)
+    f.members.push_back({*hoeffding_tree::make(3, 2, f.cfg.tree), {}, false, {}, {}, 0, 0});
+  return f;
+}
+
+} // namespace
+
+SCENARIO("an adaptive random forest archive whose trees do not match it is refused as corrupt") {
+  adaptive_random_forest forest;
+  REQUIRE_FALSE(eddy::ml::from_binary(eddy::ml::to_binary(two_trees()), forest));
+  CHECK(forest.trees().size() == 2);
+  auto refused = [](const forest_fields& damaged) {
+    auto kept = *adaptive_random_forest::make(3, 2);
+    auto before = to_bytes(kept);
+    auto err = eddy::ml::from_binary(eddy::ml::to_binary(damaged), kept);
+    CHECK(eddy::ml::is(err, eddy::ml::errc::corrupt_file));
+    CHECK(to_bytes(kept) == before);
+  };
+  auto f = two_trees();
+  f.n_features = 4; // the trees take 3
+  refused(f);
+  f = two_trees();
+  f.members.pop_back(); // n_trees says 2
+  refused(f);
+  f = two_trees();
+  f.members[1].has_background = true; // an empty background tree
+  refused(f);
+  f = two_trees();
+  f.cfg.lambda = 0;
+  refused(f);
 }

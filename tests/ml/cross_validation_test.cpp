@@ -1,5 +1,6 @@
 #include <eddy/ml/cross_validation.hpp>
 #include <eddy/ml/decision_tree.hpp>
+#include <eddy/ml/random_draws.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -16,9 +17,9 @@ void noisy(std::size_t n, eddy::ml::matrix& X, eddy::ml::labels& y) {
   y.resize(static_cast<Eigen::Index>(n));
   for (Eigen::Index i = 0; i < X.rows(); ++i) {
     for (Eigen::Index f = 0; f < 3; ++f)
-      X(i, f) = eddy::ml::internal::uniform01(rng);
+      X(i, f) = eddy::ml::uniform01(rng);
     y[i] = X(i, 0) > 0.5 ? 1 : 0;
-    if (eddy::ml::internal::uniform01(rng) < 0.1)
+    if (eddy::ml::uniform01(rng) < 0.1)
       y[i] = 1 - y[i];
   }
 }

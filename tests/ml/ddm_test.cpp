@@ -109,3 +109,29 @@ SCENARIO("a restored ddm continues exactly like the original") {
     found.push_back(i);
   CHECK(found == expected);
 }
+
+SCENARIO("ddm settings out of range are refused with a sentence") {
+  auto refused = [](eddy::ml::ddm_config cfg) {
+    auto made = eddy::ml::ddm::make(cfg);
+    REQUIRE_FALSE(made);
+    CHECK(eddy::ml::is(made.error(), eddy::ml::errc::invalid_argument));
+    return eddy::describe(made.error());
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  eddy::ml::ddm_config cfg;
+  for (double level : {0.0, -1.0, nan}) {
+    cfg = {};
+    cfg.warning_level = level;
+    CHECK(refused(cfg) == "ddm: warning_level must be finite and > 0");
+  }
+  for (double level : {1.5, nan, std::numeric_limits<double>::infinity()}) {
+    cfg = {};
+    cfg.drift_level = level;
+    CHECK(refused(cfg) == "ddm: drift_level must be finite and >= warning_level");
+  }
+  cfg = {};
+  cfg.drift_level = 4;
+  auto made = eddy::ml::ddm::make(cfg);
+  REQUIRE(made);
+  CHECK(made->config().drift_level == 4);
+}

@@ -47,9 +47,9 @@ SCENARIO("page-hinkley detects a clear rise of the error rate within a bounded d
 SCENARIO("page-hinkley in down mode detects a fall and ignores a rise") {
   eddy::ml::page_hinkley_config options;
   options.mode = eddy::ml::page_hinkley_mode::down;
-  eddy::ml::page_hinkley down{options};
+  auto down = *eddy::ml::page_hinkley::make(options);
   CHECK(detections(down, errors(4, 10'000, 5'000, 0.1, 0.5)).empty());
-  eddy::ml::page_hinkley falling{options};
+  auto falling = *eddy::ml::page_hinkley::make(options);
   auto found = detections(falling, errors(4, 10'000, 5'000, 0.5, 0.1));
   REQUIRE_FALSE(found.empty());
   CHECK(found.front() >= 5'000);
@@ -104,4 +104,35 @@ SCENARIO("a restored page-hinkley continues exactly like the original") {
   for (auto i : detections(restored, xs, 6'050))
     found.push_back(i);
   CHECK(found == expected);
+}
+
+SCENARIO("page-hinkley settings out of range are refused with a sentence") {
+  auto refused = [](eddy::ml::page_hinkley_config cfg) {
+    auto made = eddy::ml::page_hinkley::make(cfg);
+    REQUIRE_FALSE(made);
+    CHECK(eddy::ml::is(made.error(), eddy::ml::errc::invalid_argument));
+    return eddy::describe(made.error());
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  eddy::ml::page_hinkley_config cfg;
+  for (double delta : {-0.1, nan}) {
+    cfg = {};
+    cfg.delta = delta;
+    CHECK(refused(cfg) == "page_hinkley: delta must be finite and >= 0");
+  }
+  for (double threshold : {0.0, -5.0, nan, std::numeric_limits<double>::infinity()}) {
+    cfg = {};
+    cfg.threshold = threshold;
+    CHECK(refused(cfg) == "page_hinkley: threshold must be finite and > 0");
+  }
+  for (double alpha : {0.0, 1.5, nan}) {
+    cfg = {};
+    cfg.alpha = alpha;
+    CHECK(refused(cfg) == "page_hinkley: alpha must lie in (0, 1]");
+  }
+  cfg = {};
+  cfg.threshold = 10;
+  auto made = eddy::ml::page_hinkley::make(cfg);
+  REQUIRE(made);
+  CHECK(made->config().threshold == 10);
 }

@@ -1,9 +1,11 @@
+#include <eddy/ml/random_draws.hpp>
 #include <eddy/ml/random_forest.hpp>
 
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <catch2/catch.hpp>
 
+#include <climits>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -25,8 +27,14 @@ struct sensor_split {
   eddy::ml::labels train_y, test_y;
 };
 
-sensor_split load_sensors(const std::string& path) {
+sensor_split load_sensors(std::string path) {
   std::ifstream in{path};
+  if (!in.good()) { // not run from the repository root: find the file next to this source
+    std::string here = __FILE__; // .../tests/ml/random_forest_test.cpp
+    path = here.substr(0, here.rfind("tests/ml/")) + path;
+    in.open(path);
+  }
+  INFO("path " << path);
   REQUIRE(in.good());
   std::string line;
   std::getline(in, line);
@@ -104,7 +112,7 @@ SCENARIO("a random forest refuses bad input and round-trips through an archive")
   eddy::ml::labels y(400);
   for (Eigen::Index i = 0; i < X.rows(); ++i) {
     for (Eigen::Index f = 0; f < 4; ++f)
-      X(i, f) = eddy::ml::internal::uniform01(rng);
+      X(i, f) = eddy::ml::uniform01(rng);
     y[i] = X(i, 0) + X(i, 2) > 1 ? 1 : 0;
   }
   eddy::ml::random_forest_config cfg;
@@ -115,7 +123,14 @@ SCENARIO("a random forest refuses bad input and round-trips through an archive")
   CHECK(forest->memory_bytes() > 20 * sizeof(eddy::ml::decision_tree));
   auto dirty = X;
   dirty(3, 3) = std::numeric_limits<double>::infinity();
-  CHECK(eddy::describe(forest->fit(dirty, y)) == "random_forest::fit: X(3, 3) is +infinity");
+  CHECK(eddy::describe(forest->fit(dirty, y)) ==
+        "random_forest::fit: X holds a NaN or infinite value; nothing learned");
+  auto huge = y;
+  huge[9] = INT_MAX; // used to size per-class vectors from max(y) + 1
+  CHECK(eddy::describe(forest->fit(X, huge)) ==
+        "random_forest::fit: label y[9] = 2147483647 is outside [0, 1024); map the labels to "
+        "0 .. k - 1 first");
+  CHECK(forest->trees().size() == 20);
   CHECK(forest->predict(eddy::ml::vector::Zero(3)) == -1);
   std::ostringstream out;
   {
@@ -137,4 +152,21 @@ SCENARIO("a random forest refuses bad input and round-trips through an archive")
   CHECK(right / 400 > 0.95);
   cfg.n_trees = 0;
   CHECK_FALSE(random_forest::make(cfg));
+}
+
+SCENARIO("a default-constructed random forest predicts -1 and fits with the defaults") {
+  random_forest forest;
+  CHECK(forest.predict(eddy::ml::vector::Zero(2)) == -1);
+  CHECK(forest.predict_proba(eddy::ml::vector{}).size() == 0);
+  std::mt19937_64 rng{2};
+  eddy::ml::matrix X(200, 2);
+  eddy::ml::labels y(200);
+  for (Eigen::Index i = 0; i < X.rows(); ++i) {
+    X(i, 0) = eddy::ml::uniform01(rng);
+    X(i, 1) = eddy::ml::uniform01(rng);
+    y[i] = X(i, 0) > 0.5 ? 1 : 0;
+  }
+  REQUIRE_FALSE(forest.fit(X, y));
+  CHECK(forest.trees().size() == 100);
+  CHECK(forest.predict((eddy::ml::vector(2) << 0.9, 0.5).finished()) == 1);
 }
