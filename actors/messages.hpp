@@ -42,11 +42,14 @@ struct batch {
   std::vector<T> items;
   /// Event time of each record, or empty when the stream carries no event times.
   std::vector<timestamp> times;
+  /// Sent before it was full (linger time, low rate): the receiver passes its own partial
+  /// output on at once instead of waiting to fill batches, so latency does not add up per hop.
+  bool urgent = false;
 };
 
 template <class Inspector, class T>
 typename Inspector::result_type inspect(Inspector& f, batch<T>& x) {
-  return f(caf::meta::type_name("eddy.batch"), x.input, x.origin, x.items, x.times);
+  return f(caf::meta::type_name("eddy.batch"), x.input, x.origin, x.items, x.times, x.urgent);
 }
 
 /// What an in-band control message means.

@@ -79,21 +79,23 @@ public:
     if (timed_)
       buf_.times.push_back(t);
     if (buf_.items.size() >= batch_size_)
-      ship();
+      ship(false);
   }
 
   /// Sends a whole batch as it is (after whatever is buffered).
   void ship(batch<T>&& b) {
-    ship();
+    ship(b.urgent);
     if (!timed_)
       b.times.clear();
     enqueue(std::move(b));
   }
 
-  /// Turns the buffer into a batch, sending it if credit allows.
-  void ship() {
+  /// Turns the buffer into a batch, sending it if credit allows; `urgent` marks a batch sent
+  /// before it was full.
+  void ship(bool urgent) {
     if (buf_.items.empty())
       return;
+    buf_.urgent = urgent;
     enqueue(std::move(buf_));
     reset_buffer();
     if (deferred_watermark_ != min_time) {
@@ -108,7 +110,7 @@ public:
       deferred_watermark_ = std::max(deferred_watermark_, value);
       return;
     }
-    ship();
+    ship(true);
     enqueue(control{target_.input, origin_, kind, value});
   }
 
@@ -253,7 +255,7 @@ public:
 
   void flush() override {
     for (auto& c : channels_)
-      c->ship();
+      c->ship(true);
   }
 
   void broadcast_control(control_kind kind, int64_t value) override {

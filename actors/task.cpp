@@ -17,9 +17,45 @@ constexpr int steps_per_produce = 4;
 task::task(caf::actor_config& cfg, task_spec spec)
     : caf::event_based_actor(cfg)
     , spec_(std::move(spec))
-    , inputs_(spec_.inputs) {
-  logic_ = spec_.make_logic(*this);
-  output_ = logic_->output();
+    , inputs_(spec_.inputs)
+    , coordinator_(spec_.coordinator)
+    , dead_letters_(spec_.dead_letters) {
+  // Opening a file sink or source may throw: the task then fails as soon as it runs.
+  try {
+    logic_ = spec_.make_logic(*this);
+    output_ = logic_->output();
+  } catch (const std::exception& e) {
+    init_error_ = e.what();
+  } catch (...) {
+    init_error_ = "unknown exception";
+  }
+  // Whatever user code throws past the guarded loops (a key function, a finish function) fails
+  // the job with the operator's name instead of unwinding through the scheduler.
+  set_exception_handler([](caf::scheduled_actor* self, std::exception_ptr& eptr) -> caf::error {
+    auto t = static_cast<task*>(self);
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(eptr);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    t->fail("operator " + t->origin() + " failed: " + what);
+    return caf::sec::runtime_error;
+  });
+}
+
+void task::on_exit() {
+  handlers_ = caf::message_handler{};
+  deferred_.clear();
+  inputs_.clear();
+  output_ = nullptr;
+  logic_.reset();
+  spec_.make_logic = nullptr;
+  spec_.coordinator = nullptr;
+  spec_.dead_letters = nullptr;
+  coordinator_ = nullptr;
+  dead_letters_ = nullptr;
 }
 
 task::~task() = default;
@@ -29,6 +65,10 @@ std::string task::origin() const {
 }
 
 caf::behavior task::make_behavior() {
+  if (!logic_) {
+    fail("operator " + origin() + " could not start: " + init_error_);
+    return {};
+  }
   handlers_ = logic_->handlers(*this).or_else(caf::message_handler{
       [this](control& c) {
         if (!admit(c.input, c.origin))
@@ -38,9 +78,7 @@ caf::behavior task::make_behavior() {
   });
   return handlers_.or_else(caf::message_handler{
       [this](credit& c) { on_credit(c); },
-      [this](start_atom, caf::actor& coordinator, caf::actor& dead_letters) {
-        coordinator_ = std::move(coordinator);
-        dead_letters_ = std::move(dead_letters);
+      [this](start_atom) {
         started_ = true;
         if (logic_->is_source())
           schedule_produce();
@@ -94,13 +132,15 @@ void task::before_batch(size_t n) {
   m.add(m.records_in, n);
 }
 
-void task::after_batch(uint32_t input, bool partial) {
+void task::after_batch(uint32_t input, bool urgent) {
+  if (failed_)
+    return;
   auto& in = inputs_[input];
   if (in.upstream)
     send(caf::actor_cast<caf::actor>(in.upstream), credit{in.origin, 1});
   if (output_ && output_->has_partial()) {
-    // A partial input batch means the upstream is lingering (low rate): pass the data on now.
-    if (partial)
+    // An urgent input batch means the upstream is lingering (low rate): pass the data on now.
+    if (urgent)
       output_->flush();
     else
       arm_linger();
@@ -117,9 +157,11 @@ void task::on_control(control& c) {
     break;
   case control_kind::barrier:
     // Checkpoint barriers are aligned and snapshotted by the checkpointing issue; until then
-    // they pass through so the protocol stays in place.
-    if (output_)
+    // each passes through once (on its first input) so the protocol stays in place.
+    if (output_ && c.value > last_barrier_) {
+      last_barrier_ = c.value;
       output_->broadcast_control(control_kind::barrier, c.value);
+    }
     break;
   case control_kind::end_of_stream:
     in.ended = true;
@@ -134,6 +176,8 @@ void task::on_control(control& c) {
 void task::recompute_watermark() {
   // The minimum over the inputs that are still open; with an idle timeout, inputs that have
   // delivered nothing for that long do not hold the watermark back (unless all are idle).
+  if (std::all_of(inputs_.begin(), inputs_.end(), [](auto& x) { return x.ended; }))
+    return; // finish() closes event time, after the end functions have run
   auto wm = max_time;
   auto active = max_time;
   auto idle_timeout = spec_.channels.idle_timeout;
@@ -259,11 +303,20 @@ void task::finish() {
   if (finishing_ || failed_)
     return;
   finishing_ = true;
+  // End functions emit with the last real watermark; then event time closes (windows fire on
+  // the maximal watermark) and the end of stream follows everything.
   logic_->on_end(*this);
   if (failed_)
     return;
+  // Event time closes here (windows fire); downstream the end of stream means the same, so the
+  // maximal watermark is not sent on its own, where it would overtake the records above.
+  if (watermark_ < max_time) {
+    watermark_ = max_time;
+    logic_->on_watermark(*this, max_time);
+  }
+  if (failed_)
+    return;
   if (output_) {
-    advance_watermark(max_time);
     output_->flush();
     output_->broadcast_control(control_kind::end_of_stream, 0);
   }

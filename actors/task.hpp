@@ -94,6 +94,10 @@ struct task_spec {
   std::shared_ptr<instance_metrics> metrics;
   /// Creates the instance's logic, given its task.
   std::function<std::unique_ptr<logic>(task&)> make_logic;
+  /// The job coordinator: receives done, failed and (by default) dead letters.
+  caf::actor coordinator;
+  /// Where dead letters go (the job's dead-letter source, or the coordinator).
+  caf::actor dead_letters;
 };
 
 /// The actor that runs one operator instance.
@@ -131,7 +135,7 @@ public:
       auto n = b.items.size();
       before_batch(n);
       on_batch(b);
-      after_batch(b.input, n < records_per_batch<In>(spec_.channels));
+      after_batch(b.input, b.urgent);
     }};
   }
 
@@ -151,6 +155,10 @@ public:
 
   caf::behavior make_behavior() override;
 
+  /// Drops the logic, user functions and actor handles, so no reference cycle between
+  /// connected tasks outlives the job.
+  void on_exit() override;
+
 private:
   struct input_state {
     caf::strong_actor_ptr upstream;
@@ -163,7 +171,7 @@ private:
 
   bool admit(uint32_t input, uint32_t origin);
   void before_batch(size_t n);
-  void after_batch(uint32_t input, bool partial);
+  void after_batch(uint32_t input, bool urgent);
   void on_control(control& c);
   void on_credit(const credit& c);
   void after_output_change();
@@ -208,6 +216,10 @@ private:
   bool finishing_ = false;
   /// Reported done to the coordinator.
   bool done_ = false;
+  /// Why the logic could not be created, if it could not.
+  std::string init_error_;
+  /// The highest checkpoint barrier forwarded.
+  int64_t last_barrier_ = -1;
   /// Failed: ignore everything.
   bool failed_ = false;
 };

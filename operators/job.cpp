@@ -109,7 +109,7 @@ caf::error job::validate() {
   return prepare(order);
 }
 
-caf::error job::prepare(std::vector<size_t>& order) {
+caf::error job::prepare(std::vector<size_t>& order, bool run_checks) {
   auto& nodes = g_->nodes;
   auto invalid = [](std::string what) { return make_error(errc::invalid_topology, what); };
   if (!g_->mistakes.empty())
@@ -120,6 +120,14 @@ caf::error job::prepare(std::vector<size_t>& order) {
     return invalid("job_config.parallelism is 0: give it at least 1");
   if (cfg_.channels.batch_bytes == 0 || cfg_.channels.initial_credit == 0)
     return invalid("channel_config: batch_bytes and initial_credit must be at least 1");
+  if (cfg_.channels.key_groups == 0)
+    return invalid("channel_config.key_groups is 0: give it at least the largest parallelism of "
+                   "a keyed operator (default 128)");
+  std::set<std::string> names;
+  for (auto& n : nodes)
+    if (!names.insert(n.name).second)
+      return invalid("two operators are named '" + n.name +
+                     "': names identify operators in metrics and placement, make them unique");
   for (auto& n : nodes) {
     if (n.parallelism == 0)
       n.parallelism = cfg_.parallelism;
@@ -131,7 +139,7 @@ caf::error job::prepare(std::vector<size_t>& order) {
                        std::to_string(n.max_parallelism) + " instance(s) but was given " +
                        std::to_string(n.parallelism) + ": lower its parallelism");
     }
-    if (!n.is_sink && n.consumers.empty() && n.kind != "dead_letters")
+    if (!n.is_sink && n.consumers.empty())
       return invalid("the output of operator '" + n.name + "' (" + n.kind +
                      ") is never consumed: add a sink to it or remove it");
     if (!n.is_source && n.inputs.empty())
@@ -151,8 +159,12 @@ caf::error job::prepare(std::vector<size_t>& order) {
     }
   // Topological order (Kahn); what is left over is a cycle.
   std::vector<size_t> indegree(nodes.size());
-  for (auto& n : nodes)
-    indegree[n.id] = n.inputs.size();
+  for (auto& n : nodes) {
+    std::set<size_t> from; // a stream united with itself is one dependency
+    for (auto& e : n.inputs)
+      from.insert(e.from);
+    indegree[n.id] = from.size();
+  }
   order.clear();
   for (auto& n : nodes)
     if (indegree[n.id] == 0)
@@ -169,7 +181,15 @@ caf::error job::prepare(std::vector<size_t>& order) {
       n.timed = n.timed || nodes[e.from].timed;
   }
   for (auto& n : nodes)
-    if (n.check)
+    for (auto& e : n.inputs)
+      if (e.kind == partitioning::hash && n.parallelism > cfg_.channels.key_groups)
+        return invalid("operator '" + n.name + "' is keyed and has " +
+                       std::to_string(n.parallelism) + " instances, more than the " +
+                       std::to_string(cfg_.channels.key_groups) +
+                       " key groups: raise channel_config.key_groups or lower its parallelism");
+  // Sources and sinks check their files where they run: here unless placed on a worker.
+  for (auto& n : nodes)
+    if (run_checks && n.check && cfg_.placement.count(n.name) == 0)
       if (auto err = n.check())
         return err;
   return caf::none;
@@ -192,14 +212,21 @@ void configure(caf::actor_system_config& cfg, const job_config& job_cfg, const i
   for (auto& n : g.nodes)
     if (n.register_types)
       n.register_types(cfg);
-  if (network)
+  if (network) {
     cfg.load<caf::io::middleman>();
+    // Failure detection is off in CAF by default: a silent peer would hang the job forever.
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{500}});
+    cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{5}});
+  }
 }
 
 /// The spec of instance `i` of `n`; `wiring` holds its outgoing channels.
 task_spec make_spec(const internal::node& n, uint32_t i, uint32_t inputs,
-                    const channel_config& channels, internal::instance_wiring wiring) {
+                    const channel_config& channels, internal::instance_wiring wiring,
+                    caf::actor coordinator, caf::actor dead_letters) {
   task_spec spec;
+  spec.coordinator = std::move(coordinator);
+  spec.dead_letters = std::move(dead_letters);
   spec.name = n.name;
   spec.instance = i;
   spec.parallelism = n.parallelism;
@@ -215,8 +242,11 @@ task_spec make_spec(const internal::node& n, uint32_t i, uint32_t inputs,
 /// The request that spawns instance `i` of `n` on a worker.
 internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32_t inputs,
                                      const channel_config& channels,
-                                     const internal::instance_wiring& wiring) {
+                                     const internal::instance_wiring& wiring,
+                                     caf::actor coordinator, caf::actor dead_letters) {
   internal::spawn_request r;
+  r.coordinator = std::move(coordinator);
+  r.dead_letters = std::move(dead_letters);
   r.node = static_cast<uint32_t>(n.id);
   r.name = n.name;
   r.kind = n.kind;
@@ -314,13 +344,28 @@ caf::expected<job_report> job::run() {
     }
   }
 
-  // Spawn sinks first, so every task knows its downstream actors when it is created.
+  // Spawn sinks first, so every task knows its downstream actors when it is created; and the
+  // dead-letter pipeline before everything else, so every task knows where dead letters go.
+  // (The dead-letter pipeline's own dead letters go to the coordinator.)
+  auto coordinator = caf::actor_cast<caf::actor>(self);
+  caf::actor dead_letter_actor = coordinator;
+  std::vector<size_t> spawn_order;
+  for (auto it = order.rbegin(); it != order.rend(); ++it)
+    if (dl_ops.count(nodes[*it].name) != 0)
+      spawn_order.push_back(*it);
+  for (auto it = order.rbegin(); it != order.rend(); ++it)
+    if (dl_ops.count(nodes[*it].name) == 0)
+      spawn_order.push_back(*it);
   std::vector<std::vector<caf::actor>> actors(nodes.size());
   std::vector<std::shared_ptr<instance_metrics>> all_metrics;
   caf::error failure;
-  for (auto it = order.rbegin(); it != order.rend() && !failure; ++it) {
+  for (auto it = spawn_order.begin(); it != spawn_order.end() && !failure; ++it) {
     auto& n = nodes[*it];
     auto placed = cfg_.placement.find(n.name);
+    auto dead_letters = dl_ops.count(n.name) != 0 ? coordinator : dead_letter_actor;
+    if (dead_letter_node_ && *it != *dead_letter_node_ && dl_ops.count(n.name) == 0 &&
+        !actors[*dead_letter_node_].empty())
+      dead_letters = dead_letter_actor = actors[*dead_letter_node_].front();
     for (uint32_t i = 0; i < n.parallelism && !failure; ++i) {
       internal::instance_wiring wiring;
       wiring.timed = n.timed;
@@ -345,12 +390,14 @@ caf::expected<job_report> job::run() {
         }
       }
       if (placed == cfg_.placement.end()) {
-        auto spec = make_spec(n, i, input_count[n.id], cfg_.channels, std::move(wiring));
+        auto spec = make_spec(n, i, input_count[n.id], cfg_.channels, std::move(wiring),
+                              coordinator, dead_letters);
         all_metrics.push_back(spec.metrics);
         actors[n.id].push_back(sys.spawn<task>(std::move(spec)));
         continue;
       }
-      auto request = make_request(n, i, input_count[n.id], cfg_.channels, wiring);
+      auto request =
+          make_request(n, i, input_count[n.id], cfg_.channels, wiring, coordinator, dead_letters);
       self->request(workers[placed->second], std::chrono::seconds{30}, internal::spawn_atom::value,
                     std::move(request))
           .receive([&](caf::actor& a) { actors[n.id].push_back(std::move(a)); },
@@ -373,10 +420,6 @@ caf::expected<job_report> job::run() {
     live_ = all_metrics;
   }
 
-  auto coordinator = caf::actor_cast<caf::actor>(self);
-  caf::actor dead_letter_actor = coordinator;
-  if (dead_letter_node_)
-    dead_letter_actor = actors[*dead_letter_node_].front();
   size_t total = 0;
   size_t main_total = 0;
   for (auto& n : nodes) {
@@ -386,10 +429,11 @@ caf::expected<job_report> job::run() {
   }
   auto start = std::chrono::steady_clock::now();
   for (auto& instances : actors)
-    for (auto& a : instances) {
+    for (auto& a : instances)
       self->monitor(a);
-      self->send(a, start_atom::value, coordinator, dead_letter_actor);
-    }
+  for (auto it = order.rbegin(); it != order.rend(); ++it)
+    for (auto& a : actors[*it])
+      self->send(a, start_atom::value);
 
   job_report report;
   size_t done = 0;
@@ -412,9 +456,13 @@ caf::expected<job_report> job::run() {
       },
       [&](dead_letter& x) { report.dead_letters.push_back(std::move(x)); },
       [&](caf::down_msg& x) {
-        if (finished.count(x.source) == 0 && x.reason) {
-          failure = make_error(errc::job_failed, "an operator instance stopped unexpectedly: " +
-                                                     sys.render(x.reason));
+        // A task reports done before it quits, so one that is gone without reporting failed
+        // (or its process or connection did).
+        if (finished.count(x.source) == 0) {
+          failure = make_error(errc::job_failed,
+                               "an operator instance stopped unexpectedly (" +
+                                   (x.reason ? sys.render(x.reason) : std::string{"no reason"}) +
+                                   "): if it ran on a worker, check that process");
           running = false;
         }
       });
@@ -439,7 +487,7 @@ caf::expected<job_report> job::run() {
 
 caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready) {
   std::vector<size_t> order;
-  if (auto err = prepare(order))
+  if (auto err = prepare(order, false))
     return err;
   caf::actor_system_config sys_cfg;
   configure(sys_cfg, cfg_, *g_, true);
@@ -447,10 +495,24 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready) {
   auto g = g_;
   // g is passed as a spawn argument rather than captured: CAF 0.17 dereferences a null
   // argument tuple when a function-based actor is spawned without arguments (UBSan reports it).
+  struct spawner_state {
+    caf::actor coordinator;
+    std::vector<caf::actor> tasks;
+  };
   auto spawner = sys.spawn(
       [](caf::event_based_actor* self, std::shared_ptr<internal::graph> g) -> caf::behavior {
+        auto state = std::make_shared<spawner_state>();
+        // A coordinator that dies or is cut off takes the worker's part of the job with it.
+        self->set_down_handler([self, state](caf::down_msg& x) {
+          if (x.source != state->coordinator)
+            return;
+          for (auto& t : state->tasks)
+            self->send_exit(t, caf::exit_reason::user_shutdown);
+          self->quit();
+        });
         return {
-            [self, g](internal::spawn_atom, internal::spawn_request& r) -> caf::result<caf::actor> {
+            [self, g, state](internal::spawn_atom,
+                             internal::spawn_request& r) -> caf::result<caf::actor> {
               if (r.node >= g->nodes.size() || g->nodes[r.node].name != r.name ||
                   g->nodes[r.node].kind != r.kind || g->nodes[r.node].out_type.name() != r.out_type)
                 return make_error(errc::remote_failure,
@@ -458,6 +520,14 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready) {
                                       ") at position " + std::to_string(r.node) +
                                       ": both processes must build the same job");
               const auto& n = g->nodes[r.node];
+              if (n.check)
+                if (auto err = n.check())
+                  return err;
+              // The first requester is the job's coordinator: when it goes, so does the job.
+              if (!state->coordinator && r.coordinator) {
+                state->coordinator = r.coordinator;
+                self->monitor(r.coordinator);
+              }
               internal::instance_wiring wiring;
               wiring.timed = r.timed;
               for (auto& re : r.outputs) {
@@ -481,7 +551,10 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready) {
               auto copy = n;
               copy.parallelism = r.parallelism;
               copy.on_error = static_cast<error_policy>(r.on_error);
-              return self->spawn<task>(make_spec(copy, r.instance, r.inputs, channels, wiring));
+              auto t = self->spawn<task>(make_spec(copy, r.instance, r.inputs, channels, wiring,
+                                                   r.coordinator, r.dead_letters));
+              state->tasks.push_back(t);
+              return t;
             },
             [self](internal::shutdown_atom) { self->quit(); },
         };

@@ -144,7 +144,9 @@ public:
   [[nodiscard]] const job_config& config() const noexcept { return cfg_; }
 
 private:
-  caf::error prepare(std::vector<size_t>& order);
+  /// Checks the graph and puts it in topological order; `run_checks` also runs the sources'
+  /// and sinks' own checks (files), for the operators that run in this process.
+  caf::error prepare(std::vector<size_t>& order, bool run_checks = true);
 
   /// How the job runs.
   job_config cfg_;

@@ -57,7 +57,7 @@ private:
 template <class T, class F>
 void for_each_field(T& x, F&& f) {
   internal::field_visitor<std::remove_reference_t<F>> v{f};
-  inspect(v, x);
+  v(x); // a record with inspect, or a plain value (a stream of ints has one field)
 }
 
 /// The number of fields of `T`.

@@ -37,6 +37,8 @@ public:
         sink_.finish();
       } catch (const std::exception& e) {
         t.fail("sink " + t.origin() + " failed to finish: " + e.what());
+      } catch (...) {
+        t.fail("sink " + t.origin() + " failed to finish: unknown exception");
       }
     }
   }

@@ -22,6 +22,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/detail/type_traits.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -84,8 +85,10 @@ public:
   using value_type = T;
 
   stream(std::shared_ptr<internal::graph> g, std::vector<size_t> from)
-      : g_(std::move(g))
-      , from_(std::move(from)) {}
+      : g_(std::move(g)) {
+    for (auto id : from)
+      edges_.push_back(internal::edge_spec{id, partitioning::forward, nullptr, false});
+  }
 
   // -- configuring the operator that produced this stream --------------------------------------
 
@@ -137,7 +140,7 @@ public:
   template <class... Streams>
   stream union_with(const Streams&... others) const {
     stream result = *this;
-    (result.from_.insert(result.from_.end(), others.from_.begin(), others.from_.end()), ...);
+    (result.edges_.insert(result.edges_.end(), others.edges_.begin(), others.edges_.end()), ...);
     for (auto& x : {&others...})
       if (x->g_ != g_)
         g_->mistakes.push_back("union_with: the streams belong to different jobs; build them "
@@ -234,9 +237,11 @@ private:
     n.name = std::string{kind} + '-' + std::to_string(n.id);
     n.in_type = typeid(T);
     n.out_type = out_type;
-    for (auto from : from_) {
-      n.inputs.push_back(internal::edge_spec{from, part_, hash_, explicit_});
-      g_->nodes[from].consumers.push_back(n.id);
+    for (const auto& e : edges_) {
+      n.inputs.push_back(e);
+      auto& consumers = g_->nodes[e.from].consumers;
+      if (std::find(consumers.begin(), consumers.end(), n.id) == consumers.end())
+        consumers.push_back(n.id);
     }
     g_->nodes.push_back(std::move(n));
     return g_->nodes.size() - 1;
@@ -244,33 +249,30 @@ private:
 
   stream repartitioned(partitioning kind, std::shared_ptr<void> hash) const {
     stream result = *this;
-    result.part_ = kind;
-    result.hash_ = std::move(hash);
-    result.explicit_ = true;
+    for (auto& e : result.edges_) {
+      e.kind = kind;
+      e.key_hash = hash;
+      e.explicit_kind = true;
+    }
     return result;
   }
 
   template <class F>
   void for_producer(const char* what, F f) {
-    if (from_.size() != 1) {
+    if (edges_.size() != 1) {
       g_->mistakes.push_back(std::string{what} +
                              " was called on a union of streams, which has no "
                              "operator of its own: call it on each stream before union_with");
       return;
     }
-    f(g_->nodes[from_.front()]);
+    f(g_->nodes[edges_.front().from]);
   }
 
   /// The job graph.
   std::shared_ptr<internal::graph> g_;
-  /// The nodes whose output this stream is (several after union_with).
-  std::vector<size_t> from_;
-  /// How the next operator's instances share the records.
-  partitioning part_ = partitioning::forward;
-  /// With hash partitioning: the key hash.
-  std::shared_ptr<void> hash_;
-  /// True when the partitioning was chosen explicitly.
-  bool explicit_ = false;
+  /// The nodes whose output this stream is (several after union_with), each with how the next
+  /// operator's instances share its records.
+  std::vector<internal::edge_spec> edges_;
 };
 
 } // namespace eddy

@@ -57,7 +57,7 @@ public:
       }
     }
     if (max_t != watermark_)
-      ctx.watermark(watermark_ = max_t);
+      ctx.watermark((watermark_ = max_t) - 1);
     return {next_ < xs_->size() ? produce_result::more : produce_result::done, {}};
   }
 

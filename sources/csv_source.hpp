@@ -55,7 +55,7 @@ public:
   /// Parses one line into `x`; returns why it failed, or an empty string.
   std::string parse(const std::string& line, T& x) const {
     split(line);
-    auto expected = field_count<T>();
+    static const auto expected = field_count<T>();
     if (fields_.size() != expected)
       return "has " + std::to_string(fields_.size()) + " fields, expected " +
              std::to_string(expected);

@@ -39,7 +39,8 @@ public:
     return copy;
   }
 
-  /// Stamps each record with `f(record)` and emits watermarks lagging `out_of_orderness`.
+  /// Stamps each record with `f(record)` and emits watermarks: the largest time seen, minus
+  /// `out_of_orderness`, minus 1 (a later record with the largest time is still on time).
   generator with_event_time(time_fn f, timestamp out_of_orderness = 0) const {
     auto copy = *this;
     copy.time_ = std::move(f);
@@ -87,10 +88,11 @@ public:
       }
     }
     emitted_ += b.items.size();
+    b.urgent = rate_ > 0; // a paced source sends what is due now, full or not
     ctx.emit_batch(std::move(b));
     if (time_ && max_t != watermark_) {
       watermark_ = max_t;
-      ctx.watermark(max_t - lag_);
+      ctx.watermark(max_t - lag_ - 1);
     }
     return {next_ < count_ ? produce_result::more : produce_result::done, {}};
   }

@@ -54,13 +54,17 @@ struct spawn_request {
   uint32_t credit = 0;
   uint32_t key_groups = 0;
   std::vector<remote_edge> outputs;
+  /// The job coordinator and the dead-letter destination of the new instance.
+  caf::actor coordinator;
+  caf::actor dead_letters;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_request& x) {
   return f(caf::meta::type_name("eddy.spawn_request"), x.node, x.name, x.kind, x.out_type,
            x.instance, x.parallelism, x.inputs, x.timed, x.on_error, x.batch_size, x.batch_bytes,
-           x.linger_ns, x.idle_ns, x.credit, x.key_groups, x.outputs);
+           x.linger_ns, x.idle_ns, x.credit, x.key_groups, x.outputs, x.coordinator,
+           x.dead_letters);
 }
 
 } // namespace eddy::internal

@@ -68,7 +68,7 @@ public:
       }
     }
     if (time_ && max_t != watermark_)
-      ctx.watermark((watermark_ = max_t) - lag_);
+      ctx.watermark((watermark_ = max_t) - lag_ - 1);
     return {status, {}};
   }
 
