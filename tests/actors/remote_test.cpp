@@ -6,9 +6,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <set>
+#include <thread>
 
 using namespace eddy;
 using remote_test::tagged;
@@ -18,12 +21,13 @@ namespace {
 struct worker_process {
   FILE* pipe = nullptr;
   uint16_t port = 0;
+  int pid = 0;
 
   worker_process() {
     pipe = ::popen(EDDY_TEST_WORKER " 0", "r");
     REQUIRE(pipe != nullptr);
     unsigned p = 0;
-    REQUIRE(std::fscanf(pipe, "listening on %u", &p) == 1);
+    REQUIRE(std::fscanf(pipe, "listening on %u pid %d", &p, &pid) == 2);
     port = static_cast<uint16_t>(p);
   }
 
@@ -96,4 +100,34 @@ SCENARIO("an unreachable node is an error that says how to start it") {
   REQUIRE_FALSE(report);
   CHECK(is(report.error(), errc::remote_failure));
   CHECK_THAT(describe(report.error()), Catch::Contains("job.serve"));
+}
+
+SCENARIO("a worker that dies during the run fails the job instead of hanging it") {
+  worker_process worker;
+  job j{job_config{}
+            .with_threads(2)
+            .with_batch_size(100)
+            .with_node("worker", "127.0.0.1", worker.port)
+            .place("scale", "worker")};
+  std::vector<tagged> out;
+  // The same job, slowed down so that it is still running when the worker is killed.
+  j.source(generator<int64_t>(1'000'000, [](uint64_t i) { return int64_t(i); }).at_rate(100'000))
+      .name("numbers")
+      .key_by([](const int64_t& x) { return x % 13; })
+      .map([](const int64_t& x) {
+        return tagged{x, x % 13, 0};
+      })
+      .name("scale")
+      .parallelism(2)
+      .sink(collect(out))
+      .name("collect");
+  std::thread killer{[&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds{300});
+    ::kill(worker.pid, SIGKILL);
+  }};
+  auto report = j.run();
+  killer.join();
+  REQUIRE_FALSE(report);
+  CHECK(is(report.error(), errc::job_failed));
+  CHECK_THAT(describe(report.error()), Catch::Contains("stopped unexpectedly"));
 }
