@@ -485,7 +485,8 @@ caf::expected<job_report> job::run() {
   return report;
 }
 
-caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready) {
+caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
+                      const std::string& bind_address) {
   std::vector<size_t> order;
   if (auto err = prepare(order, false))
     return err;
@@ -560,7 +561,8 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready) {
         };
       },
       g);
-  auto bound = sys.middleman().publish(spawner, port);
+  auto bound =
+      sys.middleman().publish(spawner, port, bind_address.empty() ? nullptr : bind_address.c_str());
   if (!bound) {
     caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
     return make_error(errc::remote_failure, "cannot listen on port " + std::to_string(port) + ": " +

@@ -134,9 +134,12 @@ public:
   [[nodiscard]] caf::expected<job_report> run();
 
   /// Serves this job's operators to a coordinator in another process (which built the same
-  /// job and placed some operators on this node): listens on `port` (0 picks a free one),
-  /// calls `ready(port)` once listening, and returns when the coordinator's run is over.
-  [[nodiscard]] caf::error serve(uint16_t port, std::function<void(uint16_t)> ready = {});
+  /// job and placed some operators on this node): listens on `port` (0 picks a free one) at
+  /// `bind_address` (empty: every interface; the connection is neither authenticated nor
+  /// encrypted, so bind to a trusted network), calls `ready(port)` once listening, and returns
+  /// when the coordinator's run is over or the coordinator is gone.
+  [[nodiscard]] caf::error serve(uint16_t port, std::function<void(uint16_t)> ready = {},
+                                 const std::string& bind_address = {});
 
   /// Metrics of every instance now (empty before `run` starts). Safe from any thread.
   [[nodiscard]] std::vector<metrics_snapshot> metrics() const;

@@ -14,10 +14,13 @@ int main(int argc, char** argv) {
   eddy::job j{eddy::job_config{}.with_threads(2)};
   std::vector<remote_test::tagged> unused;
   remote_test::build(j).sink(eddy::collect(unused)).name("collect");
-  auto err = j.serve(port, [](uint16_t p) {
-    std::printf("listening on %u pid %d\n", p, static_cast<int>(::getpid()));
-    std::fflush(stdout);
-  });
+  auto err = j.serve(
+      port,
+      [](uint16_t p) {
+        std::printf("listening on %u pid %d\n", p, static_cast<int>(::getpid()));
+        std::fflush(stdout);
+      },
+      "127.0.0.1");
   if (err) {
     std::fprintf(stderr, "worker: %s\n", eddy::describe(err).c_str());
     return 1;
