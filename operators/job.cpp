@@ -348,7 +348,6 @@ caf::expected<job_report> job::run() {
   // dead-letter pipeline before everything else, so every task knows where dead letters go.
   // (The dead-letter pipeline's own dead letters go to the coordinator.)
   auto coordinator = caf::actor_cast<caf::actor>(self);
-  caf::actor dead_letter_actor = coordinator;
   std::vector<size_t> spawn_order;
   for (auto it = order.rbegin(); it != order.rend(); ++it)
     if (dl_ops.count(nodes[*it].name) != 0)
@@ -362,10 +361,10 @@ caf::expected<job_report> job::run() {
   for (auto it = spawn_order.begin(); it != spawn_order.end() && !failure; ++it) {
     auto& n = nodes[*it];
     auto placed = cfg_.placement.find(n.name);
-    auto dead_letters = dl_ops.count(n.name) != 0 ? coordinator : dead_letter_actor;
-    if (dead_letter_node_ && *it != *dead_letter_node_ && dl_ops.count(n.name) == 0 &&
-        !actors[*dead_letter_node_].empty())
-      dead_letters = dead_letter_actor = actors[*dead_letter_node_].front();
+    // The dead-letter pipeline, spawned first, exists when the first other node is spawned.
+    auto dead_letters = !dead_letter_node_ || dl_ops.count(n.name) != 0
+                            ? coordinator
+                            : actors[*dead_letter_node_].front();
     for (uint32_t i = 0; i < n.parallelism && !failure; ++i) {
       internal::instance_wiring wiring;
       wiring.timed = n.timed;
