@@ -141,15 +141,9 @@ public:
     constexpr const char* where = "adaptive_random_forest::learn_batch";
     if (members_.empty())
       return not_made_error(where);
-    if (auto err = check_bounded_rows(X, y, n_features_, n_classes_, where))
-      return err;
-    vector row(X.cols());
-    for (Eigen::Index r = 0; r < X.rows(); ++r) {
-      for (Eigen::Index j = 0; j < X.cols(); ++j)
-        row[j] = X(r, j);
-      learn_unchecked(row, y[r], 1.0);
-    }
-    return caf::error{};
+    return learn_bounded_rows(
+        X, y, n_features_, n_classes_, where,
+        [this](const vector& row, int label) { learn_unchecked(row, label, 1.0); });
   }
 
   // -- prediction -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
+#include <eddy/ml/learner.hpp>
 #include <eddy/ml/serialization.hpp>
 
 #include <caf/expected.hpp>
@@ -94,18 +95,11 @@ public:
   }
 
   /// Returns `x` with its missing entries filled, or an empty vector when x has the wrong size.
-  [[nodiscard]] vector transform(const vector& x) const {
-    vector out;
-    if (transform(x, out))
-      return vector{};
-    return out;
-  }
+  [[nodiscard]] vector transform(const vector& x) const { return transform_or_empty(*this, x); }
 
   /// Learns `x`, then writes it with its missing entries filled into `out`.
   caf::error learn_transform(const vector& x, vector& out) {
-    if (auto err = learn(x))
-      return err;
-    return transform(x, out);
+    return learn_then_transform(*this, x, out);
   }
 
   /// The value that replaces a missing entry of feature `j`.

@@ -118,6 +118,25 @@ namespace detail {
   return caf::error{};
 }
 
+/// Learns every row of `X` with its label and weight 1 through `learn_one(row, label)`, after
+/// check_bounded_rows passed the whole batch: from a bad batch nothing is learned. For the
+/// learners that check a batch once and then learn its rows unchecked (the Hoeffding tree and
+/// the adaptive random forest).
+template <class LearnOne>
+[[nodiscard]] caf::error learn_bounded_rows(const matrix& X, const labels& y, std::size_t n,
+                                            std::size_t n_classes, const char* where,
+                                            LearnOne learn_one) {
+  if (auto err = check_bounded_rows(X, y, n, n_classes, where))
+    return err;
+  vector row(X.cols());
+  for (Eigen::Index r = 0; r < X.rows(); ++r) {
+    for (Eigen::Index j = 0; j < X.cols(); ++j)
+      row[j] = X(r, j);
+    learn_one(row, y[r]);
+  }
+  return caf::error{};
+}
+
 /// The exception a learner's `serialize` throws when a loaded state breaks an invariant (an
 /// index out of range, sizes that disagree); `from_binary` and `load_model` turn it into
 /// errc::corrupt_file.

@@ -155,6 +155,33 @@ bad_features(const vector& x, Eigen::Index n, const char* where) {
                                           "or load it");
 }
 
+/// Checks the result of a transformer's `transform`: errc::bad_input when a finite `x` scaled to
+/// a value that is not finite (x far outside the ranges learned so far).
+[[nodiscard]] inline caf::error check_transformed(const vector& out, const char* where) {
+  if (out.allFinite())
+    return caf::error{};
+  return make_error(errc::bad_input, std::string{where} + ": x is too large to scale (overflow)");
+}
+
+/// The `transform(x)` of a transformer: what `transformer.transform(x, out)` writes, or an empty
+/// vector when it refuses `x`.
+template <class Transformer>
+[[nodiscard]] vector transform_or_empty(const Transformer& transformer, const vector& x) {
+  vector out;
+  if (transformer.transform(x, out))
+    return vector{};
+  return out;
+}
+
+/// The `learn_transform(x, out)` of a transformer: learns `x`, then writes its transformed value
+/// into `out`; on an error from `learn` nothing is written.
+template <class Transformer>
+caf::error learn_then_transform(Transformer& transformer, const vector& x, vector& out) {
+  if (auto err = transformer.learn(x))
+    return err;
+  return transformer.transform(x, out);
+}
+
 /// Checks a batch: as many labels as rows, and every row valid as a single record.
 template <class Targets>
 [[nodiscard]] caf::error check_batch(const matrix& X, const Targets& y, Eigen::Index n,

@@ -87,25 +87,15 @@ public:
       double v = low_ + unit * (high_ - low_);
       out[j] = clip_ ? std::clamp(v, std::min(low_, high_), std::max(low_, high_)) : v;
     }
-    if (!out.allFinite())
-      return make_error(errc::bad_input,
-                        "min_max_scaler::transform: x is too large to scale (overflow)");
-    return caf::error{};
+    return check_transformed(out, "min_max_scaler::transform");
   }
 
   /// Returns the scaled `x`, or an empty vector when transform(x, out) refuses x.
-  [[nodiscard]] vector transform(const vector& x) const {
-    vector out;
-    if (transform(x, out))
-      return vector{};
-    return out;
-  }
+  [[nodiscard]] vector transform(const vector& x) const { return transform_or_empty(*this, x); }
 
   /// Learns `x`, then writes its scaled value into `out`.
   caf::error learn_transform(const vector& x, vector& out) {
-    if (auto err = learn(x))
-      return err;
-    return transform(x, out);
+    return learn_then_transform(*this, x, out);
   }
 
   /// The number of features.

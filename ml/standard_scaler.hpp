@@ -79,26 +79,16 @@ public:
       double sd = count_ > 0.0 ? std::sqrt(m2_[j] / count_) : 0.0;
       out[j] = sd > 0.0 ? (x[j] - mean_[j]) / sd : x[j] - mean_[j];
     }
-    if (!out.allFinite())
-      return make_error(errc::bad_input,
-                        "standard_scaler::transform: x is too large to scale (overflow)");
-    return caf::error{};
+    return check_transformed(out, "standard_scaler::transform");
   }
 
   /// Returns the standardized `x`, or an empty vector when transform(x, out) refuses x.
-  [[nodiscard]] vector transform(const vector& x) const {
-    vector out;
-    if (transform(x, out))
-      return vector{};
-    return out;
-  }
+  [[nodiscard]] vector transform(const vector& x) const { return transform_or_empty(*this, x); }
 
   /// Learns `x`, then writes its standardized value into `out`: the online order, in which
   /// the first record of a stream is already scaled with itself included.
   caf::error learn_transform(const vector& x, vector& out) {
-    if (auto err = learn(x))
-      return err;
-    return transform(x, out);
+    return learn_then_transform(*this, x, out);
   }
 
   // -- properties --------------------------------------------------------------------------------

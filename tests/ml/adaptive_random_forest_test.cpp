@@ -1,40 +1,20 @@
+#include "archive_bytes.hpp"
+
 #include <eddy/ml/adaptive_random_forest.hpp>
 #include <eddy/ml/serialization.hpp>
 #include <eddy/ml/synthetic_streams.hpp>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <limits>
 #include <random>
-#include <sstream>
 #include <string>
 
 using eddy::ml::adaptive_random_forest;
 using eddy::ml::hoeffding_tree;
 
 namespace {
-
-template <class T>
-std::string to_bytes(const T& model) {
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive archive{out};
-    archive << model;
-  }
-  return out.str();
-}
-
-template <class T>
-T from_bytes(const std::string& bytes) {
-  T model;
-  std::istringstream in{bytes};
-  boost::archive::binary_iarchive archive{in};
-  archive >> model;
-  return model;
-}
 
 std::vector<eddy::ml::labelled_record> sea_records(std::uint64_t seed, std::size_t n,
                                                    std::vector<int> concepts = {1, 2, 3, 4}) {

@@ -1,40 +1,13 @@
+#include "detector_streams.hpp"
+
 #include <eddy/ml/adwin.hpp>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <catch2/catch.hpp>
 
-#include <cmath>
-
-#include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <random>
-#include <sstream>
 #include <vector>
-
-namespace {
-
-// Bernoulli error indicators: rate p_before until `change`, then p_after.
-std::vector<double> errors(std::uint64_t seed, std::size_t n, std::size_t change, double p_before,
-                           double p_after) {
-  std::mt19937_64 rng{seed};
-  std::vector<double> result;
-  for (std::size_t i = 0; i < n; ++i) {
-    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-    result.push_back(u < (i < change ? p_before : p_after) ? 1.0 : 0.0);
-  }
-  return result;
-}
-
-std::vector<std::size_t> detections(eddy::ml::adwin& detector, const std::vector<double>& xs) {
-  std::vector<std::size_t> result;
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    if (detector.update(xs[i]))
-      result.push_back(i);
-  return result;
-}
-
-} // namespace
 
 SCENARIO("adwin detects a clear rise of the error rate within a bounded delay") {
   for (std::uint64_t seed : {1, 2, 3}) {
@@ -67,28 +40,10 @@ SCENARIO("a restored adwin continues exactly like the original") {
   auto xs = errors(11, 12'000, 6'000, 0.1, 0.5);
   eddy::ml::adwin original;
   auto expected = detections(original, xs);
-  eddy::ml::adwin first;
-  std::vector<std::size_t> found;
-  for (std::size_t i = 0; i < 4'000; ++i)
-    if (first.update(xs[i]))
-      found.push_back(i);
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive archive{out};
-    archive << first;
-  }
   eddy::ml::adwin_config other;
   other.delta = 0.5; // overwritten by the archive
   auto restored = *eddy::ml::adwin::make(other);
-  std::istringstream in{out.str()};
-  {
-    boost::archive::binary_iarchive archive{in};
-    archive >> restored;
-  }
-  for (std::size_t i = 4'000; i < xs.size(); ++i)
-    if (restored.update(xs[i]))
-      found.push_back(i);
-  CHECK(found == expected);
+  CHECK(detections_across_restore(eddy::ml::adwin{}, restored, xs, 4'000) == expected);
   CHECK(restored.mean() == original.mean());
 }
 
@@ -136,21 +91,15 @@ SCENARIO("adwin detects each of several successive drifts within a bounded delay
     auto found = detections(detector, xs);
     for (std::size_t change : {5'000, 10'000, 15'000, 20'000}) {
       INFO("seed " << seed << ", change at " << change);
-      auto first =
-          std::find_if(found.begin(), found.end(), [&](std::size_t at) { return at >= change; });
-      REQUIRE(first != found.end());
-      CHECK(*first < change + 600);
+      auto first = first_at_or_after(found, change);
+      REQUIRE(first != SIZE_MAX);
+      CHECK(first < change + 600);
     }
   }
 }
 
 SCENARIO("adwin settings out of range are refused with a sentence") {
-  auto refused = [](eddy::ml::adwin_config cfg) {
-    auto made = eddy::ml::adwin::make(cfg);
-    REQUIRE_FALSE(made);
-    CHECK(eddy::ml::is(made.error(), eddy::ml::errc::invalid_argument));
-    return eddy::describe(made.error());
-  };
+  auto refused = refusal<eddy::ml::adwin, eddy::ml::adwin_config>;
   eddy::ml::adwin_config cfg;
   cfg.clock = 0;
   CHECK(refused(cfg) == "adwin: clock must be at least 1");

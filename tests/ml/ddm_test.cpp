@@ -1,39 +1,11 @@
+#include "detector_streams.hpp"
+
 #include <eddy/ml/ddm.hpp>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <limits>
-#include <random>
-#include <sstream>
 #include <vector>
-
-namespace {
-
-std::vector<double> errors(std::uint64_t seed, std::size_t n, std::size_t change, double p_before,
-                           double p_after) {
-  std::mt19937_64 rng{seed};
-  std::vector<double> result;
-  for (std::size_t i = 0; i < n; ++i) {
-    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-    result.push_back(u < (i < change ? p_before : p_after) ? 1.0 : 0.0);
-  }
-  return result;
-}
-
-template <class Detector>
-std::vector<std::size_t> detections(Detector& detector, const std::vector<double>& xs,
-                                    std::size_t from = 0) {
-  std::vector<std::size_t> result;
-  for (std::size_t i = from; i < xs.size(); ++i)
-    if (detector.update(xs[i]))
-      result.push_back(i);
-  return result;
-}
-
-} // namespace
 
 SCENARIO("ddm detects a clear rise of the error rate within a bounded delay") {
   // DDM may alarm falsely early on (its minimum p + s is noisy), so this looks at the first
@@ -41,9 +13,9 @@ SCENARIO("ddm detects a clear rise of the error rate within a bounded delay") {
   for (std::uint64_t seed : {1, 2, 3}) {
     eddy::ml::ddm detector;
     auto found = detections(detector, errors(seed, 10'000, 5'000, 0.1, 0.5));
-    auto after = std::find_if(found.begin(), found.end(), [](auto i) { return i >= 5'000; });
-    REQUIRE(after != found.end());
-    CHECK(*after < 5'000 + 300);
+    auto after = first_at_or_after(found, 5'000);
+    REQUIRE(after != SIZE_MAX);
+    CHECK(after < 5'000 + 300);
   }
 }
 
@@ -89,34 +61,12 @@ SCENARIO("a restored ddm continues exactly like the original") {
   eddy::ml::ddm original;
   auto expected = detections(original, xs);
   REQUIRE_FALSE(expected.empty());
-  eddy::ml::ddm first;
-  std::vector<std::size_t> found;
-  for (std::size_t i = 0; i < 6'050; ++i)
-    if (first.update(xs[i]))
-      found.push_back(i);
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive archive{out};
-    archive << first;
-  }
   eddy::ml::ddm restored;
-  std::istringstream in{out.str()};
-  {
-    boost::archive::binary_iarchive archive{in};
-    archive >> restored;
-  }
-  for (auto i : detections(restored, xs, 6'050))
-    found.push_back(i);
-  CHECK(found == expected);
+  CHECK(detections_across_restore(eddy::ml::ddm{}, restored, xs, 6'050) == expected);
 }
 
 SCENARIO("ddm settings out of range are refused with a sentence") {
-  auto refused = [](eddy::ml::ddm_config cfg) {
-    auto made = eddy::ml::ddm::make(cfg);
-    REQUIRE_FALSE(made);
-    CHECK(eddy::ml::is(made.error(), eddy::ml::errc::invalid_argument));
-    return eddy::describe(made.error());
-  };
+  auto refused = refusal<eddy::ml::ddm, eddy::ml::ddm_config>;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   eddy::ml::ddm_config cfg;
   for (double level : {0.0, -1.0, nan}) {

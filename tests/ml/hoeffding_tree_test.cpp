@@ -1,42 +1,22 @@
+#include "archive_bytes.hpp"
+
 #include <eddy/ml/hoeffding_tree.hpp>
 #include <eddy/ml/random_draws.hpp>
 #include <eddy/ml/serialization.hpp>
 #include <eddy/ml/synthetic_streams.hpp>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <catch2/catch.hpp>
 
 #include <cfloat>
 #include <cstdint>
 #include <limits>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 using eddy::ml::hoeffding_tree;
 
 namespace {
-
-template <class T>
-std::string to_bytes(const T& model) {
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive archive{out};
-    archive << model;
-  }
-  return out.str();
-}
-
-template <class T>
-T from_bytes(const std::string& bytes) {
-  T model;
-  std::istringstream in{bytes};
-  boost::archive::binary_iarchive archive{in};
-  archive >> model;
-  return model;
-}
 
 eddy::ml::sea_generator sea(std::uint64_t seed) {
   eddy::ml::sea_config cfg;

@@ -1,16 +1,15 @@
+#include "archive_bytes.hpp"
+
 #include <eddy/ml/matrix_factorization.hpp>
 #include <eddy/ml/random_draws.hpp>
 #include <eddy/ml/serialization.hpp>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/vector.hpp>
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <limits>
 #include <random>
-#include <sstream>
 #include <tuple>
 #include <vector>
 
@@ -43,16 +42,6 @@ double rmse(const matrix_factorization& mf, const std::vector<rating>& rs) {
   for (auto& [u, i, r] : rs)
     sum += (mf.predict(u, i) - r) * (mf.predict(u, i) - r);
   return std::sqrt(sum / static_cast<double>(rs.size()));
-}
-
-template <class T>
-std::string to_bytes(const T& model) {
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive archive{out};
-    archive << model;
-  }
-  return out.str();
 }
 
 } // namespace
@@ -113,12 +102,7 @@ SCENARIO("matrix factorization refuses bad ratings and restores exactly") {
   }
   CHECK(to_bytes(*mixed) == to_bytes(*clean));
   CHECK(mixed->n_items() == 40);
-  matrix_factorization restored;
-  std::istringstream in{to_bytes(*clean)};
-  {
-    boost::archive::binary_iarchive archive{in};
-    archive >> restored;
-  }
+  auto restored = from_bytes<matrix_factorization>(to_bytes(*clean));
   for (auto& [u, i, r] : low_rank_ratings(5'000, 5)) {
     REQUIRE(restored.predict(u + 1, i) == clean->predict(u + 1, i));
     REQUIRE_FALSE(clean->learn(u + 1, i, r)); // new users too: the engine must match

@@ -1,15 +1,14 @@
+#include "archive_bytes.hpp"
+
 #include <eddy/ml/online_kmeans.hpp>
 #include <eddy/ml/random_draws.hpp>
 #include <eddy/ml/serialization.hpp>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/vector.hpp>
 #include <catch2/catch.hpp>
 
 #include <limits>
 #include <random>
-#include <sstream>
 
 using eddy::ml::online_kmeans;
 
@@ -27,16 +26,6 @@ std::vector<eddy::ml::vector> blobs(std::size_t n, std::uint64_t seed, double sh
     result.push_back(x);
   }
   return result;
-}
-
-template <class T>
-std::string to_bytes(const T& model) {
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive archive{out};
-    archive << model;
-  }
-  return out.str();
 }
 
 } // namespace
@@ -91,12 +80,7 @@ SCENARIO("online k-means refuses bad points and restores exactly") {
         "online_kmeans::learn: x[1] is NaN; clean or impute the record first");
   CHECK(eddy::ml::is(model->learn(eddy::ml::vector::Zero(3)), eddy::ml::errc::shape_mismatch));
   CHECK(to_bytes(*model) == before);
-  online_kmeans restored;
-  std::istringstream in{before};
-  {
-    boost::archive::binary_iarchive archive{in};
-    archive >> restored;
-  }
+  auto restored = from_bytes<online_kmeans>(before);
   for (std::size_t i = 1'000; i < points.size(); ++i) {
     REQUIRE_FALSE(model->learn(points[i]));
     REQUIRE_FALSE(restored.learn(points[i]));

@@ -1,38 +1,11 @@
+#include "detector_streams.hpp"
+
 #include <eddy/ml/page_hinkley.hpp>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
 #include <catch2/catch.hpp>
 
 #include <limits>
-#include <random>
-#include <sstream>
 #include <vector>
-
-namespace {
-
-std::vector<double> errors(std::uint64_t seed, std::size_t n, std::size_t change, double p_before,
-                           double p_after) {
-  std::mt19937_64 rng{seed};
-  std::vector<double> result;
-  for (std::size_t i = 0; i < n; ++i) {
-    double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-    result.push_back(u < (i < change ? p_before : p_after) ? 1.0 : 0.0);
-  }
-  return result;
-}
-
-template <class Detector>
-std::vector<std::size_t> detections(Detector& detector, const std::vector<double>& xs,
-                                    std::size_t from = 0) {
-  std::vector<std::size_t> result;
-  for (std::size_t i = from; i < xs.size(); ++i)
-    if (detector.update(xs[i]))
-      result.push_back(i);
-  return result;
-}
-
-} // namespace
 
 SCENARIO("page-hinkley detects a clear rise of the error rate within a bounded delay") {
   for (std::uint64_t seed : {1, 2, 3}) {
@@ -85,34 +58,12 @@ SCENARIO("a restored page-hinkley continues exactly like the original") {
   eddy::ml::page_hinkley original;
   auto expected = detections(original, xs);
   REQUIRE_FALSE(expected.empty());
-  eddy::ml::page_hinkley first;
-  std::vector<std::size_t> found;
-  for (std::size_t i = 0; i < 6'050; ++i)
-    if (first.update(xs[i]))
-      found.push_back(i);
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive archive{out};
-    archive << first;
-  }
   eddy::ml::page_hinkley restored;
-  std::istringstream in{out.str()};
-  {
-    boost::archive::binary_iarchive archive{in};
-    archive >> restored;
-  }
-  for (auto i : detections(restored, xs, 6'050))
-    found.push_back(i);
-  CHECK(found == expected);
+  CHECK(detections_across_restore(eddy::ml::page_hinkley{}, restored, xs, 6'050) == expected);
 }
 
 SCENARIO("page-hinkley settings out of range are refused with a sentence") {
-  auto refused = [](eddy::ml::page_hinkley_config cfg) {
-    auto made = eddy::ml::page_hinkley::make(cfg);
-    REQUIRE_FALSE(made);
-    CHECK(eddy::ml::is(made.error(), eddy::ml::errc::invalid_argument));
-    return eddy::describe(made.error());
-  };
+  auto refused = refusal<eddy::ml::page_hinkley, eddy::ml::page_hinkley_config>;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   eddy::ml::page_hinkley_config cfg;
   for (double delta : {-0.1, nan}) {
