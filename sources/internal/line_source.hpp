@@ -34,6 +34,13 @@ public:
     return copy;
   }
 
+  /// Reads the file `n` times over (a longer stream from a small file). Default: 1.
+  Derived repeat(uint64_t n) const {
+    auto copy = static_cast<const Derived&>(*this);
+    copy.passes_ = n;
+    return copy;
+  }
+
   [[nodiscard]] bool timed() const noexcept { return static_cast<bool>(time_); }
 
   [[nodiscard]] caf::error check() const { return file_.check(); }
@@ -49,6 +56,12 @@ public:
     auto status = produce_result::more;
     for (size_t k = 0; k < ctx.batch_size(); ++k) {
       if (!file_.next_line(line_)) {
+        if (++pass_ < passes_) { // read the file again
+          if (auto err = file_.open())
+            throw std::runtime_error(describe(err));
+          self.on_open(file_);
+          continue;
+        }
         status = produce_result::done;
         break;
       }
@@ -86,6 +99,10 @@ private:
   timestamp watermark_ = min_time;
   /// The current line.
   std::string line_;
+  /// Times to read the file.
+  uint64_t passes_ = 1;
+  /// Passes done.
+  uint64_t pass_ = 0;
 };
 
 } // namespace eddy::internal

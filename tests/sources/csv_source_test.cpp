@@ -110,3 +110,15 @@ SCENARIO("the sensor data set parses completely") {
     anomalies += r.label;
   CHECK(anomalies == 149);
 }
+
+SCENARIO("a CSV source can read its file several times over") {
+  auto path = write_file("eddy_csv_repeat.csv", "id,name,value\n1,a,1\n2,b,2\nbad\n");
+  job j;
+  std::vector<row> out;
+  j.source(csv_source<row>(path).repeat(3)).sink(collect(out));
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(out.size() == 6);
+  REQUIRE(report->dead_letters.size() == 3);
+  CHECK(report->dead_letters[2].origin == path + ":4"); // line numbers restart with each pass
+}
