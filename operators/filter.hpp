@@ -11,18 +11,14 @@ namespace eddy::internal {
 
 /// Per-instance logic of filter.
 template <class T, class F>
-class filter_logic final : public unary_logic<T> {
+class filter_logic final : public one_input_logic<T, T> {
 public:
   filter_logic(task& t, const instance_wiring& w, F f)
-      : unary_logic<T>(t, w)
+      : one_input_logic<T, T>(t, w)
       , f_(std::move(f)) {}
 
-  caf::message_handler handlers(task& t) override {
-    return t.data_handler<T>([this, &t](batch<T>& b) { on_batch(t, b); });
-  }
-
 private:
-  void on_batch(task& t, batch<T>& in) {
+  void on_batch(task& t, batch<T>& in) override {
     auto& items = in.items;
     bool timed = !in.times.empty();
     size_t w = 0;

@@ -15,18 +15,14 @@ namespace eddy::internal {
 
 /// Per-instance logic of map.
 template <class In, class Out, class F>
-class map_logic final : public unary_logic<Out> {
+class map_logic final : public one_input_logic<In, Out> {
 public:
   map_logic(task& t, const instance_wiring& w, F f)
-      : unary_logic<Out>(t, w)
+      : one_input_logic<In, Out>(t, w)
       , f_(std::move(f)) {}
 
-  caf::message_handler handlers(task& t) override {
-    return t.data_handler<In>([this, &t](batch<In>& b) { on_batch(t, b); });
-  }
-
 private:
-  void on_batch(task& t, batch<In>& in) {
+  void on_batch(task& t, batch<In>& in) override {
     auto& items = in.items;
     auto n = items.size();
     bool timed = !in.times.empty();

@@ -29,17 +29,13 @@ struct no_end {
 
 /// Per-instance logic of process and flat_map.
 template <class In, class Out, class F, class End = no_end>
-class process_logic final : public unary_logic<Out> {
+class process_logic final : public one_input_logic<In, Out> {
 public:
   process_logic(task& t, const instance_wiring& w, F f, End end = {})
-      : unary_logic<Out>(t, w)
+      : one_input_logic<In, Out>(t, w)
       , f_(std::move(f))
       , end_(std::move(end))
       , collector_(&this->out_) {}
-
-  caf::message_handler handlers(task& t) override {
-    return t.data_handler<In>([this, &t](batch<In>& b) { on_batch(t, b); });
-  }
 
   void on_end(task& t) override {
     // Results at the end of input are stamped with the earliest time still on time.
@@ -55,7 +51,7 @@ public:
   }
 
 private:
-  void on_batch(task& t, batch<In>& in) {
+  void on_batch(task& t, batch<In>& in) override {
     auto wm = t.watermark();
     bool timed = !in.times.empty();
     guarded_loop(t, in.items.size(), in.items, [&](size_t i) {

@@ -68,4 +68,19 @@ protected:
   eddy::output<Out> out_;
 };
 
+/// The base of one-input operators: routes each `batch<In>` to `on_batch`.
+template <class In, class Out>
+class one_input_logic : public unary_logic<Out> {
+public:
+  using unary_logic<Out>::unary_logic;
+
+  caf::message_handler handlers(task& t) override {
+    return t.data_handler<In>([this, &t](batch<In>& b) { on_batch(t, b); });
+  }
+
+protected:
+  /// Processes one input batch (which the operator may reuse for its output).
+  virtual void on_batch(task& t, batch<In>& in) = 0;
+};
+
 } // namespace eddy::internal
