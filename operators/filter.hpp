@@ -20,21 +20,13 @@ public:
 private:
   void on_batch(task& t, batch<T>& in) override {
     auto& items = in.items;
-    bool timed = !in.times.empty();
-    size_t w = 0;
-    guarded_loop(t, items.size(), items, [&](size_t i) {
-      if (f_(std::as_const(items[i]))) {
-        if (w != i) {
-          items[w] = std::move(items[i]);
-          if (timed)
-            in.times[w] = in.times[i];
-        }
-        ++w;
-      }
+    compact_in_place(t, in, [&](size_t i, size_t w) {
+      if (!f_(std::as_const(items[i])))
+        return false;
+      if (w != i)
+        items[w] = std::move(items[i]);
+      return true;
     });
-    items.erase(items.begin() + static_cast<std::ptrdiff_t>(w), items.end());
-    if (timed)
-      in.times.resize(w);
     this->out_.emit_batch(std::move(in));
   }
 

@@ -24,23 +24,17 @@ public:
 private:
   void on_batch(task& t, batch<In>& in) override {
     auto& items = in.items;
-    auto n = items.size();
-    bool timed = !in.times.empty();
     if constexpr (std::is_same_v<In, Out>) {
-      size_t w = 0;
-      guarded_loop(t, n, items, [&](size_t i) {
-        auto y = f_(std::as_const(items[i]));
-        items[w] = std::move(y);
-        if (timed)
-          in.times[w] = in.times[i];
-        ++w;
+      compact_in_place(t, in, [&](size_t i, size_t w) {
+        items[w] = f_(std::as_const(items[i]));
+        return true;
       });
-      items.erase(items.begin() + static_cast<std::ptrdiff_t>(w), items.end());
-      if (timed)
-        in.times.resize(w);
       this->out_.emit_batch(std::move(in));
     } else {
+      auto n = items.size();
+      bool timed = !in.times.empty();
       batch<Out> out;
+      out.urgent = in.urgent;
       out.items.reserve(n);
       if (timed)
         out.times.reserve(n);

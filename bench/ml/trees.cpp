@@ -10,6 +10,7 @@
 #include <eddy/ml/adaptive_random_forest.hpp>
 #include <eddy/ml/hoeffding_tree.hpp>
 #include <eddy/ml/random_forest.hpp>
+#include <eddy/ml/sensor_split.hpp>
 #include <eddy/ml/synthetic_streams.hpp>
 #include <eddy/ml/tree_stats.hpp>
 
@@ -72,57 +73,6 @@ void stream_bench(const char* name, Config cfg, std::size_t n, std::size_t d) {
 }
 
 /// The sensor data with the features and split of bench/ml/sklearn_forest.py.
-struct sensor_split {
-  matrix train_x, test_x;
-  labels train_y, test_y;
-};
-
-sensor_split load_sensors(const std::string& path) {
-  std::ifstream in{path};
-  std::string line;
-  std::getline(in, line); // header
-  std::vector<std::vector<double>> rows[2];
-  std::vector<int> ys[2];
-  std::unordered_map<int, std::pair<double, double>> previous;
-  while (std::getline(in, line)) {
-    std::istringstream fields{line};
-    std::string cell;
-    std::vector<double> v;
-    while (std::getline(fields, cell, ','))
-      v.push_back(std::stod(cell)); // reading, mote_id, indoor, humidity, temperature, label
-    const int mote = static_cast<int>(v[1]);
-    auto last = previous.count(mote) ? previous[mote] : std::make_pair(v[3], v[4]);
-    previous[mote] = {v[3], v[4]};
-    const int side = static_cast<long>(v[0]) % 10 < 3 ? 1 : 0;
-    rows[side].push_back({v[2], v[3], v[4], v[3] - last.first, v[4] - last.second});
-    ys[side].push_back(static_cast<int>(v[5]));
-  }
-  sensor_split s;
-  for (int side : {0, 1}) {
-    matrix X(static_cast<Eigen::Index>(rows[side].size()), 5);
-    labels y(static_cast<Eigen::Index>(rows[side].size()));
-    for (std::size_t i = 0; i < rows[side].size(); ++i) {
-      for (int f = 0; f < 5; ++f)
-        X(static_cast<Eigen::Index>(i), f) = rows[side][i][static_cast<std::size_t>(f)];
-      y[static_cast<Eigen::Index>(i)] = ys[side][i];
-    }
-    (side == 0 ? s.train_x : s.test_x) = std::move(X);
-    (side == 0 ? s.train_y : s.test_y) = std::move(y);
-  }
-  return s;
-}
-
-double f1_of_class_1(const random_forest& forest, const matrix& X, const labels& y) {
-  double tp = 0, fp = 0, fn = 0;
-  for (Eigen::Index i = 0; i < X.rows(); ++i) {
-    const int p = forest.predict(X.row(i).transpose());
-    tp += p == 1 && y[i] == 1;
-    fp += p == 1 && y[i] == 0;
-    fn += p == 0 && y[i] == 1;
-  }
-  return 2 * tp / (2 * tp + fp + fn);
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -135,7 +85,12 @@ int main(int argc, char** argv) {
   hyperplane.drift_points = {n / 4, n / 2, 3 * n / 4};
   stream_bench<hyperplane_generator>("Rotating hyperplane", hyperplane, n, 10);
 
-  auto data = load_sensors(path);
+  auto loaded = eddy::ml::read_sensor_split(path);
+  if (!loaded) {
+    std::fprintf(stderr, "%s\n", eddy::describe(loaded.error()).c_str());
+    return 1;
+  }
+  auto& data = *loaded;
   std::printf("\nSensor data (%s): train %ld rows, test %ld rows (%d anomalies)\n\n", path.c_str(),
               static_cast<long>(data.train_y.size()), static_cast<long>(data.test_y.size()),
               data.test_y.sum());
@@ -151,7 +106,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     fit_seconds += seconds_since(start);
-    const double f1 = f1_of_class_1(forest, data.test_x, data.test_y);
+    const double f1 = eddy::ml::f1_of_class(forest, data.test_x, data.test_y, 1);
     f1_sum += f1;
     std::printf(" %.4f", f1);
   }

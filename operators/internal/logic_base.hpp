@@ -52,6 +52,26 @@ void guarded_loop(task& t, size_t n, const Items& items, Body&& body) {
   }
 }
 
+/// Rewrites `in` in place, record by record: `keep(i, w)` either writes the record to keep at
+/// position w (w <= i) and returns true, or returns false to drop record i. Event times follow
+/// their records; a record whose `keep` throws is reported through `guarded_loop` and dropped.
+template <class T, class Keep>
+void compact_in_place(task& t, batch<T>& in, Keep&& keep) {
+  auto& items = in.items;
+  bool timed = !in.times.empty();
+  size_t w = 0;
+  guarded_loop(t, items.size(), items, [&](size_t i) {
+    if (!keep(i, w))
+      return;
+    if (timed)
+      in.times[w] = in.times[i];
+    ++w;
+  });
+  items.erase(items.begin() + static_cast<std::ptrdiff_t>(w), items.end());
+  if (timed)
+    in.times.resize(w);
+}
+
 /// The base of one-input operators: an output of `Out` wired at construction.
 template <class Out>
 class unary_logic : public logic {

@@ -1,5 +1,6 @@
 #include <eddy/ml/random_draws.hpp>
 #include <eddy/ml/random_forest.hpp>
+#include <eddy/ml/sensor_split.hpp>
 
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
@@ -19,66 +20,13 @@ using eddy::ml::random_forest;
 
 namespace {
 
-// The features and split of bench/ml/sklearn_forest.py (read it for the reasons): per row
-// indoor, humidity, temperature and their change since the mote's previous reading; test rows
-// are those with reading % 10 < 3.
-struct sensor_split {
-  eddy::ml::matrix train_x, test_x;
-  eddy::ml::labels train_y, test_y;
-};
-
-sensor_split load_sensors(std::string path) {
-  std::ifstream in{path};
-  if (!in.good()) { // not run from the repository root: find the file next to this source
-    std::string here = __FILE__; // .../tests/ml/random_forest_test.cpp
-    path = here.substr(0, here.rfind("tests/ml/")) + path;
-    in.open(path);
-  }
-  INFO("path " << path);
-  REQUIRE(in.good());
-  std::string line;
-  std::getline(in, line);
-  std::vector<std::vector<double>> rows[2];
-  std::vector<int> ys[2];
-  std::unordered_map<int, std::pair<double, double>> previous;
-  while (std::getline(in, line)) {
-    std::istringstream fields{line};
-    std::string cell;
-    std::vector<double> v;
-    while (std::getline(fields, cell, ','))
-      v.push_back(std::stod(cell));
-    const int mote = static_cast<int>(v[1]);
-    auto last = previous.count(mote) ? previous[mote] : std::make_pair(v[3], v[4]);
-    previous[mote] = {v[3], v[4]};
-    const int side = static_cast<long>(v[0]) % 10 < 3 ? 1 : 0;
-    rows[side].push_back({v[2], v[3], v[4], v[3] - last.first, v[4] - last.second});
-    ys[side].push_back(static_cast<int>(v[5]));
-  }
-  sensor_split s;
-  for (int side : {0, 1}) {
-    eddy::ml::matrix X(static_cast<Eigen::Index>(rows[side].size()), 5);
-    eddy::ml::labels y(static_cast<Eigen::Index>(rows[side].size()));
-    for (std::size_t i = 0; i < rows[side].size(); ++i) {
-      for (int f = 0; f < 5; ++f)
-        X(static_cast<Eigen::Index>(i), f) = rows[side][i][static_cast<std::size_t>(f)];
-      y[static_cast<Eigen::Index>(i)] = ys[side][i];
-    }
-    (side == 0 ? s.train_x : s.test_x) = std::move(X);
-    (side == 0 ? s.train_y : s.test_y) = std::move(y);
-  }
-  return s;
-}
-
-double f1_of_class_1(const random_forest& forest, const eddy::ml::matrix& X,
-                     const eddy::ml::labels& y) {
-  double tp = 0, fp = 0, fn = 0;
-  for (Eigen::Index i = 0; i < X.rows(); ++i) {
-    const int p = forest.predict(X.row(i).transpose());
-    tp += p == 1 && y[i] == 1;
-    fp += p == 1 && y[i] == 0;
-    fn += p == 0 && y[i] == 1;
-  }
-  return 2 * tp / (2 * tp + fp + fn);
+// The data file, from the repository root or next to this source.
+std::string sensor_path() {
+  std::string path = "data/sensors/single_hop.csv";
+  if (std::ifstream{path}.good())
+    return path;
+  std::string here = __FILE__; // .../tests/ml/random_forest_test.cpp
+  return here.substr(0, here.rfind("tests/ml/")) + path;
 }
 
 } // namespace
@@ -90,7 +38,9 @@ SCENARIO("the random forest's F1 on the sensor data is within 0.01 of scikit-lea
   // 0.9767: 42 of 44 anomalies found, no false positive). Rerun the script to regenerate it;
   // bench/ml/trees.cpp prints eddy's figure over the same ten seeds.
   constexpr double sklearn_f1 = 0.9767;
-  auto data = load_sensors("data/sensors/single_hop.csv");
+  auto loaded = eddy::ml::read_sensor_split(sensor_path());
+  REQUIRE(loaded);
+  auto& data = *loaded;
   REQUIRE(data.train_y.size() == 13'240);
   REQUIRE(data.test_y.sum() == 44);
   double f1 = 0;
@@ -100,7 +50,7 @@ SCENARIO("the random forest's F1 on the sensor data is within 0.01 of scikit-lea
     auto forest = random_forest::make(cfg);
     REQUIRE(forest);
     REQUIRE_FALSE(forest->fit(data.train_x, data.train_y));
-    f1 += f1_of_class_1(*forest, data.test_x, data.test_y) / 3;
+    f1 += eddy::ml::f1_of_class(*forest, data.test_x, data.test_y, 1) / 3;
   }
   INFO("eddy F1 " << f1 << ", scikit-learn F1 " << sklearn_f1);
   CHECK(std::abs(f1 - sklearn_f1) <= 0.01);

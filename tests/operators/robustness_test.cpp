@@ -4,11 +4,14 @@
 #include <eddy/sinks/collect.hpp>
 #include <eddy/sinks/csv_sink.hpp>
 #include <eddy/sources/container_source.hpp>
+#include <eddy/sources/generator.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 
@@ -151,4 +154,28 @@ SCENARIO("records with equal event times are never behind the watermark") {
   auto late = std::count_if(seen.begin(), seen.end(),
                             [](const seen_at& s) { return s.time <= s.watermark; });
   CHECK(late == 0);
+}
+
+SCENARIO("a paced stream stays urgent through a map that changes the record type") {
+  // A task that consumes an urgent (partial) batch passes its buffered output on at once. If the
+  // type-changing map dropped the flag, the keyed edge after it would hold the records until its
+  // linger time (10 s here) or the end of the stream (about 1 s later).
+  using clock = std::chrono::steady_clock;
+  auto ns = [] { return int64_t(clock::now().time_since_epoch().count()); };
+  job j{job_config{}.with_threads(2).with_linger(std::chrono::seconds{10})};
+  auto delays = std::make_shared<std::vector<int64_t>>();
+  auto mtx = std::make_shared<std::mutex>();
+  j.source(generator<int64_t>(200, [&](uint64_t) { return ns(); }).at_rate(200))
+      .map([](const int64_t& created) { return std::to_string(created); })
+      .map([](const std::string& created) { return int64_t(std::stoll(created)); })
+      .key_by([](const int64_t& created) { return created % 2; })
+      .sink([=](const int64_t& created) {
+        std::lock_guard<std::mutex> guard{*mtx};
+        delays->push_back(ns() - created);
+      })
+      .parallelism(2);
+  REQUIRE(j.run());
+  REQUIRE(delays->size() == 200);
+  std::sort(delays->begin(), delays->end());
+  CHECK((*delays)[100] < 300'000'000); // median under 0.3 s (it is about a millisecond)
 }
