@@ -15,7 +15,5 @@ using flush_atom = caf::atom_constant<caf::atom("e_flush")>;
 using done_atom = caf::atom_constant<caf::atom("e_done")>;
 /// Task -> coordinator: this instance failed; carries the reason.
 using failed_atom = caf::atom_constant<caf::atom("e_failed")>;
-/// Coordinator -> dead-letter source: every other task has finished.
-using drain_atom = caf::atom_constant<caf::atom("e_drain")>;
 
 } // namespace eddy

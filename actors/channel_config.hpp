@@ -28,9 +28,11 @@ struct channel_config {
   uint32_t initial_credit = 4;
   /// Key groups of hash partitioning: the most instances a keyed operator can have. Default: 128.
   uint32_t key_groups = 128;
-  /// An input that has delivered nothing for this long stops holding back the watermark of the
-  /// operator it feeds (as long as another input is active), so an idle partition does not stall
-  /// event time. Its later records may then be late. Default: 0 (inputs never count as idle).
+  /// A source instance that has emitted nothing for this long declares itself idle, in band
+  /// (as Flink's WatermarkStatus): its consumers stop waiting for its watermark, so an idle
+  /// partition does not stall event time, while an input that is merely backpressured is never
+  /// taken for idle. Its next record makes it active again (and may be late). Sources can also
+  /// call `source_context::mark_idle()`. Default: 0 (only explicit marks).
   caf::timespan idle_timeout{0};
 };
 

@@ -60,6 +60,9 @@ enum class control_kind : uint8_t {
   barrier = 1,
   /// The channel is finished: nothing follows.
   end_of_stream = 2,
+  /// The sender's idleness (value 1: idle, 0: active again), as Flink's WatermarkStatus: an idle
+  /// input does not hold the receiver's watermark back. A batch on an idle input makes it active.
+  idle = 3,
 };
 
 /// An in-band control message, ordered with the data of its channel.
@@ -70,7 +73,7 @@ struct control {
   uint32_t origin = 0;
   /// What this message means.
   control_kind kind = control_kind::watermark;
-  /// The watermark's time or the barrier's checkpoint id.
+  /// The watermark's time, the barrier's checkpoint id, or 1 / 0 for idle / active.
   int64_t value = 0;
 };
 

@@ -23,6 +23,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -52,6 +53,8 @@ public:
   virtual void broadcast_control(control_kind kind, int64_t value) = 0;
   /// Number of batches and controls queued for lack of credit.
   [[nodiscard]] virtual size_t queued() const noexcept = 0;
+  /// Records emitted so far (a source is idle while this does not change).
+  [[nodiscard]] virtual uint64_t emitted() const noexcept = 0;
 };
 
 /// One channel: a buffer being filled, a queue waiting for credit, and the credit left.
@@ -185,6 +188,7 @@ template <class T>
 class output final : public output_base {
 public:
   using hash_fn = std::function<uint64_t(const T&)>;
+  using key_error_fn = std::function<void(const std::string& what, const T& record)>;
 
   output(caf::event_based_actor* self, instance_metrics* metrics, bool timed, uint32_t instance)
       : self_(self)
@@ -200,6 +204,7 @@ public:
     e.hash = std::move(hash);
     e.key_groups = cfg.key_groups;
     e.next = instance_;
+    hashed_ = hashed_ || kind == partitioning::hash;
     for (const auto& t : targets) {
       auto origin = static_cast<uint32_t>(channels_.size());
       channels_.push_back(
@@ -209,9 +214,14 @@ public:
     edges_.push_back(std::move(e));
   }
 
-  /// Sends `x` (with event time `t`) along every edge.
+  /// Sends `x` (with event time `t`) along every edge. The keys of hash-partitioned edges are
+  /// computed first: when a key function throws, the record goes out on no edge and the key
+  /// error handler gets it (see `on_key_error`).
   template <class U>
   void emit(U&& x, timestamp t) {
+    ++emitted_;
+    if (hashed_ && !compute_keys(x))
+      return;
     for (size_t i = 0; i + 1 < edges_.size(); ++i)
       route(edges_[i], T{x}, t);
     if (!edges_.empty())
@@ -222,6 +232,7 @@ public:
   void emit_batch(batch<T>&& b) {
     if (edges_.size() == 1 && edges_[0].channels.size() == 1 &&
         edges_[0].kind != partitioning::hash) {
+      emitted_ += b.items.size();
       if (!b.items.empty())
         edges_[0].channels[0]->ship(std::move(b));
       return;
@@ -229,6 +240,10 @@ public:
     for (size_t i = 0; i < b.items.size(); ++i)
       emit(std::move(b.items[i]), b.times.empty() ? min_time : b.times[i]);
   }
+
+  /// Called with the exception's message and the record when a key function throws. Without a
+  /// handler the exception propagates to the caller of `emit`.
+  void on_key_error(key_error_fn f) { key_error_ = std::move(f); }
 
   [[nodiscard]] bool timed() const noexcept { return timed_; }
 
@@ -270,6 +285,8 @@ public:
     return n;
   }
 
+  [[nodiscard]] uint64_t emitted() const noexcept override { return emitted_; }
+
 private:
   struct edge {
     partitioning kind = partitioning::forward;
@@ -277,7 +294,28 @@ private:
     uint32_t key_groups = default_key_groups;
     std::vector<out_channel<T>*> channels;
     size_t next = 0;
+    /// The key hash of the record being routed (hash edges).
+    uint64_t pending_hash = 0;
   };
+
+  /// Computes every hash edge's key hash for `x`; false when a key function threw.
+  bool compute_keys(const T& x) {
+    try {
+      for (auto& e : edges_)
+        if (e.kind == partitioning::hash)
+          e.pending_hash = e.hash(x);
+      return true;
+    } catch (const std::exception& ex) {
+      if (!key_error_)
+        throw;
+      key_error_(std::string{"key function failed: "} + ex.what(), x);
+    } catch (...) {
+      if (!key_error_)
+        throw;
+      key_error_("key function failed with an unknown exception", x);
+    }
+    return false;
+  }
 
   template <class U>
   void route(edge& e, U&& x, timestamp t) {
@@ -293,7 +331,7 @@ private:
       break;
     }
     case partitioning::hash: {
-      auto kg = key_group_of(e.hash(x), e.key_groups);
+      auto kg = key_group_of(e.pending_hash, e.key_groups);
       e.channels[instance_of(kg, e.key_groups, static_cast<uint32_t>(n))]->push(std::forward<U>(x),
                                                                                 t);
       break;
@@ -318,6 +356,12 @@ private:
   std::vector<std::unique_ptr<out_channel<T>>> channels_;
   /// The edges, each over some of the channels.
   std::vector<edge> edges_;
+  /// Some edge is hash-partitioned.
+  bool hashed_ = false;
+  /// Records emitted.
+  uint64_t emitted_ = 0;
+  /// What a throwing key function does.
+  key_error_fn key_error_;
 };
 
 } // namespace eddy

@@ -20,6 +20,15 @@ task::task(caf::actor_config& cfg, task_spec spec)
     , inputs_(spec_.inputs)
     , coordinator_(spec_.coordinator)
     , dead_letters_(spec_.dead_letters) {
+  if (dead_letters_) {
+    // Dead letters travel in small batches (their records are text of any length).
+    auto cfg = spec_.channels;
+    if (cfg.batch_size == 0 || cfg.batch_size > 256)
+      cfg.batch_size = 256;
+    dl_channel_ = std::make_unique<out_channel<eddy::dead_letter>>(
+        this, channel_target{dead_letters_, spec_.dead_letter_input}, dead_letter_origin, cfg,
+        &dl_metrics_, false);
+  }
   // Opening a file sink or source may throw: the task then fails as soon as it runs.
   try {
     logic_ = spec_.make_logic(*this);
@@ -49,6 +58,7 @@ void task::on_exit() {
   handlers_ = caf::message_handler{};
   deferred_.clear();
   inputs_.clear();
+  dl_channel_.reset();
   output_ = nullptr;
   logic_.reset();
   spec_.make_logic = nullptr;
@@ -91,8 +101,8 @@ caf::behavior task::make_behavior() {
       },
       [this](flush_atom) {
         linger_armed_ = false;
-        if (output_ && !failed_) {
-          output_->flush();
+        if (!failed_) {
+          flush_all();
           after_output_change();
         }
       },
@@ -112,13 +122,11 @@ bool task::admit(uint32_t input, uint32_t channel) {
     in.upstream = current_sender();
     in.origin = channel;
   }
-  if (spec_.channels.idle_timeout.count() > 0 && !replaying_)
-    in.last_seen = std::chrono::steady_clock::now();
   if (failed_)
     return false;
   if (replaying_)
     return true;
-  if (!deferred_.empty() || (output_ && output_->blocked())) {
+  if (!deferred_.empty() || blocked()) {
     deferred_.emplace_back(current_mailbox_element()->move_content_to_message());
     update_peak_queued();
     return false;
@@ -126,10 +134,16 @@ bool task::admit(uint32_t input, uint32_t channel) {
   return true;
 }
 
-void task::before_batch(size_t n) {
+void task::before_batch(uint32_t input, size_t n) {
   auto& m = metrics();
   m.add(m.batches_in, 1);
   m.add(m.records_in, n);
+  // Data on an input that declared itself idle makes it active again.
+  auto& in = inputs_[input];
+  if (in.idle) {
+    in.idle = false;
+    recompute_watermark();
+  }
 }
 
 void task::after_batch(uint32_t input, bool urgent) {
@@ -138,10 +152,11 @@ void task::after_batch(uint32_t input, bool urgent) {
   auto& in = inputs_[input];
   if (in.upstream)
     send(caf::actor_cast<caf::actor>(in.upstream), credit{in.origin, 1});
-  if (output_ && output_->has_partial()) {
+  bool partial = (output_ && output_->has_partial()) || (dl_channel_ && dl_channel_->has_partial());
+  if (partial) {
     // An urgent input batch means the upstream is lingering (low rate): pass the data on now.
     if (urgent)
-      output_->flush();
+      flush_all();
     else
       arm_linger();
   }
@@ -169,31 +184,62 @@ void task::on_control(control& c) {
     if (std::all_of(inputs_.begin(), inputs_.end(), [](auto& x) { return x.ended; }))
       finish();
     break;
+  case control_kind::idle:
+    in.idle = c.value != 0;
+    recompute_watermark();
+    break;
   }
   after_output_change();
 }
 
 void task::recompute_watermark() {
-  // The minimum over the inputs that are still open; with an idle timeout, inputs that have
-  // delivered nothing for that long do not hold the watermark back (unless all are idle).
+  // The minimum over the inputs that are still open and not idle. When every open input is idle
+  // the watermark stays where it is and this task tells its consumers it is idle too.
   if (std::all_of(inputs_.begin(), inputs_.end(), [](auto& x) { return x.ended; }))
     return; // finish() closes event time, after the end functions have run
   auto wm = max_time;
-  auto active = max_time;
-  auto idle_timeout = spec_.channels.idle_timeout;
-  auto now = idle_timeout.count() > 0 ? std::chrono::steady_clock::now()
-                                      : std::chrono::steady_clock::time_point{};
+  bool any_active = false;
   for (auto& in : inputs_) {
-    if (in.ended)
+    if (in.ended || in.idle)
       continue;
+    any_active = true;
     wm = std::min(wm, in.watermark);
-    if (idle_timeout.count() == 0 || now - in.last_seen < idle_timeout)
-      active = std::min(active, in.watermark);
   }
-  if (idle_timeout.count() > 0 && active != max_time)
-    wm = active;
+  if (!any_active) {
+    if (!idle_ && output_) {
+      idle_ = true;
+      output_->broadcast_control(control_kind::idle, 1);
+    }
+    return;
+  }
+  if (idle_ && output_) {
+    idle_ = false;
+    output_->broadcast_control(control_kind::idle, 0);
+  }
   if (wm > watermark_)
     advance_watermark(wm);
+}
+
+void task::mark_idle() {
+  if (idle_ || !output_ || finishing_)
+    return;
+  idle_ = true;
+  last_emitted_ = output_->emitted();
+  output_->broadcast_control(control_kind::idle, 1);
+}
+
+void task::check_source_idle() {
+  auto emitted = output_ ? output_->emitted() : 0;
+  auto now = std::chrono::steady_clock::now();
+  if (emitted != last_emitted_) {
+    last_emitted_ = emitted;
+    last_activity_ = now;
+    idle_ = false; // the records themselves make the receivers' inputs active again
+    return;
+  }
+  auto timeout = spec_.channels.idle_timeout;
+  if (timeout.count() > 0 && now - last_activity_ >= timeout)
+    mark_idle();
 }
 
 void task::advance_watermark(timestamp wm) {
@@ -208,17 +254,33 @@ void task::advance_watermark(timestamp wm) {
 // -- output side --------------------------------------------------------------------------------
 
 void task::on_credit(const credit& c) {
-  if (!output_ || failed_)
+  if (failed_)
     return;
-  output_->on_credit(c.origin, c.amount);
+  if (c.origin == dead_letter_origin) {
+    if (dl_channel_)
+      dl_channel_->on_credit(c.amount);
+  } else if (output_) {
+    output_->on_credit(c.origin, c.amount);
+  }
   after_output_change();
 }
 
+bool task::blocked() const noexcept {
+  return (output_ && output_->blocked()) || (dl_channel_ && dl_channel_->blocked());
+}
+
+void task::flush_all() {
+  if (output_)
+    output_->flush();
+  if (dl_channel_)
+    dl_channel_->ship(true);
+}
+
 void task::after_output_change() {
-  if (!output_ || failed_)
+  if (failed_ || (!output_ && !dl_channel_))
     return;
   update_peak_queued();
-  if (output_->blocked()) {
+  if (blocked()) {
     if (!blocked_since_)
       blocked_since_ = std::chrono::steady_clock::now();
     return;
@@ -239,7 +301,7 @@ void task::after_output_change() {
 
 void task::replay_deferred() {
   replaying_ = true;
-  while (!deferred_.empty() && !failed_ && !(output_ && output_->blocked())) {
+  while (!deferred_.empty() && !failed_ && !blocked()) {
     auto msg = std::move(deferred_.front());
     deferred_.pop_front();
     handlers_(msg);
@@ -255,7 +317,8 @@ void task::arm_linger() {
 }
 
 void task::update_peak_queued() {
-  auto queued = deferred_.size() + (output_ ? output_->queued() : 0);
+  auto queued = deferred_.size() + (output_ ? output_->queued() : 0) +
+                (dl_channel_ ? dl_channel_->queued() : 0);
   metrics().raise(metrics().peak_queued, queued);
 }
 
@@ -272,7 +335,7 @@ void task::run_source() {
   if (finishing_ || failed_)
     return;
   for (int i = 0; i < steps_per_produce; ++i) {
-    if (output_ && output_->blocked()) {
+    if (blocked()) {
       after_output_change();
       return;
     }
@@ -284,7 +347,8 @@ void task::run_source() {
       return;
     }
     if (r.status == produce_result::wait) {
-      if (output_ && output_->has_partial())
+      check_source_idle();
+      if ((output_ && output_->has_partial()) || (dl_channel_ && dl_channel_->has_partial()))
         arm_linger();
       produce_scheduled_ = true;
       delayed_send(this, r.wait_for, produce_atom::value);
@@ -292,7 +356,8 @@ void task::run_source() {
       return;
     }
   }
-  if (output_ && output_->has_partial())
+  check_source_idle();
+  if ((output_ && output_->has_partial()) || (dl_channel_ && dl_channel_->has_partial()))
     arm_linger();
   after_output_change();
 }
@@ -320,11 +385,15 @@ void task::finish() {
     output_->flush();
     output_->broadcast_control(control_kind::end_of_stream, 0);
   }
+  if (dl_channel_) {
+    dl_channel_->ship(true);
+    dl_channel_->send_control(control_kind::end_of_stream, 0);
+  }
   try_quit();
 }
 
 void task::try_quit() {
-  if (done_ || (output_ && output_->queued() > 0))
+  if (done_ || (output_ && output_->queued() > 0) || (dl_channel_ && dl_channel_->queued() > 0))
     return;
   done_ = true;
   send(coordinator_, done_atom::value, metrics().snapshot());
@@ -335,7 +404,9 @@ void task::dead_letter(std::string reason, std::string record, std::string origi
   metrics().add(metrics().dead_letters, 1);
   if (origin.empty())
     origin = this->origin();
-  send(dead_letters_, eddy::dead_letter{std::move(origin), std::move(reason), std::move(record)});
+  if (dl_channel_)
+    dl_channel_->push(eddy::dead_letter{std::move(origin), std::move(reason), std::move(record)},
+                      min_time);
 }
 
 void task::user_error(const std::string& what, std::string record) {

@@ -94,11 +94,17 @@ struct task_spec {
   std::shared_ptr<instance_metrics> metrics;
   /// Creates the instance's logic, given its task.
   std::function<std::unique_ptr<logic>(task&)> make_logic;
-  /// The job coordinator: receives done, failed and (by default) dead letters.
+  /// The job coordinator: receives done and failed.
   caf::actor coordinator;
-  /// Where dead letters go (the job's dead-letter source, or the coordinator).
+  /// Where dead letters go, in batches under credit like any edge: the job's dead-letter task,
+  /// or the coordinator (which keeps them in the report).
   caf::actor dead_letters;
+  /// The input of `dead_letters` this instance's dead-letter channel feeds.
+  uint32_t dead_letter_input = 0;
 };
+
+/// The channel id of a task's dead-letter channel, in its credit messages.
+inline constexpr uint32_t dead_letter_origin = 0xFFFFFFFF;
 
 /// The actor that runs one operator instance.
 class task : public caf::event_based_actor {
@@ -133,7 +139,7 @@ public:
       if (!admit(b.input, b.origin))
         return;
       auto n = b.items.size();
-      before_batch(n);
+      before_batch(b.input, n);
       on_batch(b);
       after_batch(b.input, b.urgent);
     }};
@@ -147,6 +153,10 @@ public:
 
   /// Sources: the event time advanced so that no earlier record follows.
   void advance_watermark(timestamp wm);
+
+  /// Sources: declares this instance idle (nothing to emit for a while), so it stops holding
+  /// back the watermark downstream; its next record makes it active again.
+  void mark_idle();
 
   /// Fails the job with `reason`; the task stops.
   void fail(std::string reason);
@@ -165,12 +175,12 @@ private:
     uint32_t origin = 0;
     timestamp watermark = min_time;
     bool ended = false;
-    /// When this input last delivered anything (for idleness).
-    std::chrono::steady_clock::time_point last_seen = std::chrono::steady_clock::now();
+    /// The sender declared itself idle and has sent nothing since.
+    bool idle = false;
   };
 
   bool admit(uint32_t input, uint32_t origin);
-  void before_batch(size_t n);
+  void before_batch(uint32_t input, size_t n);
   void after_batch(uint32_t input, bool urgent);
   void on_control(control& c);
   void on_credit(const credit& c);
@@ -183,6 +193,12 @@ private:
   void finish();
   void try_quit();
   void update_peak_queued();
+  /// True while the output or the dead-letter channel holds batches it cannot send.
+  [[nodiscard]] bool blocked() const noexcept;
+  /// Ships partial buffers (output and dead letters).
+  void flush_all();
+  /// Sources: declares idleness after `idle_timeout` without a record.
+  void check_source_idle();
 
   /// What this task runs.
   task_spec spec_;
@@ -222,6 +238,15 @@ private:
   int64_t last_barrier_ = -1;
   /// Failed: ignore everything.
   bool failed_ = false;
+  /// Counters of the dead-letter channel (its batches are not the operator's output).
+  instance_metrics dl_metrics_{"dead-letters", 0};
+  /// Batches dead letters under credit to `dead_letters_`.
+  std::unique_ptr<out_channel<eddy::dead_letter>> dl_channel_;
+  /// This task announced downstream that it is idle (a source, or every input idle).
+  bool idle_ = false;
+  /// Sources: records emitted when last checked, and when that number last changed.
+  uint64_t last_emitted_ = 0;
+  std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
 
 } // namespace eddy

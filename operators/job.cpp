@@ -97,7 +97,6 @@ stream<dead_letter> job::dead_letters() {
     n.make = [](task& t, uint32_t, const internal::instance_wiring& w) {
       return std::make_unique<internal::dead_letter_logic>(t, w);
     };
-    n.register_types = internal::register_batch<dead_letter>;
     g_->nodes.push_back(std::move(n));
     dead_letter_node_ = g_->nodes.size() - 1;
   }
@@ -207,6 +206,7 @@ void configure(caf::actor_system_config& cfg, const job_config& job_cfg, const i
   cfg.add_message_type<control>("eddy.control");
   cfg.add_message_type<credit>("eddy.credit");
   cfg.add_message_type<dead_letter>("eddy.dead_letter");
+  internal::register_batch<dead_letter>(cfg); // every task's dead-letter channel
   cfg.add_message_type<metrics_snapshot>("eddy.metrics_snapshot");
   cfg.add_message_type<internal::spawn_request>("eddy.spawn_request");
   for (auto& n : g.nodes)
@@ -223,10 +223,11 @@ void configure(caf::actor_system_config& cfg, const job_config& job_cfg, const i
 /// The spec of instance `i` of `n`; `wiring` holds its outgoing channels.
 task_spec make_spec(const internal::node& n, uint32_t i, uint32_t inputs,
                     const channel_config& channels, internal::instance_wiring wiring,
-                    caf::actor coordinator, caf::actor dead_letters) {
+                    caf::actor coordinator, caf::actor dead_letters, uint32_t dead_letter_input) {
   task_spec spec;
   spec.coordinator = std::move(coordinator);
   spec.dead_letters = std::move(dead_letters);
+  spec.dead_letter_input = dead_letter_input;
   spec.name = n.name;
   spec.instance = i;
   spec.parallelism = n.parallelism;
@@ -243,10 +244,12 @@ task_spec make_spec(const internal::node& n, uint32_t i, uint32_t inputs,
 internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32_t inputs,
                                      const channel_config& channels,
                                      const internal::instance_wiring& wiring,
-                                     caf::actor coordinator, caf::actor dead_letters) {
+                                     caf::actor coordinator, caf::actor dead_letters,
+                                     uint32_t dead_letter_input) {
   internal::spawn_request r;
   r.coordinator = std::move(coordinator);
   r.dead_letters = std::move(dead_letters);
+  r.dead_letter_input = dead_letter_input;
   r.node = static_cast<uint32_t>(n.id);
   r.name = n.name;
   r.kind = n.kind;
@@ -344,6 +347,19 @@ caf::expected<job_report> job::run() {
     }
   }
 
+  // The dead-letter task has one input per instance outside the dead-letter pipeline: each
+  // task's dead-letter channel.
+  size_t total = 0;
+  size_t main_total = 0;
+  for (auto& n : nodes) {
+    total += n.parallelism;
+    if (dl_ops.count(n.name) == 0)
+      main_total += n.parallelism;
+  }
+  if (dead_letter_node_)
+    input_count[*dead_letter_node_] = static_cast<uint32_t>(main_total);
+  uint32_t next_dl_input = 0;
+
   // Spawn sinks first, so every task knows its downstream actors when it is created; and the
   // dead-letter pipeline before everything else, so every task knows where dead letters go.
   // (The dead-letter pipeline's own dead letters go to the coordinator.)
@@ -362,10 +378,10 @@ caf::expected<job_report> job::run() {
     auto& n = nodes[*it];
     auto placed = cfg_.placement.find(n.name);
     // The dead-letter pipeline, spawned first, exists when the first other node is spawned.
-    auto dead_letters = !dead_letter_node_ || dl_ops.count(n.name) != 0
-                            ? coordinator
-                            : actors[*dead_letter_node_].front();
+    bool to_coordinator = !dead_letter_node_ || dl_ops.count(n.name) != 0;
+    auto dead_letters = to_coordinator ? coordinator : actors[*dead_letter_node_].front();
     for (uint32_t i = 0; i < n.parallelism && !failure; ++i) {
+      auto dl_input = to_coordinator ? 0 : next_dl_input++;
       internal::instance_wiring wiring;
       wiring.timed = n.timed;
       for (auto c : n.consumers) {
@@ -390,13 +406,13 @@ caf::expected<job_report> job::run() {
       }
       if (placed == cfg_.placement.end()) {
         auto spec = make_spec(n, i, input_count[n.id], cfg_.channels, std::move(wiring),
-                              coordinator, dead_letters);
+                              coordinator, dead_letters, dl_input);
         all_metrics.push_back(spec.metrics);
         actors[n.id].push_back(sys.spawn<task>(std::move(spec)));
         continue;
       }
-      auto request =
-          make_request(n, i, input_count[n.id], cfg_.channels, wiring, coordinator, dead_letters);
+      auto request = make_request(n, i, input_count[n.id], cfg_.channels, wiring, coordinator,
+                                  dead_letters, dl_input);
       self->request(workers[placed->second], std::chrono::seconds{30}, internal::spawn_atom::value,
                     std::move(request))
           .receive([&](caf::actor& a) { actors[n.id].push_back(std::move(a)); },
@@ -419,13 +435,6 @@ caf::expected<job_report> job::run() {
     live_ = all_metrics;
   }
 
-  size_t total = 0;
-  size_t main_total = 0;
-  for (auto& n : nodes) {
-    total += n.parallelism;
-    if (dl_ops.count(n.name) == 0)
-      main_total += n.parallelism;
-  }
   auto start = std::chrono::steady_clock::now();
   for (auto& instances : actors)
     for (auto& a : instances)
@@ -436,24 +445,30 @@ caf::expected<job_report> job::run() {
 
   job_report report;
   size_t done = 0;
-  size_t main_done = 0;
   std::set<caf::actor_addr> finished;
   bool running = true;
   self->receive_while(running)(
       [&](done_atom, metrics_snapshot& m) {
         finished.insert(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-        auto in_dl = dl_ops.count(m.op) != 0;
         report.metrics.push_back(std::move(m));
         ++done;
-        if (!in_dl && ++main_done == main_total && dead_letter_node_)
-          self->send(actors[*dead_letter_node_].front(), drain_atom::value);
         running = done < total;
       },
+      // Dead letters of tasks with no dead-letter stream to feed, in batches under credit.
+      [&](batch<dead_letter>& b) {
+        for (auto& x : b.items) {
+          if (report.dead_letters.size() < cfg_.kept_dead_letters)
+            report.dead_letters.push_back(std::move(x));
+          else
+            ++report.dead_letters_not_kept;
+        }
+        self->send(caf::actor_cast<caf::actor>(self->current_sender()), credit{b.origin, 1});
+      },
+      [&](control&) {}, // the end of a dead-letter channel
       [&](failed_atom, std::string& reason) {
         failure = make_error(errc::job_failed, std::move(reason));
         running = false;
       },
-      [&](dead_letter& x) { report.dead_letters.push_back(std::move(x)); },
       [&](caf::down_msg& x) {
         // A task reports done before it quits, so one that is gone without reporting failed
         // (or its process or connection did).
@@ -551,8 +566,9 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
               auto copy = n;
               copy.parallelism = r.parallelism;
               copy.on_error = static_cast<error_policy>(r.on_error);
-              auto t = self->spawn<task>(make_spec(copy, r.instance, r.inputs, channels, wiring,
-                                                   r.coordinator, r.dead_letters));
+              auto t =
+                  self->spawn<task>(make_spec(copy, r.instance, r.inputs, channels, wiring,
+                                              r.coordinator, r.dead_letters, r.dead_letter_input));
               state->tasks.push_back(t);
               return t;
             },

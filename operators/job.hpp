@@ -41,6 +41,9 @@ struct job_config {
   size_t threads = 0;
   /// Batching and credits of every channel.
   channel_config channels;
+  /// Dead letters kept in the job report when no dead-letter stream is consumed; the rest are
+  /// counted in `job_report::dead_letters_not_kept`. Default: 100,000.
+  size_t kept_dead_letters = 100'000;
 
   /// Remote nodes by name: where a worker started with `job::serve` listens. Default: none.
   std::map<std::string, std::pair<std::string, uint16_t>> nodes;
@@ -73,6 +76,8 @@ struct job_config {
     channels.linger = t;
     return *this;
   }
+  /// A source instance that has emitted nothing for `t` declares itself idle in band, so it
+  /// stops holding back the watermark downstream (see channel_config::idle_timeout).
   job_config& with_idle_timeout(caf::timespan t) {
     channels.idle_timeout = t;
     return *this;

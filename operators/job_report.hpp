@@ -18,8 +18,12 @@ namespace eddy {
 struct job_report {
   /// Final counters of every instance.
   std::vector<metrics_snapshot> metrics;
-  /// Rejected records, when the job did not route them to a dead-letter sink.
+  /// Rejected records, when the job did not route them to a dead-letter sink (at most
+  /// `job_config::kept_dead_letters` of them).
   std::vector<dead_letter> dead_letters;
+  /// Rejected records beyond `job_config::kept_dead_letters`, counted but not kept: give
+  /// `job.dead_letters()` a sink to keep every one.
+  uint64_t dead_letters_not_kept = 0;
   /// Wall time from start to the last instance's end.
   std::chrono::nanoseconds elapsed{0};
 

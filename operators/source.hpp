@@ -43,6 +43,9 @@ public:
   /// Declares that no record at or before `t` follows.
   void watermark(timestamp t) { task_.advance_watermark(t); }
 
+  /// Declares this instance idle until it emits again: downstream operators stop waiting for
+  /// its watermark (Flink's WatermarkStatus.IDLE).
+  void mark_idle() { task_.mark_idle(); }
   /// Sends a bad input to the dead-letter output, with where it came from and why.
   void dead_letter(std::string reason, std::string record, std::string origin) {
     task_.dead_letter(std::move(reason), std::move(record), std::move(origin));

@@ -7,11 +7,18 @@
 // With parallelism p > 1, instance i writes `<path>.<i>`.
 #pragma once
 
+#include <eddy/actors/messages.hpp>
 #include <eddy/sinks/internal/text_sink_file.hpp>
 
 #include <nlohmann/json.hpp>
 
 namespace eddy {
+
+/// Dead letters as JSON objects {"origin", "reason", "record"}, so
+/// `jsonl_sink<dead_letter>` writes a dead-letter file.
+inline void to_json(nlohmann::json& j, const dead_letter& x) {
+  j = nlohmann::json{{"origin", x.origin}, {"reason", x.reason}, {"record", x.record}};
+}
 
 /// Writes records of type `T` as JSON lines.
 template <class T>

@@ -1,38 +1,18 @@
-// The logic of the job's dead-letter source: tasks send it `dead_letter` messages; it emits
-// them as a stream until the coordinator says every other task has finished.
+// The logic of the job's dead-letter task: every other task feeds it through its own dead-letter
+// channel (batches under credit, like any edge), and it passes the dead letters on as a stream.
+// It ends when every task feeding it has ended.
 #pragma once
 
-#include <eddy/actors/atoms.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
-
-#include <chrono>
 
 namespace eddy::internal {
 
-class dead_letter_logic final : public unary_logic<dead_letter> {
+class dead_letter_logic final : public one_input_logic<dead_letter, dead_letter> {
 public:
-  dead_letter_logic(task& t, const instance_wiring& w)
-      : unary_logic<dead_letter>(t, w) {}
-
-  caf::message_handler handlers(task&) override {
-    return caf::message_handler{
-        [this](dead_letter& x) { out_.emit(std::move(x), min_time); },
-        [this](drain_atom) { drained_ = true; },
-    };
-  }
-
-  [[nodiscard]] bool is_source() const noexcept override { return true; }
-
-  produce_result produce(task&) override {
-    if (drained_)
-      return {produce_result::done, {}};
-    out_.flush();
-    return {produce_result::wait, std::chrono::milliseconds{5}};
-  }
+  using one_input_logic<dead_letter, dead_letter>::one_input_logic;
 
 private:
-  /// Every other task has finished: nothing more will arrive.
-  bool drained_ = false;
+  void on_batch(task&, batch<dead_letter>& in) override { this->out_.emit_batch(std::move(in)); }
 };
 
 } // namespace eddy::internal

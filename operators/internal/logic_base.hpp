@@ -13,22 +13,25 @@
 
 namespace eddy::internal {
 
-/// Adds the edges of `wiring` to `out`.
+/// Renders a record for a dead letter.
 template <class T>
-void wire(output<T>& out, const instance_wiring& wiring, const channel_config& cfg) {
+std::string render(const T& x) {
+  return caf::deep_to_string(x);
+}
+
+/// Adds the edges of `wiring` to `out`. A key function that throws on a record sends that record
+/// to task `t`'s dead letters (or fails the job, per its error policy): the one rule for every
+/// operator, and the record goes out on no edge.
+template <class T>
+void wire(task& t, output<T>& out, const instance_wiring& wiring) {
   using hash_fn = typename output<T>::hash_fn;
   for (const auto& e : wiring.outputs) {
     hash_fn hash;
     if (e.key_hash)
       hash = *std::static_pointer_cast<hash_fn>(e.key_hash);
-    out.add_edge(e.kind, std::move(hash), e.targets, cfg);
+    out.add_edge(e.kind, std::move(hash), e.targets, t.channels());
   }
-}
-
-/// Renders a record for a dead letter.
-template <class T>
-std::string render(const T& x) {
-  return caf::deep_to_string(x);
+  out.on_key_error([&t](const std::string& what, const T& x) { t.user_error(what, render(x)); });
 }
 
 /// Calls `body(i)` for i in [0, n). When it throws on i, reports record `i` through
@@ -78,7 +81,7 @@ class unary_logic : public logic {
 public:
   unary_logic(task& t, const instance_wiring& w)
       : out_(&t, &t.metrics(), w.timed, t.instance()) {
-    wire(out_, w, t.channels());
+    wire(t, out_, w);
   }
 
   output_base* output() override { return &out_; }

@@ -57,14 +57,16 @@ struct spawn_request {
   /// The job coordinator and the dead-letter destination of the new instance.
   caf::actor coordinator;
   caf::actor dead_letters;
+  /// The input of `dead_letters` the instance's dead-letter channel feeds.
+  uint32_t dead_letter_input = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_request& x) {
   return f(caf::meta::type_name("eddy.spawn_request"), x.node, x.name, x.kind, x.out_type,
            x.instance, x.parallelism, x.inputs, x.timed, x.on_error, x.batch_size, x.batch_bytes,
-           x.linger_ns, x.idle_ns, x.credit, x.key_groups, x.outputs, x.coordinator,
-           x.dead_letters);
+           x.linger_ns, x.idle_ns, x.credit, x.key_groups, x.outputs, x.coordinator, x.dead_letters,
+           x.dead_letter_input);
 }
 
 } // namespace eddy::internal

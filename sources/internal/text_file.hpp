@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace eddy::internal {
@@ -56,12 +57,22 @@ public:
 
   [[nodiscard]] bool is_open() const noexcept { return in_ != nullptr; }
 
-  /// Reads the next line; false at the end of the file.
+  /// Reads the next line; false at the end of the file. A read error (the disk, a vanished
+  /// network file system) throws, saying which file and after which line: a truncated input
+  /// must fail the job, never pass for a complete one.
   bool next_line(std::string& line) {
-    if (!std::getline(*in_, line))
-      return false;
-    ++line_;
-    return true;
+    errno = 0;
+    if (std::getline(*in_, line)) {
+      ++line_;
+      return true;
+    }
+    if (in_->bad()) {
+      auto why = errno != 0 ? std::string{std::strerror(errno)} : std::string{"I/O error"};
+      throw std::runtime_error("cannot read input file '" + path_ + "' after line " +
+                               std::to_string(line_) + " (" + why +
+                               "): the input is incomplete, so the job stops");
+    }
+    return false;
   }
 
   /// "path:line" of the last line read.

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -109,8 +110,9 @@ SCENARIO("a worker that dies during the run fails the job instead of hanging it"
             .with_batch_size(100)
             .with_node("worker", "127.0.0.1", worker.port)
             .place("scale", "worker")};
-  std::vector<tagged> out;
-  // The same job, slowed down so that it is still running when the worker is killed.
+  // The same job, slowed down so that it is still running when the worker is killed, which
+  // happens once the sink has seen records pass through the worker.
+  auto seen = std::make_shared<std::atomic<int64_t>>(0);
   j.source(generator<int64_t>(1'000'000, [](uint64_t i) { return int64_t(i); }).at_rate(100'000))
       .name("numbers")
       .key_by([](const int64_t& x) { return x % 13; })
@@ -119,14 +121,18 @@ SCENARIO("a worker that dies during the run fails the job instead of hanging it"
       })
       .name("scale")
       .parallelism(2)
-      .sink(collect(out))
+      .sink([seen](const tagged&) { ++*seen; })
       .name("collect");
+  std::atomic<bool> over{false};
   std::thread killer{[&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds{300});
+    while (*seen < 1'000 && !over)
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
     ::kill(worker.pid, SIGKILL);
   }};
   auto report = j.run();
+  over = true;
   killer.join();
+  CHECK(*seen >= 1'000); // the worker was killed mid-run, not after a failure of its own
   REQUIRE_FALSE(report);
   CHECK(is(report.error(), errc::job_failed));
   CHECK_THAT(describe(report.error()), Catch::Contains("stopped unexpectedly"));

@@ -171,6 +171,21 @@ SCENARIO("process runs its end function once per instance when the input ends") 
       .sink(collect(sums));
   REQUIRE(k.run());
   CHECK(sums == std::vector<int64_t>{999 * 1000 / 2});
+
+  // Three instances: three end markers, and every record once.
+  job m{small_batches()};
+  std::vector<int64_t> out;
+  m.source(from_container(iota(1000)))
+      .rebalance()
+      .process<int64_t>([](const int& x, collector<int64_t>& c) { c.emit(x); },
+                        [](collector<int64_t>& c) { c.emit(-1); })
+      .parallelism(3)
+      .sink(collect(out));
+  auto report = m.run();
+  REQUIRE(report);
+  CHECK(std::count(out.begin(), out.end(), -1) == 3);
+  CHECK(out.size() == 1003);
+  CHECK(report->records_in("process-1") == 1000);
 }
 
 SCENARIO("a throwing user function sends its record to the dead letters and the job goes on") {

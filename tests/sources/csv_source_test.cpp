@@ -122,3 +122,18 @@ SCENARIO("a CSV source can read its file several times over") {
   REQUIRE(report->dead_letters.size() == 3);
   CHECK(report->dead_letters[2].origin == path + ":4"); // line numbers restart with each pass
 }
+
+SCENARIO("a read error in the middle of a file fails the job, saying which file and where") {
+  // /proc/self/mem opens like a file, but reading its first page fails (EIO): what a failing disk
+  // or a vanished network file system looks like to a reader. Before, the stream ended silently
+  // and the job succeeded on a truncated input.
+  job j{job_config{}.with_threads(2)};
+  std::vector<row> out;
+  j.source(csv_source<row>("/proc/self/mem")).name("reader").sink(collect(out));
+  auto report = j.run();
+  REQUIRE_FALSE(report);
+  CHECK(is(report.error(), errc::job_failed));
+  CHECK_THAT(describe(report.error()), Catch::Contains("reader#0") &&
+                                           Catch::Contains("cannot read input file") &&
+                                           Catch::Contains("/proc/self/mem"));
+}
