@@ -11,6 +11,8 @@ using start_atom = caf::atom_constant<caf::atom("e_start")>;
 using produce_atom = caf::atom_constant<caf::atom("e_produce")>;
 /// Task -> itself: the linger time passed, send partial batches.
 using flush_atom = caf::atom_constant<caf::atom("e_flush")>;
+/// Task -> itself: a processing-time timer may be due.
+using timer_atom = caf::atom_constant<caf::atom("e_timer")>;
 /// Task -> coordinator: this instance finished cleanly; carries its final metrics.
 using done_atom = caf::atom_constant<caf::atom("e_done")>;
 /// Task -> coordinator: this instance failed; carries the reason.

@@ -40,7 +40,7 @@ template <class Enum>
 /// True when `err` is `code` of the module enum `Enum` in `category`.
 template <class Enum>
 [[nodiscard]] bool is(const caf::error& err, Enum code, caf::atom_value category) {
-  return err.category() == category && err.code() == static_cast<uint8_t>(code);
+  return err && err.category() == category && err.code() == static_cast<uint8_t>(code);
 }
 
 } // namespace eddy

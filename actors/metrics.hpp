@@ -40,13 +40,15 @@ struct metrics_snapshot {
   uint64_t peak_queued = 0;
   /// Nanoseconds spent unable to send for lack of credit.
   uint64_t credit_wait_ns = 0;
+  /// Records later than an event-time operator allows (dead-lettered or only counted).
+  uint64_t late_records = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, metrics_snapshot& x) {
   return f(caf::meta::type_name("eddy.metrics_snapshot"), x.op, x.instance, x.records_in,
            x.records_out, x.batches_in, x.batches_out, x.dead_letters, x.in_flight,
-           x.peak_in_flight, x.peak_queued, x.credit_wait_ns);
+           x.peak_in_flight, x.peak_queued, x.credit_wait_ns, x.late_records);
 }
 
 /// The live counters of one instance. Written by its task actor only; read by anyone.
@@ -90,6 +92,7 @@ public:
     s.peak_in_flight = get(peak_in_flight);
     s.peak_queued = get(peak_queued);
     s.credit_wait_ns = get(credit_wait_ns);
+    s.late_records = get(late_records);
     return s;
   }
 
@@ -113,6 +116,8 @@ public:
   std::atomic<uint64_t> peak_queued{0};
   /// Nanoseconds blocked on credit.
   std::atomic<uint64_t> credit_wait_ns{0};
+  /// Records later than an event-time operator allows.
+  std::atomic<uint64_t> late_records{0};
 
 private:
   /// Operator name.

@@ -65,7 +65,9 @@ struct adaptive_random_forest_config {
   /// Saves or loads every setting with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& n_trees& lambda& max_features& warning_delta& drift_delta& weighted_vote& tree& seed;
+    ar& n_trees& lambda& max_features& warning_delta& drift_delta;
+    serialize_flag(ar, weighted_vote, "adaptive_random_forest: weighted_vote");
+    ar& tree& seed;
   }
 };
 
@@ -235,7 +237,9 @@ private:
     /// Saves or loads the member with a Boost archive.
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
-      ar& tree& background& has_background& warning& drift& correct& seen;
+      ar& tree& background;
+      serialize_flag(ar, has_background, "adaptive_random_forest: has_background");
+      ar& warning& drift& correct& seen;
     }
   };
 

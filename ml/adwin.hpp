@@ -15,6 +15,7 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/input_limits.hpp>
+#include <eddy/ml/serialization.hpp>
 
 #include <boost/serialization/vector.hpp>
 #include <caf/expected.hpp>
@@ -152,7 +153,8 @@ public:
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_.delta& cfg_.clock& cfg_.max_buckets& cfg_.min_window_length;
-    ar& cfg_.grace_period& cfg_.mode& rows_& width_& total_& variance_& ticks_& ignored_& drift_;
+    ar& cfg_.grace_period& cfg_.mode& rows_& width_& total_& variance_& ticks_& ignored_;
+    serialize_flag(ar, drift_, "adwin: drift_detected");
     if constexpr (Archive::is_loading::value)
       if (validate(cfg_))
         throw_corrupt_archive("adwin: settings out of range");

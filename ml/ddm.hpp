@@ -16,6 +16,7 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/input_limits.hpp>
+#include <eddy/ml/serialization.hpp>
 
 #include <caf/expected.hpp>
 
@@ -126,7 +127,9 @@ public:
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_.min_instances& cfg_.warning_level& cfg_.drift_level;
-    ar& count_& p_& p_min_& s_min_& ignored_& drift_& warning_;
+    ar& count_& p_& p_min_& s_min_& ignored_;
+    serialize_flag(ar, drift_, "ddm: drift_detected");
+    serialize_flag(ar, warning_, "ddm: warning_detected");
     if constexpr (Archive::is_loading::value)
       if (validate(cfg_))
         throw_corrupt_archive("ddm: settings out of range");

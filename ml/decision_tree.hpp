@@ -13,6 +13,7 @@
 #include <eddy/ml/input_limits.hpp>
 #include <eddy/ml/learner.hpp>
 #include <eddy/ml/random_draws.hpp>
+#include <eddy/ml/serialization.hpp>
 #include <eddy/ml/tree_stats.hpp>
 
 #include <boost/serialization/vector.hpp>

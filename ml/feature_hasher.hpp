@@ -13,6 +13,7 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
+#include <eddy/ml/serialization.hpp>
 
 #include <caf/expected.hpp>
 
@@ -131,10 +132,16 @@ public:
   /// The number of columns.
   [[nodiscard]] Eigen::Index n_features() const noexcept { return n_features_; }
 
-  /// Saves or loads the settings (a hasher has no other state).
+  /// Saves or loads the settings (a hasher has no other state). A loaded hasher of fewer than
+  /// one column throws (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& n_features_& alternate_sign_;
+    ar& n_features_;
+    serialize_flag(ar, alternate_sign_, "feature_hasher: alternate_sign");
+    if constexpr (Archive::is_loading::value)
+      if (n_features_ < 1)
+        throw_corrupt_archive("feature_hasher: " + std::to_string(n_features_) +
+                              " columns; a hasher has at least 1");
   }
 
 private:

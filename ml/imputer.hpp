@@ -55,6 +55,8 @@ public:
       return make_error(errc::invalid_argument,
                         "imputer: needs at least 1 feature and a finite fill value within "
                         "±max_magnitude");
+    if (strategy != impute_strategy::mean && strategy != impute_strategy::constant)
+      return make_error(errc::invalid_argument, "imputer: the strategy must be mean or constant");
     imputer result;
     result.strategy_ = strategy;
     result.fill_value_ = fill_value;
@@ -110,13 +112,34 @@ public:
   /// The number of features.
   [[nodiscard]] Eigen::Index n_features() const noexcept { return means_.size(); }
 
-  /// Saves or loads all state.
+  /// Saves or loads all state. A loaded state whose numbers of counts and means differ, with an
+  /// unknown strategy, or with a value learn could not have made throws (errc::corrupt_file from
+  /// `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& strategy_& fill_value_& counts_& means_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
+  /// Refuses a loaded state that would read out of bounds or fill in a value learn refuses.
+  void check_loaded() const {
+    if (counts_.size() != means_.size())
+      throw_corrupt_archive("imputer: " + std::to_string(counts_.size()) + " counts but " +
+                            std::to_string(means_.size()) + " means (one per feature each)");
+    if (strategy_ != impute_strategy::mean && strategy_ != impute_strategy::constant)
+      throw_corrupt_archive("imputer: the strategy " + std::to_string(int(strategy_)) +
+                            " is neither mean nor constant");
+    if (!(std::abs(fill_value_) <= max_magnitude))
+      throw_corrupt_archive("imputer: the fill value is not within ±max_magnitude");
+    for (Eigen::Index j = 0; j < means_.size(); ++j)
+      if (!(counts_[j] >= 0.0) || !std::isfinite(counts_[j]) ||
+          !(std::abs(means_[j]) <= max_magnitude))
+        throw_corrupt_archive("imputer: feature " + std::to_string(j) +
+                              " has a count or mean that is not finite (or a negative count)");
+  }
+
   caf::error check_size(const vector& x, const char* what) const {
     if (x.size() == means_.size())
       return caf::error{};

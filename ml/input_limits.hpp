@@ -13,11 +13,11 @@
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
 #include <eddy/ml/learner.hpp>
+#include <eddy/ml/serialization.hpp>
 
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
-#include <stdexcept>
 #include <string>
 
 namespace eddy::ml {
@@ -135,13 +135,6 @@ template <class LearnOne>
     learn_one(row, y[r]);
   }
   return caf::error{};
-}
-
-/// The exception a learner's `serialize` throws when a loaded state breaks an invariant (an
-/// index out of range, sizes that disagree); `from_binary` and `load_model` turn it into
-/// errc::corrupt_file.
-[[noreturn]] inline void throw_corrupt_archive(const std::string& why) {
-  throw std::runtime_error("corrupt archive: " + why);
 }
 
 /// Checks the labels of a batch for `decision_tree` / `random_forest`: each in

@@ -42,7 +42,8 @@ struct linear_regression_config {
   /// Saves or loads every setting.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& method& schedule& eta0& power_t& l2& fit_intercept;
+    ar& method& schedule& eta0& power_t& l2;
+    serialize_flag(ar, fit_intercept, "linear_regression: fit_intercept");
   }
 };
 
@@ -60,25 +61,35 @@ public:
   /// Makes a model for `n_features` features, or says which setting is out of range.
   [[nodiscard]] static caf::expected<linear_regression> make(Eigen::Index n_features,
                                                              linear_regression_config cfg = {}) {
-    auto bad = [](std::string what) {
-      return make_error(errc::invalid_argument, "linear_regression: " + std::move(what));
-    };
     if (n_features < 1)
-      return bad("n_features must be at least 1");
-    if (cfg.method == optimizer::ftrl)
-      return bad("the optimizer must be sgd or adagrad (ftrl is for logistic_regression)");
-    if (!(cfg.eta0 > 0.0) || !std::isfinite(cfg.eta0))
-      return bad("eta0 must be finite and > 0");
-    if (!(cfg.l2 >= 0.0) || !std::isfinite(cfg.l2) || !(cfg.power_t >= 0.0))
-      return bad("l2 and power_t must be finite and >= 0");
-    if (cfg.method == optimizer::sgd && cfg.schedule == learning_rate::optimal && !(cfg.l2 > 0.0))
-      return bad("learning_rate::optimal needs l2 > 0 (it scales the step by 1 / alpha)");
+      return make_error(errc::invalid_argument, "linear_regression: n_features must be at least 1");
+    if (auto err = validate(cfg))
+      return err;
     linear_regression result;
     result.cfg_ = cfg;
     result.weights_.setZero(n_features);
     if (cfg.method == optimizer::adagrad)
       result.accum_.setZero(n_features + 1); // last entry: the intercept's coordinate
     return result;
+  }
+
+  /// The error `make` returns for `cfg`, or none.
+  [[nodiscard]] static caf::error validate(const linear_regression_config& cfg) {
+    auto bad = [](std::string what) {
+      return make_error(errc::invalid_argument, "linear_regression: " + std::move(what));
+    };
+    if (cfg.method != optimizer::sgd && cfg.method != optimizer::adagrad)
+      return bad("the optimizer must be sgd or adagrad (ftrl is for logistic_regression)");
+    if (cfg.schedule != learning_rate::constant && cfg.schedule != learning_rate::optimal &&
+        cfg.schedule != learning_rate::inverse_scaling)
+      return bad("the learning rate must be constant, optimal or inverse_scaling");
+    if (!(cfg.eta0 > 0.0) || !std::isfinite(cfg.eta0))
+      return bad("eta0 must be finite and > 0");
+    if (!(cfg.l2 >= 0.0) || !std::isfinite(cfg.l2) || !(cfg.power_t >= 0.0))
+      return bad("l2 and power_t must be finite and >= 0");
+    if (cfg.method == optimizer::sgd && cfg.schedule == learning_rate::optimal && !(cfg.l2 > 0.0))
+      return bad("learning_rate::optimal needs l2 > 0 (it scales the step by 1 / alpha)");
+    return caf::error{};
   }
 
   // -- learning ----------------------------------------------------------------------------------
@@ -171,13 +182,35 @@ public:
            accum_ == other.accum_;
   }
 
-  /// Saves or loads all state, optimizer accumulators included.
+  /// Saves or loads all state, optimizer accumulators included. A loaded state whose sizes
+  /// disagree with its settings, or that holds a value that is not finite, throws
+  /// (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_& weights_& intercept_& accum_& t_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
+  /// Refuses a loaded state that would read out of bounds or holds a value that is not finite.
+  void check_loaded() const {
+    if (auto err = validate(cfg_))
+      throw_corrupt_archive(eddy::describe(err));
+    const Eigen::Index n = weights_.size();
+    const Eigen::Index expected = n > 0 && cfg_.method == optimizer::adagrad ? n + 1 : 0;
+    if (accum_.size() != expected)
+      throw_corrupt_archive("linear_regression: " + std::to_string(accum_.size()) +
+                            " sums of squared gradients for " + std::to_string(n) +
+                            " weights, expected " + std::to_string(expected));
+    if (!weights_.allFinite() || !std::isfinite(intercept_) || !accum_.allFinite() ||
+        (accum_.size() > 0 && accum_.minCoeff() < 0.0))
+      throw_corrupt_archive("linear_regression: a weight, the intercept or an optimizer sum is "
+                            "not finite (or a sum of squares is negative)");
+    if (!(t_ >= 1.0) || !std::isfinite(t_))
+      throw_corrupt_archive("linear_regression: the update counter is not finite and >= 1");
+  }
+
   /// The settings.
   linear_regression_config cfg_;
   /// The weights.

@@ -51,7 +51,8 @@ struct logistic_regression_config {
   /// Saves or loads every setting.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& n_classes& method& schedule& eta0& power_t& l1& l2& ftrl_alpha& ftrl_beta& fit_intercept;
+    ar& n_classes& method& schedule& eta0& power_t& l1& l2& ftrl_alpha& ftrl_beta;
+    serialize_flag(ar, fit_intercept, "logistic_regression: fit_intercept");
   }
 };
 
@@ -72,6 +73,18 @@ public:
   /// Makes a model for `n_features` features, or says which setting is out of range.
   [[nodiscard]] static caf::expected<logistic_regression>
   make(Eigen::Index n_features, logistic_regression_config cfg = {}) {
+    if (auto err = validate(n_features, cfg))
+      return err;
+    logistic_regression result;
+    result.cfg_ = cfg;
+    result.n_features_ = n_features;
+    result.allocate();
+    return result;
+  }
+
+  /// The error `make` returns for these settings, or none.
+  [[nodiscard]] static caf::error validate(Eigen::Index n_features,
+                                           const logistic_regression_config& cfg) {
     auto bad = [](std::string what) {
       return make_error(errc::invalid_argument, "logistic_regression: " + std::move(what));
     };
@@ -79,6 +92,12 @@ public:
       return bad("n_features must be at least 1");
     if (cfg.n_classes < 2)
       return bad("n_classes must be at least 2");
+    if (cfg.method != optimizer::sgd && cfg.method != optimizer::adagrad &&
+        cfg.method != optimizer::ftrl)
+      return bad("the optimizer must be sgd, adagrad or ftrl");
+    if (cfg.schedule != learning_rate::constant && cfg.schedule != learning_rate::optimal &&
+        cfg.schedule != learning_rate::inverse_scaling)
+      return bad("the learning rate must be constant, optimal or inverse_scaling");
     if (!(cfg.eta0 > 0.0) || !std::isfinite(cfg.eta0))
       return bad("eta0 must be finite and > 0");
     if (!(cfg.l1 >= 0.0) || !(cfg.l2 >= 0.0) || !std::isfinite(cfg.l1 + cfg.l2))
@@ -88,11 +107,7 @@ public:
       return bad("learning_rate::optimal needs l1 + l2 > 0 (it scales the step by 1 / alpha)");
     if (!(cfg.power_t >= 0.0) || !(cfg.ftrl_alpha > 0.0) || !(cfg.ftrl_beta >= 0.0))
       return bad("power_t and ftrl_beta must be >= 0 and ftrl_alpha > 0");
-    logistic_regression result;
-    result.cfg_ = cfg;
-    result.n_features_ = n_features;
-    result.allocate();
-    return result;
+    return caf::error{};
   }
 
   // -- learning ----------------------------------------------------------------------------------
@@ -222,12 +237,16 @@ public:
            accum_ == other.accum_ && z_ == other.z_;
   }
 
-  /// Saves or loads all state, optimizer accumulators included.
+  /// Saves or loads all state, optimizer accumulators included. A loaded state whose sizes
+  /// disagree with its settings, or that holds a value that is not finite, throws
+  /// (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_& n_features_& weights_& intercepts_& accum_& z_& t_;
-    if constexpr (Archive::is_loading::value)
+    if constexpr (Archive::is_loading::value) {
+      check_loaded();
       derive();
+    }
   }
 
 private:
@@ -236,6 +255,47 @@ private:
       return 1.0 / (1.0 + std::exp(-z));
     double e = std::exp(z);
     return e / (1.0 + e);
+  }
+
+  /// Refuses a loaded state that would read out of bounds or holds a value that is not finite.
+  void check_loaded() const {
+    auto shape = [](const weight_matrix& m) {
+      return std::to_string(m.rows()) + " x " + std::to_string(m.cols());
+    };
+    if (n_features_ == 0) {
+      if (weights_.size() != 0 || intercepts_.size() != 0 || accum_.size() != 0 || z_.size() != 0)
+        throw_corrupt_archive("logistic_regression: a model of no features holds weights");
+      return;
+    }
+    if (auto err = validate(n_features_, cfg_))
+      throw_corrupt_archive(eddy::describe(err));
+    const Eigen::Index rows = cfg_.n_classes == 2 ? 1 : cfg_.n_classes;
+    if (weights_.rows() != rows || weights_.cols() != n_features_)
+      throw_corrupt_archive("logistic_regression: the weights are " + shape(weights_) +
+                            ", expected " + std::to_string(rows) + " x " +
+                            std::to_string(n_features_) + " for " + std::to_string(cfg_.n_classes) +
+                            " classes and " + std::to_string(n_features_) + " features");
+    if (intercepts_.size() != rows)
+      throw_corrupt_archive("logistic_regression: " + std::to_string(intercepts_.size()) +
+                            " intercepts for " + std::to_string(rows) + " weight vectors");
+    const bool has_accum = cfg_.method != optimizer::sgd;
+    if (has_accum ? accum_.rows() != rows || accum_.cols() != n_features_ + 1 : accum_.size() != 0)
+      throw_corrupt_archive("logistic_regression: the optimizer's sums of squared gradients are " +
+                            shape(accum_) + ", expected " +
+                            (has_accum
+                                 ? std::to_string(rows) + " x " + std::to_string(n_features_ + 1)
+                                 : std::string{"none for SGD"}));
+    const bool has_z = cfg_.method == optimizer::ftrl;
+    if (has_z ? z_.rows() != rows || z_.cols() != n_features_ + 1 : z_.size() != 0)
+      throw_corrupt_archive("logistic_regression: FTRL's z is " + shape(z_) + ", expected " +
+                            (has_z ? std::to_string(rows) + " x " + std::to_string(n_features_ + 1)
+                                   : std::string{"none for another optimizer"}));
+    if (!weights_.allFinite() || !intercepts_.allFinite() || !accum_.allFinite() ||
+        !z_.allFinite() || (accum_.size() > 0 && accum_.minCoeff() < 0.0))
+      throw_corrupt_archive("logistic_regression: a weight, intercept or optimizer sum is not "
+                            "finite (or a sum of squares is negative)");
+    if (!(t_ >= 1.0) || !std::isfinite(t_))
+      throw_corrupt_archive("logistic_regression: the update counter is not finite and >= 1");
   }
 
   /// Computes the values derived from the settings (not state, so not serialized).

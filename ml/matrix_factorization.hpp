@@ -180,8 +180,8 @@ public:
   [[nodiscard]] double global_mean() const noexcept { return mean_; }
 
   /// Saves or loads the whole state (the id maps are rebuilt on load). A loaded state whose
-  /// sizes disagree or that repeats an id throws (errc::corrupt_file from `from_binary` and
-  /// `load_model`).
+  /// sizes disagree, that repeats an id or holds a value that is not finite throws
+  /// (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_& user_ids_& item_ids_& user_factors_& item_factors_& user_bias_& item_bias_;
@@ -201,6 +201,9 @@ public:
                        item_bias_.size() != item_ids_.size();
       if (bad)
         throw_corrupt_archive("matrix_factorization: sizes do not match the ids and settings");
+      if (!all_finite(user_factors_) || !all_finite(item_factors_) || !all_finite(user_bias_) ||
+          !all_finite(item_bias_) || !std::isfinite(mean_))
+        throw_corrupt_archive("matrix_factorization: a factor, bias or the mean is not finite");
     }
   }
 

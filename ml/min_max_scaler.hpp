@@ -107,13 +107,38 @@ public:
   /// The running maximum per feature (-inf before the first record).
   [[nodiscard]] const vector& data_max() const noexcept { return max_; }
 
-  /// Saves or loads all state.
+  /// Saves or loads all state. A loaded state whose numbers of minima and maxima differ, with a
+  /// target range beyond ±max_magnitude, or with a range that learn could not have made (a
+  /// minimum above its maximum, one end seen and not the other) throws (errc::corrupt_file from
+  /// `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& min_& max_& low_& high_& clip_;
+    ar& min_& max_& low_& high_;
+    serialize_flag(ar, clip_, "min_max_scaler: clip");
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
+  /// Refuses a loaded state that would read out of bounds or overflow.
+  void check_loaded() const {
+    if (min_.size() != max_.size())
+      throw_corrupt_archive("min_max_scaler: " + std::to_string(min_.size()) + " minima but " +
+                            std::to_string(max_.size()) + " maxima (one per feature each)");
+    if (!(std::abs(low_) <= max_magnitude) || !(std::abs(high_) <= max_magnitude))
+      throw_corrupt_archive("min_max_scaler: the target range is not within ±max_magnitude");
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    for (Eigen::Index j = 0; j < min_.size(); ++j) {
+      const bool unseen = min_[j] == inf && max_[j] == -inf;
+      const bool seen = std::abs(min_[j]) <= max_magnitude && std::abs(max_[j]) <= max_magnitude &&
+                        min_[j] <= max_[j];
+      if (!unseen && !seen)
+        throw_corrupt_archive("min_max_scaler: feature " + std::to_string(j) + " has the range [" +
+                              std::to_string(min_[j]) + ", " + std::to_string(max_[j]) +
+                              "], which learn cannot make");
+    }
+  }
+
   /// The running minimum per feature.
   vector min_;
   /// The running maximum per feature.

@@ -27,6 +27,12 @@
 // it, renames it over the target and fsyncs the directory: a crash leaves the old file or the
 // new one, never a mix, and concurrent saves never write into each other's temporary file.
 // Nothing throws: Boost archive exceptions become error values.
+//
+// The frame proves that the bytes are the ones written, not that they make a model: a payload
+// whose contents disagree with each other (sizes, class counts, slots, a flag that is not 0 or 1)
+// is refused by the model's own `serialize`, which checks the loaded state against its shape, as
+// errc::corrupt_file with a sentence saying what disagrees (tests/ml/model_file_contents_test.cpp
+// crafts such files, with a valid frame and CRC, for every kind of model file).
 #pragma once
 
 #include <eddy/ml/crc32c.hpp>

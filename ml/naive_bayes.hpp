@@ -190,13 +190,51 @@ public:
            all_m2_ == other.all_m2_;
   }
 
-  /// Saves or loads all state.
+  /// Saves or loads all state. A loaded state whose sizes disagree (class weights, means and
+  /// spreads of other numbers of classes or features) or that holds a value that is not finite
+  /// throws (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& var_smoothing_& weights_& means_& m2_& all_weight_& all_mean_& all_m2_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
+  /// Refuses a loaded state that would read out of bounds or holds a value that is not finite.
+  void check_loaded() const {
+    auto refuse = [](const std::string& why) {
+      throw_corrupt_archive("gaussian_naive_bayes: " + why);
+    };
+    auto shape = [](const matrix& m) {
+      return std::to_string(m.rows()) + " x " + std::to_string(m.cols());
+    };
+    if (!(var_smoothing_ >= 0.0) || !std::isfinite(var_smoothing_))
+      refuse("var_smoothing is not finite and >= 0");
+    const Eigen::Index k = weights_.size(), d = means_.cols();
+    if (k == 0) {
+      if (means_.size() != 0 || m2_.size() != 0 || all_mean_.size() != 0 || all_m2_.size() != 0 ||
+          all_weight_ != 0.0)
+        refuse("a model of no classes holds statistics");
+      return;
+    }
+    if (k < 2 || d < 1)
+      refuse(std::to_string(k) + " classes and " + std::to_string(d) +
+             " features; a model has at least 2 classes and 1 feature");
+    if (means_.rows() != k || m2_.rows() != k || m2_.cols() != d)
+      refuse(std::to_string(k) + " class weights but means " + shape(means_) + " and spreads " +
+             shape(m2_) + ", expected " + std::to_string(k) + " x " + std::to_string(d));
+    if (all_mean_.size() != d || all_m2_.size() != d)
+      refuse(std::to_string(all_mean_.size()) + " overall means and " +
+             std::to_string(all_m2_.size()) + " overall spreads for " + std::to_string(d) +
+             " features");
+    if (!weights_.allFinite() || weights_.minCoeff() < 0.0 || !(all_weight_ >= 0.0) ||
+        !std::isfinite(all_weight_))
+      refuse("a class weight is negative or not finite");
+    if (!means_.allFinite() || !m2_.allFinite() || !all_mean_.allFinite() || !all_m2_.allFinite())
+      refuse("a mean or spread is not finite");
+  }
+
   /// The share of the largest variance added to every variance.
   double var_smoothing_ = 1e-9;
   /// The total sample weight per class.

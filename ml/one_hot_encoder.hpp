@@ -63,16 +63,39 @@ public:
   /// An encoder with no columns, to be filled by deserialization.
   one_hot_encoder() = default;
 
+  /// The largest width of an encoding, n_columns * (max_categories + 1 for the "other" slot).
+  static constexpr std::size_t max_outputs = std::size_t{1} << 32;
+
   /// Makes an encoder for `n_columns` categorical columns.
   [[nodiscard]] static caf::expected<one_hot_encoder> make(std::size_t n_columns,
                                                            one_hot_encoder_config cfg = {}) {
-    if (n_columns == 0 || cfg.max_categories == 0)
-      return make_error(errc::invalid_argument,
-                        "one_hot_encoder: needs at least one column and one category per column");
+    if (n_columns == 0)
+      return make_error(errc::invalid_argument, "one_hot_encoder: needs at least one column");
+    if (auto err = validate(n_columns, cfg))
+      return err;
     one_hot_encoder result;
     result.cfg_ = cfg;
     result.columns_.resize(n_columns);
     return result;
+  }
+
+  /// The error `make` returns for these settings, or none: at least one category per column, a
+  /// known unknown_category, and encodings at most max_outputs wide.
+  [[nodiscard]] static caf::error validate(std::size_t n_columns,
+                                           const one_hot_encoder_config& cfg) {
+    auto bad = [](const std::string& what) {
+      return make_error(errc::invalid_argument, "one_hot_encoder: " + what);
+    };
+    if (cfg.max_categories == 0)
+      return bad("needs at least one category per column");
+    if (cfg.unknown != unknown_category::other && cfg.unknown != unknown_category::ignore &&
+        cfg.unknown != unknown_category::error)
+      return bad("unknown must be other, ignore or error");
+    if (cfg.max_categories >= max_outputs ||
+        (n_columns > 0 && slots_per_column(cfg) > max_outputs / n_columns))
+      return bad(std::to_string(n_columns) + " columns of " + std::to_string(cfg.max_categories) +
+                 " categories make encodings wider than 2^32");
+    return caf::error{};
   }
 
   /// Gives slots to the categories of `record` that have none yet, while there is room; with
@@ -147,15 +170,42 @@ public:
     return i->second;
   }
 
-  /// Saves or loads all state.
+  /// Saves or loads all state. A loaded state with settings out of range, more categories in a
+  /// column than its slots, or slots that are not 0, 1, ... in each column throws
+  /// (errc::corrupt_file from `from_binary` and `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_& columns_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
-  std::size_t slots_per_column() const noexcept {
-    return cfg_.max_categories + (cfg_.unknown == unknown_category::other ? 1 : 0);
+  static std::size_t slots_per_column(const one_hot_encoder_config& cfg) noexcept {
+    return cfg.max_categories + (cfg.unknown == unknown_category::other ? 1 : 0);
+  }
+
+  std::size_t slots_per_column() const noexcept { return slots_per_column(cfg_); }
+
+  /// Refuses a loaded state whose slots would write out of bounds or share a position.
+  void check_loaded() const {
+    if (auto err = validate(columns_.size(), cfg_))
+      throw_corrupt_archive(eddy::describe(err));
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+      const auto& column = columns_[c];
+      if (column.size() > cfg_.max_categories)
+        throw_corrupt_archive("one_hot_encoder: column " + std::to_string(c) + " has " +
+                              std::to_string(column.size()) + " categories for " +
+                              std::to_string(cfg_.max_categories) + " slots");
+      std::vector<bool> taken(column.size(), false);
+      for (const auto& [category, slot] : column) {
+        if (slot >= column.size() || taken[slot])
+          throw_corrupt_archive("one_hot_encoder: column " + std::to_string(c) +
+                                " gives the category '" + category + "' the slot " +
+                                std::to_string(slot) + ", out of range or taken");
+        taken[slot] = true;
+      }
+    }
   }
 
   caf::error check_size(const std::vector<std::string>& record, const char* what) const {

@@ -20,6 +20,7 @@
 #include <eddy/ml/fwd.hpp>
 #include <eddy/ml/input_limits.hpp>
 #include <eddy/ml/learner.hpp>
+#include <eddy/ml/serialization.hpp>
 
 #include <boost/serialization/vector.hpp>
 #include <caf/expected.hpp>
@@ -200,19 +201,39 @@ private:
       flush();
   }
 
-  /// Refuses a loaded state whose sizes disagree.
+  /// Refuses a loaded state whose sizes disagree (computed without overflow) or that holds a
+  /// value learn refuses.
   void check_loaded() const {
+    auto refuse = [](const std::string& why) { throw_corrupt_archive("online_kmeans: " + why); };
     if (d_ == 0) {
       if (!centroids_.empty() || !weights_.empty() || !pending_.empty())
-        throw_corrupt_archive("online_kmeans: centroids in a model of no features");
+        refuse("centroids in a model of no features");
       return;
     }
-    const bool bad = validate(d_, cfg_) || weights_.size() > cfg_.k ||
-                     centroids_.size() != weights_.size() * d_ || pending_.size() % d_ != 0 ||
-                     pending_.size() >= cfg_.batch_size * d_ ||
-                     (!pending_.empty() && weights_.size() < cfg_.k);
-    if (bad)
-      throw_corrupt_archive("online_kmeans: sizes do not match the settings");
+    if (auto err = validate(d_, cfg_))
+      refuse(eddy::describe(err));
+    if (weights_.size() > cfg_.k)
+      refuse(std::to_string(weights_.size()) +
+             " centroids, more than k = " + std::to_string(cfg_.k));
+    if (centroids_.size() % d_ != 0 || centroids_.size() / d_ != weights_.size())
+      refuse(std::to_string(centroids_.size()) + " centroid values for " +
+             std::to_string(weights_.size()) + " centroids of " + std::to_string(d_) + " features");
+    if (pending_.size() % d_ != 0 || pending_.size() / d_ >= cfg_.batch_size)
+      refuse(std::to_string(pending_.size()) +
+             " values wait for a batch; expected whole points "
+             "of " +
+             std::to_string(d_) +
+             " features, fewer than batch_size = " + std::to_string(cfg_.batch_size));
+    if (!pending_.empty() && weights_.size() < cfg_.k)
+      refuse("points wait for a batch before the k initial centroids are complete");
+    if (!all_finite(centroids_))
+      refuse("a centroid is not finite");
+    for (double v : pending_)
+      if (!(std::abs(v) <= max_input_magnitude))
+        refuse("a waiting value is not finite or beyond +-max_input_magnitude");
+    for (double w : weights_)
+      if (!(w >= 0) || !std::isfinite(w))
+        refuse("a centroid weight is negative or not finite");
   }
 
   std::size_t nearest(const double* x) const {

@@ -15,6 +15,7 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/input_limits.hpp>
+#include <eddy/ml/serialization.hpp>
 
 #include <caf/expected.hpp>
 
@@ -144,7 +145,8 @@ public:
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cfg_.min_instances& cfg_.delta& cfg_.threshold& cfg_.alpha& cfg_.mode;
-    ar& count_& mean_& sum_up_& sum_down_& min_up_& min_down_& ignored_& drift_;
+    ar& count_& mean_& sum_up_& sum_down_& min_up_& min_down_& ignored_;
+    serialize_flag(ar, drift_, "page_hinkley: drift_detected");
     if constexpr (Archive::is_loading::value)
       if (validate(cfg_))
         throw_corrupt_archive("page_hinkley: settings out of range");

@@ -13,6 +13,7 @@
 #include <eddy/ml/fwd.hpp>
 #include <eddy/ml/input_limits.hpp>
 #include <eddy/ml/random_draws.hpp>
+#include <eddy/ml/serialization.hpp>
 #include <eddy/ml/tree_stats.hpp>
 
 #include <boost/serialization/vector.hpp>
@@ -49,7 +50,9 @@ struct random_forest_config {
   /// Saves or loads every setting with a Boost archive.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& n_trees& max_features& bootstrap& max_depth& min_samples_split& min_samples_leaf& seed;
+    ar& n_trees& max_features;
+    serialize_flag(ar, bootstrap, "random_forest: bootstrap");
+    ar& max_depth& min_samples_split& min_samples_leaf& seed;
   }
 };
 

@@ -122,13 +122,65 @@ public:
   /// The newest value minus the mean of the window.
   [[nodiscard]] double last_minus_mean() const noexcept { return count_ > 0 ? last_ - mean_ : 0.0; }
 
-  /// Saves or loads all state.
+  /// Saves or loads all state. A loaded state that push could not have made (an empty window, a
+  /// count that disagrees with the sequence number, min / max candidates outside the window or
+  /// out of order, a value push refuses) throws (errc::corrupt_file from `from_binary` and
+  /// `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& buffer_& count_& seq_& mean_& m2_& last_& min_& max_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
+  using candidates = std::deque<std::pair<uint64_t, double>>;
+
+  /// Refuses a loaded state that would divide by zero, read out of bounds or break the queues.
+  void check_loaded() const {
+    auto refuse = [](const std::string& why) { throw_corrupt_archive("rolling_stats: " + why); };
+    const auto window = buffer_.size();
+    if (window == 0)
+      refuse("a window of no values");
+    if (count_ != std::min<uint64_t>(seq_, window))
+      refuse(std::to_string(count_) + " values in a window of " + std::to_string(window) +
+             " after " + std::to_string(seq_) + " pushes");
+    for (double v : buffer_)
+      if (!accepts(v))
+        refuse("the window holds a value push refuses");
+    if (!std::isfinite(mean_) || !std::isfinite(m2_) || !accepts(last_))
+      refuse("the mean, spread or last value is not finite");
+    if (count_ > 0 && last_ != buffer_[static_cast<std::size_t>((seq_ - 1) % window)])
+      refuse("the last value is not the newest value of the window");
+    check_candidates(min_, "minimum", [](double a, double b) { return a < b; });
+    check_candidates(max_, "maximum", [](double a, double b) { return a > b; });
+  }
+
+  /// Refuses min or max candidates that are not the window's values at their sequence numbers,
+  /// in order of sequence number and strictly ordered by `before`, ending with the newest value.
+  template <class Before>
+  void check_candidates(const candidates& queue, const char* name, Before before) const {
+    auto refuse = [name](const std::string& why) {
+      throw_corrupt_archive(std::string{"rolling_stats: the "} + name + " candidates " + why);
+    };
+    if (count_ == 0) {
+      if (!queue.empty())
+        refuse("are not empty in an empty window");
+      return;
+    }
+    if (queue.empty() || queue.back().first != seq_ - 1)
+      refuse("do not end with the newest value");
+    const auto window = buffer_.size();
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+      const auto [seq, value] = queue[i];
+      if (seq >= seq_ || seq_ - seq > window ||
+          buffer_[static_cast<std::size_t>(seq % window)] != value)
+        refuse("hold a value that is not in the window");
+      if (i > 0 && (queue[i - 1].first >= seq || !before(queue[i - 1].second, value)))
+        refuse("are out of order");
+    }
+  }
+
   [[nodiscard, gnu::cold, gnu::noinline]] static caf::error refused(double value) {
     const char* what = std::isnan(value)   ? "NaN"
                        : std::isinf(value) ? "infinite"
@@ -161,9 +213,9 @@ private:
   /// The newest value.
   double last_ = 0.0;
   /// Candidates for the minimum: (sequence number, value), values increasing.
-  std::deque<std::pair<uint64_t, double>> min_;
+  candidates min_;
   /// Candidates for the maximum: (sequence number, value), values decreasing.
-  std::deque<std::pair<uint64_t, double>> max_;
+  candidates max_;
 };
 
 } // namespace eddy::ml

@@ -1,9 +1,10 @@
-// The reference pipeline for the sensor data set data/sensors/single_hop.csv: CSV reader,
-// per-mote window features, standardization and a test-then-train run of a logistic
-// regression. It is public so that the example (examples/ml/sensor_anomaly.cpp), the quality
-// test (tests/ml/sensor_features_test.cpp) and the scikit-learn comparison
-// (bench/ml/sklearn_reference.py, which computes the same features in Python) all run the
-// same code; it is a worked example of the library for one data set, not a general component.
+// The reference pipeline for the sensor data set data/sensors/single_hop.csv: per-mote window
+// features, standardization and a test-then-train run of a logistic regression, on the rows of
+// the CSV reader (sensor_csv.hpp, included). It is public so that the example
+// (examples/ml/sensor_anomaly.cpp), the quality test (tests/ml/sensor_features_test.cpp) and the
+// scikit-learn comparison (bench/ml/sklearn_reference.py, which computes the same features in
+// Python) all run the same code; it is a worked example of the library for one data set, not a
+// general component.
 //
 //   auto readings = eddy::ml::read_sensor_csv("data/sensors/single_hop.csv");  // sorted
 //   auto model = eddy::ml::logistic_regression::make(eddy::ml::sensor_features::n_features);
@@ -20,6 +21,8 @@
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/logistic_regression.hpp>
 #include <eddy/ml/rolling_stats.hpp>
+#include <eddy/ml/sensor_csv.hpp>
+#include <eddy/ml/serialization.hpp>
 #include <eddy/ml/standard_scaler.hpp>
 
 #include <caf/expected.hpp>
@@ -29,82 +32,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <fstream>
-#include <limits>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace eddy::ml {
-
-/// One row of single_hop.csv.
-struct sensor_reading {
-  /// Sequence number within the mote.
-  int64_t reading = 0;
-  /// The mote, 1 to 4.
-  int mote_id = 0;
-  /// 1 indoor, 0 outdoor.
-  double indoor = 0.0;
-  /// Relative humidity, %.
-  double humidity = 0.0;
-  /// Temperature, °C.
-  double temperature = 0.0;
-  /// 1 for an anomaly, 0 otherwise.
-  int label = 0;
-};
-
-/// Reads a sensor CSV (header reading,mote_id,indoor,humidity,temperature,label) and returns its
-/// rows ordered by reading, then mote_id; errc::io_error or errc::bad_input with the line. The
-/// reading must be a whole number in [0, 2^53], the mote_id a whole number in [0, INT_MAX] and
-/// the label 0 or 1; a row with another value (e.g. 1e20, which no integer type holds) is
-/// refused, never cast.
-[[nodiscard]] inline caf::expected<std::vector<sensor_reading>>
-read_sensor_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    return make_error(errc::io_error, "read_sensor_csv: cannot open " + path);
-  std::string line;
-  std::getline(in, line);
-  if (line.rfind("reading,mote_id,indoor,humidity,temperature,label", 0) != 0)
-    return make_error(errc::bad_input, "read_sensor_csv: " + path + " lacks the header line");
-  std::vector<sensor_reading> rows;
-  for (int64_t number = 2; std::getline(in, line); ++number) {
-    if (line.empty() || line == "\r")
-      continue;
-    double v[6];
-    const char* p = line.c_str();
-    int i = 0;
-    for (; i < 6; ++i) {
-      char* end = nullptr;
-      v[i] = std::strtod(p, &end);
-      if (end == p || !std::isfinite(v[i]) || (i < 5 && *end != ','))
-        break;
-      p = end + 1;
-    }
-    auto where = [&] { return "read_sensor_csv: " + path + " line " + std::to_string(number); };
-    if (i < 6)
-      return make_error(errc::bad_input, where() + " is not six numbers");
-    auto whole_in = [](double x, double low, double high) {
-      return x >= low && x <= high && std::floor(x) == x;
-    };
-    if (!whole_in(v[0], 0.0, 9007199254740992.0)) // 2^53: every whole double up to it is exact
-      return make_error(errc::bad_input, where() + ": the reading is not a whole number in [0, "
-                                                   "2^53]");
-    if (!whole_in(v[1], 0.0, double(std::numeric_limits<int>::max())))
-      return make_error(errc::bad_input, where() + ": the mote_id is not a whole number in [0, "
-                                                   "INT_MAX]");
-    if (v[5] != 0.0 && v[5] != 1.0)
-      return make_error(errc::bad_input, where() + ": the label is not 0 or 1");
-    rows.push_back({static_cast<int64_t>(v[0]), static_cast<int>(v[1]), v[2], v[3], v[4],
-                    static_cast<int>(v[5])});
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    return std::pair{a.reading, a.mote_id} < std::pair{b.reading, b.mote_id};
-  });
-  return rows;
-}
 
 /// Turns sensor readings into standardized feature vectors, keeping a window per mote.
 class sensor_features {
@@ -160,13 +93,30 @@ public:
             "t_last_dev", "h_mean",      "h_std",    "h_min",  "h_max", "h_last_dev"};
   }
 
-  /// Saves or loads all state.
+  /// Saves or loads all state. A loaded state whose scaler does not take n_features features, or
+  /// whose windows are not `window` long, throws (errc::corrupt_file from `from_binary` and
+  /// `load_model`); the windows and the scaler check their own state.
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& window_& motes_& scaler_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
+  /// Refuses a loaded state whose parts disagree with each other.
+  void check_loaded() const {
+    if (scaler_.n_features() != n_features)
+      throw_corrupt_archive("sensor_features: the scaler takes " +
+                            std::to_string(scaler_.n_features()) + " features, expected " +
+                            std::to_string(n_features));
+    const auto length = std::max<std::size_t>(window_, 1); // as rolling_stats makes it
+    for (const auto& [mote, windows] : motes_)
+      if (windows.first.window() != length || windows.second.window() != length)
+        throw_corrupt_archive("sensor_features: the windows of mote " + std::to_string(mote) +
+                              " are not " + std::to_string(length) + " readings long");
+  }
+
   /// The window length per mote.
   std::size_t window_;
   /// Per mote: the windows of temperature and humidity.

@@ -13,11 +13,12 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
+#include <eddy/ml/input_limits.hpp>
+#include <eddy/ml/sensor_csv.hpp>
 
 #include <caf/expected.hpp>
 
-#include <fstream>
-#include <sstream>
+#include <cmath>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -37,37 +38,34 @@ struct sensor_split {
   labels test_y;
 };
 
-/// Reads single_hop.csv (in file order) into the split.
+/// Reads single_hop.csv (in file order) into the split. Rows are read and checked by
+/// read_sensor_rows (sensor_csv.hpp): a reading, mote or label no integer holds, or a NaN or
+/// infinite value, is refused with errc::bad_input and its line, never cast. An indoor flag,
+/// humidity or temperature beyond ±max_input_magnitude (1e100) is refused the same way, so that
+/// the changes since the previous reading stay finite.
 [[nodiscard]] inline caf::expected<sensor_split> read_sensor_split(const std::string& path) {
-  std::ifstream in{path};
-  if (!in)
-    return make_error(errc::io_error, "read_sensor_split: cannot open " + path);
-  std::string line;
-  std::getline(in, line); // header
+  constexpr const char* where = "read_sensor_split";
+  auto readings = read_sensor_rows(path, where);
+  if (!readings)
+    return std::move(readings.error());
   std::vector<std::vector<double>> rows[2];
   std::vector<int> ys[2];
   std::unordered_map<int, std::pair<double, double>> previous;
-  size_t number = 1;
-  while (std::getline(in, line)) {
-    ++number;
-    std::istringstream fields{line};
-    std::string cell;
-    std::vector<double> v;
-    try {
-      while (std::getline(fields, cell, ','))
-        v.push_back(std::stod(cell)); // reading, mote_id, indoor, humidity, temperature, label
-    } catch (const std::exception&) {
-      v.clear();
-    }
-    if (v.size() != 6)
-      return make_error(errc::bad_input, "read_sensor_split: " + path + " line " +
-                                             std::to_string(number) + " is not 6 numbers");
-    const int mote = static_cast<int>(v[1]);
-    auto last = previous.count(mote) ? previous[mote] : std::make_pair(v[3], v[4]);
-    previous[mote] = {v[3], v[4]};
-    const int side = static_cast<long>(v[0]) % 10 < 3 ? 1 : 0;
-    rows[side].push_back({v[2], v[3], v[4], v[3] - last.first, v[4] - last.second});
-    ys[side].push_back(static_cast<int>(v[5]));
+  for (const auto& r : *readings) {
+    if (!(std::abs(r.indoor) <= max_input_magnitude) ||
+        !(std::abs(r.humidity) <= max_input_magnitude) ||
+        !(std::abs(r.temperature) <= max_input_magnitude))
+      return make_error(errc::bad_input, std::string{where} + ": " + path + ": reading " +
+                                             std::to_string(r.reading) + " of mote " +
+                                             std::to_string(r.mote_id) +
+                                             " has a value beyond +-1e100");
+    auto last =
+        previous.count(r.mote_id) ? previous[r.mote_id] : std::make_pair(r.humidity, r.temperature);
+    previous[r.mote_id] = {r.humidity, r.temperature};
+    const int side = r.reading % 10 < 3 ? 1 : 0;
+    rows[side].push_back({r.indoor, r.humidity, r.temperature, r.humidity - last.first,
+                          r.temperature - last.second});
+    ys[side].push_back(r.label);
   }
   sensor_split s;
   for (int side : {0, 1}) {

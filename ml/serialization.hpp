@@ -22,22 +22,54 @@
 #include <eddy/ml/errc.hpp>
 
 #include <Eigen/Core>
-#include <boost/archive/archive_exception.hpp>
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/array_wrapper.hpp>
 #include <boost/serialization/string.hpp>
 
+#include <cmath>
 #include <cstddef>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace eddy::ml {
 
 /// The largest number of coefficients a deserialized matrix may hold; a larger size in an
 /// archive means the archive is damaged, and loading it must not try to allocate that much.
 inline constexpr Eigen::Index max_serialized_coefficients = Eigen::Index{1} << 32;
+
+/// The exception a learner's `serialize` throws when a loaded state breaks an invariant (an
+/// index out of range, sizes that disagree); `from_binary` and `load_model` turn it into
+/// errc::corrupt_file with `why` in the sentence.
+[[noreturn]] inline void throw_corrupt_archive(const std::string& why) {
+  throw std::runtime_error("corrupt archive: " + why);
+}
+
+/// Saves or loads a bool as the one byte a binary archive writes for a bool, refusing on load a
+/// byte other than 0 or 1 (a bool loaded from such a byte would hold an invalid value); `what`
+/// names the flag in the sentence.
+template <class Archive>
+void serialize_flag(Archive& ar, bool& flag, const char* what) {
+  unsigned char byte = flag ? 1 : 0;
+  ar& byte;
+  if constexpr (Archive::is_loading::value) {
+    if (byte > 1)
+      throw_corrupt_archive(std::string{what} + " holds the byte " + std::to_string(byte) +
+                            ", not 0 or 1");
+    flag = byte == 1;
+  }
+}
+
+/// Whether every value of `values` is finite (for checking loaded states).
+[[nodiscard]] inline bool all_finite(const std::vector<double>& values) noexcept {
+  for (double v : values)
+    if (!std::isfinite(v))
+      return false;
+  return true;
+}
 
 } // namespace eddy::ml
 
@@ -56,8 +88,8 @@ void serialize(Archive& ar, Eigen::Matrix<Scalar, Rows, Cols, Options, MaxRows, 
                (Cols != Eigen::Dynamic && cols != Cols) ||
                (cols > 0 && rows > eddy::ml::max_serialized_coefficients / cols);
     if (bad)
-      throw boost::archive::archive_exception(boost::archive::archive_exception::other_exception,
-                                              "Eigen matrix with an impossible shape");
+      eddy::ml::throw_corrupt_archive("an Eigen matrix of " + std::to_string(rows) + " x " +
+                                      std::to_string(cols) + " coefficients (impossible shape)");
     m.resize(rows, cols);
   }
   if (m.size() > 0)
@@ -78,8 +110,7 @@ void serialize(Archive& ar, std::mt19937_64& rng, const unsigned int) {
     std::istringstream in(state);
     in >> rng;
     if (!in)
-      throw boost::archive::archive_exception(boost::archive::archive_exception::other_exception,
-                                              "damaged std::mt19937_64 state");
+      eddy::ml::throw_corrupt_archive("a damaged std::mt19937_64 state");
   }
 }
 

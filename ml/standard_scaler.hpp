@@ -107,13 +107,28 @@ public:
     return count_ > 0.0 ? vector(m2_ / count_) : vector(vector::Zero(m2_.size()));
   }
 
-  /// Saves or loads all state.
+  /// Saves or loads all state. A loaded state whose numbers of means and spreads differ, or with
+  /// a count or value that is not finite, throws (errc::corrupt_file from `from_binary` and
+  /// `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& count_& mean_& m2_;
+    if constexpr (Archive::is_loading::value)
+      check_loaded();
   }
 
 private:
+  /// Refuses a loaded state that would read out of bounds or holds a value that is not finite.
+  void check_loaded() const {
+    if (mean_.size() != m2_.size())
+      throw_corrupt_archive("standard_scaler: " + std::to_string(mean_.size()) + " means but " +
+                            std::to_string(m2_.size()) + " spreads (one per feature each)");
+    if (!(count_ >= 0.0) || !std::isfinite(count_))
+      throw_corrupt_archive("standard_scaler: the record count is not finite and >= 0");
+    if (!mean_.allFinite() || !m2_.allFinite())
+      throw_corrupt_archive("standard_scaler: a mean or spread is not finite");
+  }
+
   /// The number of records learned.
   double count_ = 0.0;
   /// The running mean per feature.

@@ -12,6 +12,8 @@
 //     model.learn(x, y);
 //   }
 //   auto drifts = stream.drift_points();   // {25000, 50000, 75000}
+//
+// `draw_batch(generator, n, X, y)` takes the next n records as a batch for the batch learners.
 #pragma once
 
 #include <eddy/ml/fwd.hpp>
@@ -189,5 +191,22 @@ private:
   /// Records generated so far.
   std::size_t count_ = 0;
 };
+
+/// Draws the next `n` records of `generator` as a batch: one record per row of `X`, their labels
+/// in `y` (for the batch learners, e.g. a noisy data set for random_forest).
+template <class Generator>
+void draw_batch(Generator& generator, std::size_t n, matrix& X, labels& y) {
+  const auto rows = static_cast<Eigen::Index>(n);
+  y.resize(rows);
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    auto r = generator.next();
+    if (i == 0)
+      X.resize(rows, r.x.size());
+    X.row(i) = r.x.transpose();
+    y[i] = r.y;
+  }
+  if (rows == 0)
+    X.resize(0, 0);
+}
 
 } // namespace eddy::ml

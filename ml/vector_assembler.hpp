@@ -18,9 +18,9 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
+#include <eddy/ml/serialization.hpp>
 
 #include <Eigen/SparseCore>
-#include <boost/archive/archive_exception.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
@@ -98,11 +98,10 @@ public:
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     std::vector<std::string> names = names_;
-    ar& names& allow_missing_;
+    ar& names;
+    serialize_flag(ar, allow_missing_, "vector_assembler: allow_missing");
     if (names != names_)
-      throw boost::archive::archive_exception(
-          boost::archive::archive_exception::other_exception,
-          "vector_assembler: the snapshot has other fields than this assembler");
+      throw_corrupt_archive("vector_assembler: the snapshot has other fields than this assembler");
   }
 
 private:

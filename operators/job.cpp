@@ -41,6 +41,13 @@ uint64_t job_report::dead_letter_count() const {
   return n;
 }
 
+uint64_t job_report::late_record_count() const {
+  uint64_t n = 0;
+  for (const auto& m : metrics)
+    n += m.late_records;
+  return n;
+}
+
 std::string job_report::summary() const {
   std::map<std::string, metrics_snapshot> per_op;
   std::vector<std::string> order;
@@ -101,6 +108,16 @@ stream<dead_letter> job::dead_letters() {
     dead_letter_node_ = g_->nodes.size() - 1;
   }
   return stream<dead_letter>{g_, {*dead_letter_node_}};
+}
+
+std::function<int64_t()> job::processing_clock() const {
+  if (cfg_.processing_clock)
+    return cfg_.processing_clock;
+  return [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
 }
 
 caf::error job::validate() {
@@ -178,7 +195,14 @@ caf::error job::prepare(std::vector<size_t>& order, bool run_checks) {
     auto& n = nodes[id];
     for (auto& e : n.inputs)
       n.timed = n.timed || nodes[e.from].timed;
+    if (n.needs_event_time && !std::all_of(n.inputs.begin(), n.inputs.end(),
+                                           [&](auto& e) { return nodes[e.from].timed; }))
+      return invalid("operator '" + n.name +
+                     "' works in event time but its input has none: give the source "
+                     "with_event_time(...)");
   }
+  if (auto err = cfg_.state_backend.validate())
+    return err;
   for (auto& n : nodes)
     for (auto& e : n.inputs)
       if (e.kind == partitioning::hash && n.parallelism > cfg_.channels.key_groups)
@@ -384,6 +408,8 @@ caf::expected<job_report> job::run() {
       auto dl_input = to_coordinator ? 0 : next_dl_input++;
       internal::instance_wiring wiring;
       wiring.timed = n.timed;
+      wiring.state_backend = cfg_.state_backend;
+      wiring.processing_clock = processing_clock();
       for (auto c : n.consumers) {
         auto& consumer = nodes[c];
         for (size_t k = 0; k < consumer.inputs.size(); ++k) {
@@ -508,6 +534,8 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
   configure(sys_cfg, cfg_, *g_, true);
   caf::actor_system sys{sys_cfg};
   auto g = g_;
+  auto state_backend = cfg_.state_backend;
+  auto clock = processing_clock();
   // g is passed as a spawn argument rather than captured: CAF 0.17 dereferences a null
   // argument tuple when a function-based actor is spawned without arguments (UBSan reports it).
   struct spawner_state {
@@ -515,7 +543,8 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
     std::vector<caf::actor> tasks;
   };
   auto spawner = sys.spawn(
-      [](caf::event_based_actor* self, std::shared_ptr<internal::graph> g) -> caf::behavior {
+      [state_backend, clock](caf::event_based_actor* self,
+                             std::shared_ptr<internal::graph> g) -> caf::behavior {
         auto state = std::make_shared<spawner_state>();
         // A coordinator that dies or is cut off takes the worker's part of the job with it.
         self->set_down_handler([self, state](caf::down_msg& x) {
@@ -526,8 +555,8 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
           self->quit();
         });
         return {
-            [self, g, state](internal::spawn_atom,
-                             internal::spawn_request& r) -> caf::result<caf::actor> {
+            [self, g, state, state_backend,
+             clock](internal::spawn_atom, internal::spawn_request& r) -> caf::result<caf::actor> {
               if (r.node >= g->nodes.size() || g->nodes[r.node].name != r.name ||
                   g->nodes[r.node].kind != r.kind || g->nodes[r.node].out_type.name() != r.out_type)
                 return make_error(errc::remote_failure,
@@ -545,6 +574,8 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
               }
               internal::instance_wiring wiring;
               wiring.timed = r.timed;
+              wiring.state_backend = state_backend;
+              wiring.processing_clock = clock;
               for (auto& re : r.outputs) {
                 internal::out_edge e;
                 e.consumer = re.consumer;

@@ -20,6 +20,7 @@
 #include <eddy/operators/job_report.hpp>
 #include <eddy/operators/source.hpp>
 #include <eddy/operators/stream.hpp>
+#include <eddy/state/backend_config.hpp>
 
 #include <caf/expected.hpp>
 
@@ -41,6 +42,11 @@ struct job_config {
   size_t threads = 0;
   /// Batching and credits of every channel.
   channel_config channels;
+  /// Where keyed operators (keyed process, windows) keep their state. Default: in memory.
+  state::backend_config state_backend;
+  /// The processing-time clock in ms that keyed operators read and their processing-time timers
+  /// follow; tests inject a manual clock. Default: the system clock (ms since the epoch).
+  std::function<int64_t()> processing_clock;
   /// Dead letters kept in the job report when no dead-letter stream is consumed; the rest are
   /// counted in `job_report::dead_letters_not_kept`. Default: 100,000.
   size_t kept_dead_letters = 100'000;
@@ -58,6 +64,16 @@ struct job_config {
   /// Runs every instance of operator `op` on node `node` (declared with `with_node`).
   job_config& place(std::string op, std::string node) {
     placement[std::move(op)] = std::move(node);
+    return *this;
+  }
+  /// Keeps keyed state in `cfg`'s backend (e.g. `state::backend_config{}.with_rocksdb(dir)`).
+  job_config& with_state_backend(state::backend_config cfg) {
+    state_backend = std::move(cfg);
+    return *this;
+  }
+  /// Reads processing time from `clock` (ms) instead of the system clock.
+  job_config& with_processing_clock(std::function<int64_t()> clock) {
+    processing_clock = std::move(clock);
     return *this;
   }
   job_config& with_parallelism(uint32_t n) {
@@ -152,6 +168,9 @@ public:
   [[nodiscard]] const job_config& config() const noexcept { return cfg_; }
 
 private:
+  /// The processing clock keyed operators use.
+  [[nodiscard]] std::function<int64_t()> processing_clock() const;
+
   /// Checks the graph and puts it in topological order; `run_checks` also runs the sources'
   /// and sinks' own checks (files), for the operators that run in this process.
   caf::error prepare(std::vector<size_t>& order, bool run_checks = true);

@@ -33,6 +33,8 @@ struct job_report {
   [[nodiscard]] uint64_t records_out(const std::string& op) const;
   /// Dead letters over all operators.
   [[nodiscard]] uint64_t dead_letter_count() const;
+  /// Records later than event-time operators allowed, over all operators.
+  [[nodiscard]] uint64_t late_record_count() const;
   /// A table of the metrics, one line per operator.
   [[nodiscard]] std::string summary() const;
 };

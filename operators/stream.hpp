@@ -30,6 +30,9 @@
 
 namespace eddy {
 
+template <class T, class KeyF>
+class keyed_stream;
+
 namespace internal {
 
 /// Registers `batch<T>` with CAF under a name that is the same in every process.
@@ -116,15 +119,17 @@ public:
 
   // -- partitioning of the next operator's input -----------------------------------------------
 
-  /// Every record of a key reaches the same instance of the next operator.
+  /// Every record of a key reaches the same instance of the next operator. The result is a
+  /// stream like any other, which keyed operators (process with keyed state, windows) can also
+  /// follow (see keyed_stream.hpp).
   template <class F>
-  stream key_by(F key) const {
+  keyed_stream<T, F> key_by(F key) const {
     static_assert(std::is_invocable_v<const F&, const T&>,
                   "key_by: the key function must take const T& (the stream's record type)");
     using key_t = std::decay_t<std::invoke_result_t<const F&, const T&>>;
     auto hash = std::make_shared<std::function<uint64_t(const T&)>>(
         [key](const T& x) { return hash_key<key_t>(key(x)); });
-    return repartitioned(partitioning::hash, std::move(hash));
+    return keyed_stream<T, F>{repartitioned(partitioning::hash, std::move(hash)), key};
   }
 
   /// Round-robin over the next operator's instances.
@@ -226,7 +231,7 @@ public:
     return stream<Out>{g_, {id}};
   }
 
-private:
+protected:
   template <class>
   friend class stream;
 
@@ -276,3 +281,5 @@ private:
 };
 
 } // namespace eddy
+
+#include <eddy/operators/keyed_stream.hpp>

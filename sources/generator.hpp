@@ -13,6 +13,7 @@
 #pragma once
 
 #include <eddy/operators/source.hpp>
+#include <eddy/sources/internal/pacing.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -66,11 +67,12 @@ public:
       if (emitted_ == 0)
         start_ = now;
       auto elapsed = std::chrono::duration<double>(now - start_).count();
-      auto due = static_cast<uint64_t>(elapsed * rate_) + 1;
+      internal::pacing pace{rate_};
+      auto due = pace.due(elapsed);
       if (due <= emitted_) {
-        auto next_at = (emitted_ + 1) / rate_ - elapsed;
+        auto wait = pace.wait_for_next(emitted_, elapsed);
         return {produce_result::wait,
-                std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(next_at))};
+                std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(wait))};
       }
       n = std::min<uint64_t>(n, due - emitted_);
     }

@@ -2,12 +2,18 @@
 // rotating-hyperplane streams, how often they alarm elsewhere, and how fast the adaptive random
 // forest regains its accuracy after a drift compared with a single Hoeffding tree.
 //
-//   build/ml-b/bench/eddy_bench_ml_drift_report [seeds]   (default 10 seeds; takes ~1 min)
+//   eddy_bench_ml_drift_report [--seeds 10]   (takes ~1 min for 10 seeds)
 //
 // Detectors watch the 0/1 errors of a Hoeffding tree learning prequentially (test, then train);
 // the tree and the detector are reset on each alarm, the usual way a detector drives a learner. The
 // first alarm in [d, d + 5000) after drift point d counts as its detection (delay = alarm - d);
 // every other alarm is a false alarm.
+//
+// With 10 seeds (the default) and the reference build (Release without -march=native) the
+// detections and false alarms are checked against the table in bench/ml/README.md, and the run
+// fails when they differ; otherwise the run says "reference not checked" and why.
+#include "ml_bench.hpp"
+
 #include <eddy/ml/adaptive_random_forest.hpp>
 #include <eddy/ml/adwin.hpp>
 #include <eddy/ml/ddm.hpp>
@@ -15,9 +21,13 @@
 #include <eddy/ml/page_hinkley.hpp>
 #include <eddy/ml/synthetic_streams.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -27,6 +37,13 @@ using namespace eddy::ml;
 
 constexpr std::size_t n_records = 100'000;
 constexpr std::size_t tolerance = 5'000;
+
+/// The number of seeds of the reference table in bench/ml/README.md.
+constexpr std::int64_t reference_seeds = 10;
+
+/// Detections and false alarms of that table: SEA then hyperplane; ADWIN, Page-Hinkley, DDM.
+constexpr std::size_t reference_detected[6] = {28, 26, 22, 26, 23, 28};
+constexpr std::size_t reference_false_alarms[6] = {11, 73, 63, 192, 189, 209};
 
 struct stream_data {
   std::string name;
@@ -163,12 +180,19 @@ void recovery_table(const char* name, stream_data (*make)(std::uint64_t), std::s
 } // namespace
 
 int main(int argc, char** argv) {
-  const std::size_t seeds = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 10;
+  CLI::App app{"Drift report: detector delays and false alarms, forest vs. tree recovery"};
+  std::int64_t seeds_option = reference_seeds;
+  app.add_option("--seeds", seeds_option, "seeds per stream (100,000 records each)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  const auto seeds = static_cast<std::size_t>(seeds_option);
   std::printf("Detector delays (records after the drift) and false alarms, %zu seeds x 100'000 "
               "records, drifts at 25'000, 50'000, 75'000\n\n",
               seeds);
   std::printf("| stream     | detector     | detected  | mean    | median  | max     | false | "
               "per run |\n|---|---|---|---|---|---|---|---|\n");
+  std::vector<std::size_t> detected, false_alarms;
   for (auto make : {&make_sea, &make_hyperplane}) {
     detector_score a, p, d;
     std::string name;
@@ -184,8 +208,24 @@ int main(int argc, char** argv) {
     print_detector_row(name, "ADWIN", a, seeds);
     print_detector_row(name, "Page-Hinkley", p, seeds);
     print_detector_row(name, "DDM", d, seeds);
+    for (const auto* row : {&a, &p, &d}) {
+      detected.push_back(row->detected);
+      false_alarms.push_back(row->false_alarms);
+    }
+  }
+  bool failed = false;
+  std::printf("\n");
+  if (eddy::bench_ml::reference_checkable("detections and false alarms", seeds_option,
+                                          reference_seeds, "seeds")) {
+    const bool same =
+        std::equal(detected.begin(), detected.end(), std::begin(reference_detected)) &&
+        std::equal(false_alarms.begin(), false_alarms.end(), std::begin(reference_false_alarms));
+    std::printf("detections and false alarms: %s\n",
+                same ? "match the reference (bench/ml/README.md)"
+                     : "DIFFER from the reference (bench/ml/README.md)");
+    failed = !same;
   }
   recovery_table("SEA", &make_sea, seeds);
   recovery_table("Rotating hyperplane", &make_hyperplane, seeds);
-  return 0;
+  return failed ? 1 : 0;
 }

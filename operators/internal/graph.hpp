@@ -6,6 +6,7 @@
 #include <eddy/actors/output.hpp>
 #include <eddy/actors/partitioning.hpp>
 #include <eddy/actors/task.hpp>
+#include <eddy/state/backend_config.hpp>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>
@@ -46,6 +47,10 @@ struct instance_wiring {
   std::vector<out_edge> outputs;
   /// Whether the output carries event times.
   bool timed = false;
+  /// Where keyed operators keep their state (job_config::state_backend).
+  state::backend_config state_backend;
+  /// Processing time in ms (job_config::processing_clock).
+  std::function<int64_t()> processing_clock;
 };
 
 /// One operator of the job.
@@ -74,6 +79,8 @@ struct node {
   bool is_sink = false;
   /// True when the source assigns event times (propagated downstream at build time).
   bool timed = false;
+  /// True for operators that work in event time (windows): their input must be timed.
+  bool needs_event_time = false;
   /// What a throwing user function does.
   error_policy on_error = error_policy::dead_letter;
   /// Checks done before the job starts (a source's file exists, ...).

@@ -34,7 +34,9 @@ public:
     return copy;
   }
 
-  /// Reads the file `n` times over (a longer stream from a small file). Default: 1.
+  /// Reads the file `n` times over (a longer stream from a small file). With event times, each
+  /// pass continues event time where the one before ended: its times are shifted by the span of
+  /// the first pass (largest minus smallest time, plus 1). Default: 1.
   Derived repeat(uint64_t n) const {
     auto copy = static_cast<const Derived&>(*this);
     copy.passes_ = n;
@@ -57,6 +59,8 @@ public:
     for (size_t k = 0; k < ctx.batch_size(); ++k) {
       if (!file_.next_line(line_)) {
         if (++pass_ < passes_) { // read the file again
+          if (pass_ == 1)
+            span_ = first_max_ >= first_min_ ? first_max_ - first_min_ + 1 : 0;
           if (auto err = file_.open())
             throw std::runtime_error(describe(err));
           self.on_open(file_);
@@ -74,6 +78,12 @@ public:
       }
       if (time_) {
         auto t = time_(x);
+        if (pass_ == 0) {
+          first_min_ = std::min(first_min_, t);
+          first_max_ = std::max(first_max_, t);
+        } else {
+          t += span_ * static_cast<timestamp>(pass_);
+        }
         max_t = std::max(max_t, t);
         ctx.emit(std::move(x), t);
       } else {
@@ -103,6 +113,10 @@ private:
   uint64_t passes_ = 1;
   /// Passes done.
   uint64_t pass_ = 0;
+  /// Smallest and largest event time of the first pass, and the shift per later pass.
+  timestamp first_min_ = max_time;
+  timestamp first_max_ = min_time;
+  timestamp span_ = 0;
 };
 
 } // namespace eddy::internal

@@ -32,3 +32,14 @@ SCENARIO("a paced generator emits at about the given rate") {
   CHECK(out.size() == 2'000);
   CHECK(report->elapsed >= std::chrono::milliseconds{90});
 }
+
+SCENARIO("a paced source waits exactly until its next record is due") {
+  // Record i is due at i / rate. After emitting 5 records at 1,000/s, 4.5 ms in, the next one
+  // (index 5) is due at 5 ms: wait 0.5 ms. (The old arithmetic waited for index 6, a period late.)
+  internal::pacing pace{1'000};
+  CHECK(pace.due(0.0) == 1);
+  CHECK(pace.due(0.0045) == 5);
+  CHECK(pace.wait_for_next(5, 0.0045) == Approx(0.0005).margin(1e-12));
+  CHECK(pace.wait_for_next(5, 0.005) == 0.0);
+  CHECK(pace.wait_for_next(5, 0.006) == 0.0); // late: emit at once
+}

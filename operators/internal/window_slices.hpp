@@ -1,0 +1,107 @@
+// The arithmetic of sliding and tumbling windows over slices, and the index of window ends still
+// to fire, shared by the window operators.
+//
+// A window of size S starting every D is cut into slices of g = gcd(S, D): a record adds to one
+// slice (one state update, whatever S / D is), and a window's result merges its S / g slices when
+// it fires. Window k covers [k·D, k·D + S); it fires when the watermark reaches k·D + S - 1.
+#pragma once
+
+#include <eddy/actors/messages.hpp>
+#include <eddy/operators/window.hpp>
+
+#include <cstdint>
+#include <map>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+namespace eddy::internal {
+
+/// floor(a / b) for b > 0, also for negative a.
+[[nodiscard]] constexpr int64_t floor_div(int64_t a, int64_t b) noexcept {
+  auto q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/// Where records and windows fall, for one window_spec.
+class window_geometry {
+public:
+  explicit window_geometry(const window_spec& spec) noexcept
+      : size_(spec.size)
+      , slide_(spec.slide)
+      , slice_(std::gcd(spec.size, spec.slide)) {}
+
+  /// Length of a slice.
+  [[nodiscard]] int64_t slice_length() const noexcept { return slice_; }
+  [[nodiscard]] int64_t size() const noexcept { return size_; }
+  [[nodiscard]] int64_t slide() const noexcept { return slide_; }
+
+  /// The slice holding event time `t`.
+  [[nodiscard]] int64_t slice_of(timestamp t) const noexcept { return floor_div(t, slice_); }
+
+  /// The ends of the first and last windows holding event time `t`.
+  [[nodiscard]] std::pair<int64_t, int64_t> window_ends_of(timestamp t) const noexcept {
+    auto first_k = floor_div(t - size_, slide_) + 1;
+    auto last_k = floor_div(t, slide_);
+    return {first_k * slide_ + size_, last_k * slide_ + size_};
+  }
+
+  /// The slices [first, last] of the window ending at `end`.
+  [[nodiscard]] std::pair<int64_t, int64_t> slices_of_window(int64_t end) const noexcept {
+    return {floor_div(end - size_, slice_), floor_div(end, slice_) - 1};
+  }
+
+  /// The slices that no window after the one ending at `end` needs: [first, last].
+  [[nodiscard]] std::pair<int64_t, int64_t> slices_done_after(int64_t end) const noexcept {
+    auto start = end - size_;
+    return {floor_div(start, slice_), floor_div(start + slide_, slice_) - 1};
+  }
+
+private:
+  int64_t size_;
+  int64_t slide_;
+  int64_t slice_;
+};
+
+/// Window ends still to fire, by fire time, with the keys (and key groups) they concern. It is an
+/// index over the window state, not state of its own: every key's window state holds the ends it
+/// registered ([lo, hi]) and the last one that fired, so a restore rebuilds the index from the
+/// keys of its key groups. A key may
+/// appear twice at one time; the window state skips the second (window_key_state::last_fired).
+template <class K>
+class window_fire_index {
+public:
+  /// Registers `key` for the window ending at `end` (fires at end - 1).
+  void add(int64_t end, uint32_t kg, const K& key) {
+    if (last_ == index_.end() || last_->first != end)
+      last_ = index_.try_emplace(end).first;
+    last_->second.emplace_back(kg, key);
+    ++size_;
+  }
+
+  /// Removes and returns, in order, the ends whose fire time (end - 1) is at or before `wm`:
+  /// `f(end, kg, key)`.
+  template <class F>
+  void fire_due(timestamp wm, F&& f) {
+    while (!index_.empty() && index_.begin()->first - 1 <= wm) {
+      auto node = index_.extract(index_.begin());
+      last_ = index_.end();
+      size_ -= node.mapped().size();
+      for (auto& [kg, key] : node.mapped())
+        f(node.key(), kg, key);
+    }
+  }
+
+  /// Registrations pending.
+  [[nodiscard]] size_t size() const noexcept { return size_; }
+
+private:
+  /// Window end -> (key group, key) to fire.
+  std::map<int64_t, std::vector<std::pair<uint32_t, K>>> index_;
+  /// The entry of the last `add`, to skip the map search for runs of one end.
+  typename std::map<int64_t, std::vector<std::pair<uint32_t, K>>>::iterator last_ = index_.end();
+  /// Registrations pending.
+  size_t size_ = 0;
+};
+
+} // namespace eddy::internal

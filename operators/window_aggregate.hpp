@@ -1,0 +1,201 @@
+// window aggregate: keyed sliding or tumbling event-time windows with incremental aggregation.
+// Every record updates one accumulator (its key's slice); a window's result merges its slices
+// when the watermark passes its end. All of it (accumulators, what is registered to fire) is
+// keyed state of the instance's key groups, in the job's state backend.
+//
+//   struct sum_price {                       // Flink's AggregateFunction, with merge
+//     using accumulator = int64_t;
+//     using result = int64_t;
+//     accumulator create_accumulator() const { return 0; }
+//     void add(const bid& b, accumulator& acc) const { acc += b.price; }
+//     void merge(accumulator& into, const accumulator& from) const { into += from; }
+//     result get_result(const accumulator& acc) const { return acc; }
+//   };
+//   bids.key_by([](const bid& b) { return b.auction; })
+//       .window(eddy::sliding(10s, 2s))
+//       .aggregate(sum_price{});                // -> stream<window_result<uint64_t, int64_t>>
+//
+// Results carry event time end - 1. Records whose every window has fired and whose allowed
+// lateness has passed are late: dead letters or counted (window_spec::on_late), never silently
+// dropped. A record within the allowed lateness updates its fired windows at once (a late firing,
+// `late_update = true`).
+#pragma once
+
+#include <eddy/operators/internal/logic_base.hpp>
+#include <eddy/operators/internal/window_slices.hpp>
+#include <eddy/operators/internal/window_state.hpp>
+#include <eddy/operators/window.hpp>
+#include <eddy/state/key_group_range.hpp>
+#include <eddy/state/key_hash.hpp>
+#include <eddy/state/keyed_state_store.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+namespace eddy::internal {
+
+/// Per-instance logic of a keyed window aggregate.
+template <class T, class K, class KeyF, class Agg>
+class window_aggregate_logic final
+    : public one_input_logic<T, window_result<K, typename Agg::result>> {
+public:
+  using acc_t = typename Agg::accumulator;
+  using result_t = window_result<K, typename Agg::result>;
+  using function_t = window_state_function<T, Agg>;
+  using state_t = typename function_t::state_t;
+  using command = typename function_t::command;
+
+  window_aggregate_logic(task& t, const instance_wiring& w, KeyF key, Agg agg, window_spec spec)
+      : one_input_logic<T, result_t>(t, w)
+      , key_(std::move(key))
+      , function_{std::move(agg), window_geometry{spec}}
+      , spec_(spec)
+      , geometry_(spec)
+      , key_groups_(t.channels().key_groups)
+      , store_(open_store(t, w))
+      , windows_(declared(store_.template declare_aggregating<command>("windows", function_))) {}
+
+  void on_watermark(task& t, timestamp wm) override {
+    fires_.fire_due(wm, [&](int64_t end, uint32_t kg, const K& key) { fire(t, end, kg, key); });
+    // With allowed lateness, a fired window's slices stay until its lateness has passed.
+    cleanups_.fire_due(wm, [&](int64_t until, uint32_t kg, const K& key) {
+      auto end = until - spec_.allowed_lateness;
+      command c;
+      c.kind = command::clean;
+      c.end = end;
+      c.slice = geometry_.slices_done_after(end).second;
+      store_.set_current_key(key, kg);
+      windows_.add(c);
+      if (c.now_empty)
+        windows_.clear();
+    });
+  }
+
+private:
+  template <class Handle>
+  static Handle declared(caf::expected<Handle> h) {
+    if (!h)
+      throw std::runtime_error("cannot declare its window state: " + describe(h.error()));
+    return std::move(*h);
+  }
+
+  static state::keyed_state_store<K> open_store(task& t, const instance_wiring& w) {
+    auto kgs = t.channels().key_groups;
+    auto range = state::key_group_range::of(t.instance(), t.parallelism(), kgs);
+    auto store = state::make_keyed_state_store<K>(w.state_backend, range, kgs);
+    if (!store)
+      throw std::runtime_error("cannot open its keyed state: " + describe(store.error()));
+    return std::move(*store);
+  }
+
+  void on_batch(task& t, batch<T>& in) override {
+    if (in.times.empty() && !in.items.empty()) {
+      t.fail("window operator " + t.origin() +
+             " received records without event times: give the source with_event_time(...)");
+      return;
+    }
+    auto wm = t.watermark();
+    guarded_loop(t, in.items.size(), in.items,
+                 [&](size_t i) { add(t, in.items[i], in.times[i], wm); });
+  }
+
+  void add(task& t, const T& x, timestamp time, timestamp wm) {
+    auto key = key_(x);
+    auto kg = key_group_of(state::key_hash<K>{}(key), key_groups_);
+    auto [first_end, last_end] = geometry_.window_ends_of(time);
+    auto lateness = spec_.allowed_lateness;
+    bool watermarked = wm != min_time;
+    if (watermarked && last_end - 1 + lateness <= wm) {
+      late(t, x, time, wm);
+      return;
+    }
+    // The windows of this record that have fired already get a late firing below.
+    auto first_open = first_end;
+    while (watermarked && first_open <= last_end && first_open - 1 <= wm)
+      first_open += geometry_.slide();
+    command c;
+    c.kind = command::add;
+    c.record = &x;
+    c.slice = geometry_.slice_of(time);
+    c.first_end = first_open;
+    c.last_end = last_end;
+    store_.set_current_key(key, kg);
+    windows_.add(c);
+    for (int r = 0; r < c.runs; ++r)
+      for (auto e = c.register_from[r]; e <= c.register_to[r]; e += geometry_.slide())
+        fires_.add(e, kg, key);
+    if (first_open == first_end)
+      return;
+    const auto* s = windows_.accumulator();
+    for (auto e = first_end; e < first_open && s != nullptr; e += geometry_.slide()) {
+      if (e - 1 + lateness <= wm)
+        continue; // past its lateness: this window stays as it fired
+      if (auto merged = function_.merge_window(*s, e))
+        emit(key, e, *merged, true);
+      cleanups_.add(e + lateness, kg, key);
+    }
+  }
+
+  /// The window ending at `end` fires for `key`.
+  void fire(task& t, int64_t end, uint32_t kg, const K& key) {
+    command c;
+    c.kind = command::fire;
+    c.end = end;
+    c.slice = spec_.allowed_lateness == 0 ? geometry_.slices_done_after(end).second : min_time;
+    store_.set_current_key(key, kg);
+    windows_.add(c);
+    if (c.now_empty)
+      windows_.clear();
+    if (spec_.allowed_lateness > 0 && c.merged)
+      cleanups_.add(end + spec_.allowed_lateness, kg, key);
+    if (!c.merged)
+      return;
+    try {
+      emit(key, end, *c.merged, false);
+    } catch (const std::exception& e) {
+      t.user_error(e.what(), "<window [" + std::to_string(end - geometry_.size()) + ", " +
+                                 std::to_string(end) + ") of key " + render(key) + ">");
+    }
+  }
+
+  void emit(const K& key, int64_t end, const acc_t& acc, bool late_update) {
+    this->out_.emit(
+        result_t{key, end - geometry_.size(), end, function_.agg.get_result(acc), late_update},
+        end - 1);
+  }
+
+  void late(task& t, const T& x, timestamp time, timestamp wm) {
+    t.metrics().add(t.metrics().late_records, 1);
+    if (spec_.on_late == late_policy::dead_letter)
+      t.dead_letter("late: event time " + std::to_string(time) + " is behind the watermark " +
+                        std::to_string(wm) + " by more than the allowed lateness (" +
+                        std::to_string(spec_.allowed_lateness) + " ms)",
+                    render(x));
+  }
+
+  // -- description ----------------------------------------------------------------------------
+
+  /// The user's key function.
+  KeyF key_;
+  /// The user's aggregate, with the window geometry, as the state's command function.
+  function_t function_;
+  /// The windows.
+  window_spec spec_;
+  /// Where records and windows fall.
+  window_geometry geometry_;
+  /// Key groups of the job.
+  uint32_t key_groups_;
+
+  // -- state ------------------------------------------------------------------------------------
+
+  /// The instance's keyed state: one window state per key.
+  state::keyed_state_store<K> store_;
+  /// The handle of the window state.
+  state::aggregating_state<command, state_t, state_t> windows_;
+  /// Window ends to fire, and (with allowed lateness) fired windows to clean up.
+  window_fire_index<K> fires_;
+  window_fire_index<K> cleanups_;
+};
+
+} // namespace eddy::internal
