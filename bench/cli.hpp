@@ -1,11 +1,14 @@
-// Command-line checks shared by the benchmarks (CLI11): whole numbers within a range, with a
-// message that says what was wrong.
+// What the benchmarks share: command-line checks (CLI11) for whole numbers within a range, with a
+// message that says what was wrong; the options every pipeline benchmark has; a stopwatch.
 //
 //   app.add_option("--events", events, "records")->check(eddy::bench::whole_number(1, 1e10));
+//   auto t0 = std::chrono::steady_clock::now();
+//   double s = eddy::bench::seconds_since(t0);
 #pragma once
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -25,6 +28,28 @@ inline CLI::Validator whole_number(uint64_t min, uint64_t max) {
         return {};
       },
       "in " + range);
+}
+
+/// Seconds since `t0` on the steady clock.
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The options of the pipeline benchmarks: --events (1 to `max_events`), --threads and
+/// --parallelism (of the operator named in `parallelism_help`).
+template <class Parallelism>
+void add_pipeline_options(CLI::App& app, uint64_t& events, uint64_t max_events,
+                          const std::string& events_help, size_t& threads, Parallelism& parallelism,
+                          const std::string& parallelism_help) {
+  app.add_option("--events", events, events_help)
+      ->capture_default_str()
+      ->check(whole_number(1, max_events));
+  app.add_option("--threads", threads, "CAF scheduler threads")
+      ->capture_default_str()
+      ->check(whole_number(1, 1024));
+  app.add_option("--parallelism", parallelism, parallelism_help)
+      ->capture_default_str()
+      ->check(whole_number(1, 128));
 }
 
 } // namespace eddy::bench

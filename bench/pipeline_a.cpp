@@ -52,10 +52,6 @@ struct count_sum_sink {
   }
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -65,23 +61,15 @@ int main(int argc, char** argv) {
   size_t threads = 2;
   uint32_t parallelism = 1;
   size_t batch = 0;
-  app.add_option("--events", events, "bids to process (checksums are known for 50000000)")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 10'000'000'000));
-  app.add_option("--threads", threads, "CAF scheduler threads")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 1024));
-  app.add_option("--parallelism", parallelism, "instances of every operator")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 128));
+  bench::add_pipeline_options(app, events, 10'000'000'000,
+                              "bids to process (checksums are known for 50000000)", threads,
+                              parallelism, "instances of every operator");
   app.add_option("--batch", batch, "records per batch (0: 512 KiB of records)")
       ->capture_default_str()
       ->check(bench::whole_number(0, 1 << 24));
   CLI11_PARSE(app, argc, argv);
 
-  std::vector<bid> bids(events);
-  for (uint64_t i = 0; i < events; ++i)
-    bids[i] = bench::make_bid(i);
+  auto bids = bench::make_bids(events);
 
   // Baseline: the same work as one hand-written loop.
   auto t0 = std::chrono::steady_clock::now();
@@ -93,7 +81,7 @@ int main(int argc, char** argv) {
       sum += p;
     }
   }
-  auto loop_s = seconds_since(t0);
+  auto loop_s = bench::seconds_since(t0);
 
   auto result = std::make_shared<totals>();
   job j{job_config{}.with_threads(threads).with_parallelism(parallelism).with_batch_size(batch)};
@@ -111,7 +99,7 @@ int main(int argc, char** argv) {
       .name("sink");
   t0 = std::chrono::steady_clock::now();
   auto report = j.run();
-  auto eddy_s = seconds_since(t0);
+  auto eddy_s = bench::seconds_since(t0);
   if (!report) {
     std::fprintf(stderr, "eddy failed: %s\n", describe(report.error()).c_str());
     return 1;

@@ -99,10 +99,6 @@ checksums hand_loop(const std::vector<bid>& bids) {
   return c;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -112,25 +108,17 @@ int main(int argc, char** argv) {
   size_t threads = 2;
   uint32_t parallelism = 1;
   std::string rocksdb;
-  app.add_option("--events", events, "bids to process (checksums are known for 20000000)")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 1'000'000'000));
-  app.add_option("--threads", threads, "CAF scheduler threads")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 1024));
-  app.add_option("--parallelism", parallelism, "instances of the window operator")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 128));
+  bench::add_pipeline_options(app, events, 1'000'000'000,
+                              "bids to process (checksums are known for 20000000)", threads,
+                              parallelism, "instances of the window operator");
   app.add_option("--rocksdb", rocksdb, "keep the window state in RocksDB under this directory");
   CLI11_PARSE(app, argc, argv);
 
-  std::vector<bid> bids(events);
-  for (uint64_t i = 0; i < events; ++i)
-    bids[i] = bench::make_bid(i);
+  auto bids = bench::make_bids(events);
 
   auto t0 = std::chrono::steady_clock::now();
   auto loop = hand_loop(bids);
-  auto loop_s = seconds_since(t0);
+  auto loop_s = bench::seconds_since(t0);
 
   auto sums = std::make_shared<checksums>();
   auto mtx = std::make_shared<std::mutex>();
@@ -167,7 +155,7 @@ int main(int argc, char** argv) {
       .parallelism(parallelism);
   t0 = std::chrono::steady_clock::now();
   auto report = j.run();
-  auto eddy_s = seconds_since(t0);
+  auto eddy_s = bench::seconds_since(t0);
   if (!report) {
     std::fprintf(stderr, "eddy failed: %s\n", describe(report.error()).c_str());
     return 1;

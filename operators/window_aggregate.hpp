@@ -49,7 +49,7 @@ public:
   window_aggregate_logic(task& t, const instance_wiring& w, KeyF key, Agg agg, window_spec spec)
       : one_input_logic<T, result_t>(t, w)
       , key_(std::move(key))
-      , function_{std::move(agg), window_geometry{spec}}
+      , function_{std::move(agg), window_geometry{spec}, spec.allowed_lateness}
       , spec_(spec)
       , geometry_(spec)
       , key_groups_(t.channels().key_groups)
@@ -57,19 +57,8 @@ public:
       , windows_(declared(store_.template declare_aggregating<command>("windows", function_))) {}
 
   void on_watermark(task& t, timestamp wm) override {
-    fires_.fire_due(wm, [&](int64_t end, uint32_t kg, const K& key) { fire(t, end, kg, key); });
-    // With allowed lateness, a fired window's slices stay until its lateness has passed.
-    cleanups_.fire_due(wm, [&](int64_t until, uint32_t kg, const K& key) {
-      auto end = until - spec_.allowed_lateness;
-      command c;
-      c.kind = command::clean;
-      c.end = end;
-      c.slice = geometry_.slices_done_after(end).second;
-      store_.set_current_key(key, kg);
-      windows_.add(c);
-      if (c.now_empty)
-        windows_.clear();
-    });
+    due_.fire_due(wm,
+                  [&](int64_t entry, uint32_t kg, const K& key) { visit(t, key, kg, wm, entry); });
   }
 
 private:
@@ -110,52 +99,52 @@ private:
       late(t, x, time, wm);
       return;
     }
-    // The windows of this record that have fired already get a late firing below.
-    auto first_open = first_end;
-    while (watermarked && first_open <= last_end && first_open - 1 <= wm)
-      first_open += geometry_.slide();
     command c;
     c.kind = command::add;
     c.record = &x;
     c.slice = geometry_.slice_of(time);
-    c.first_end = first_open;
-    c.last_end = last_end;
     store_.set_current_key(key, kg);
     windows_.add(c);
-    for (int r = 0; r < c.runs; ++r)
-      for (auto e = c.register_from[r]; e <= c.register_to[r]; e += geometry_.slide())
-        fires_.add(e, kg, key);
-    if (first_open == first_end)
-      return;
+    if (c.schedule_at != no_time)
+      due_.add(c.schedule_at, kg, key);
+    if (!watermarked || first_end - 1 > wm)
+      return; // the usual case: none of its windows is due yet
+    // A late record (within the allowed lateness): windows that fired already fire again with
+    // it (late firings); windows that are due and never fired for this key fire now.
     const auto* s = windows_.accumulator();
-    for (auto e = first_end; e < first_open && s != nullptr; e += geometry_.slide()) {
-      if (e - 1 + lateness <= wm)
-        continue; // past its lateness: this window stays as it fired
-      if (auto merged = function_.merge_window(*s, e))
-        emit(key, e, *merged, true);
-      cleanups_.add(e + lateness, kg, key);
-    }
+    auto last_fired = s != nullptr ? s->last_fired : min_time;
+    for (auto e = first_end; e <= last_end && e <= last_fired && s != nullptr;
+         e += geometry_.slide())
+      if (e - 1 + lateness > wm)
+        if (auto merged = function_.merge_window(*s, e))
+          emit(key, e, *merged, true);
+    visit(t, key, kg, wm, no_time);
   }
 
-  /// The window ending at `end` fires for `key`.
-  void fire(task& t, int64_t end, uint32_t kg, const K& key) {
+  /// Fires the key's due windows and drops what no window needs; `entry` is the index time
+  /// that asked for it (no_time: the operator itself).
+  void visit(task& t, const K& key, uint32_t kg, timestamp wm, int64_t entry) {
     command c;
-    c.kind = command::fire;
-    c.end = end;
-    c.slice = spec_.allowed_lateness == 0 ? geometry_.slices_done_after(end).second : min_time;
+    c.kind = command::visit;
+    c.watermark = wm;
+    c.entry = entry;
+    fired_.clear();
+    c.fired = &fired_;
     store_.set_current_key(key, kg);
+    if (windows_.accumulator() == nullptr)
+      return; // an index entry left over from a key whose windows have all gone
     windows_.add(c);
     if (c.now_empty)
       windows_.clear();
-    if (spec_.allowed_lateness > 0 && c.merged)
-      cleanups_.add(end + spec_.allowed_lateness, kg, key);
-    if (!c.merged)
-      return;
-    try {
-      emit(key, end, *c.merged, false);
-    } catch (const std::exception& e) {
-      t.user_error(e.what(), "<window [" + std::to_string(end - geometry_.size()) + ", " +
-                                 std::to_string(end) + ") of key " + render(key) + ">");
+    else if (c.schedule_at != no_time && c.schedule_at != entry)
+      due_.add(c.schedule_at, kg, key);
+    for (auto& [end, acc] : fired_) {
+      try {
+        emit(key, end, acc, false);
+      } catch (const std::exception& e) {
+        t.user_error(e.what(), "<window [" + std::to_string(end - geometry_.size()) + ", " +
+                                   std::to_string(end) + ") of key " + render(key) + ">");
+      }
     }
   }
 
@@ -193,9 +182,10 @@ private:
   state::keyed_state_store<K> store_;
   /// The handle of the window state.
   state::aggregating_state<command, state_t, state_t> windows_;
-  /// Window ends to fire, and (with allowed lateness) fired windows to clean up.
-  window_fire_index<K> fires_;
-  window_fire_index<K> cleanups_;
+  /// When each key is next due (its next window's end, or a slice's end of lateness).
+  window_fire_index<K> due_;
+  /// The windows a visit fired (reused).
+  std::vector<std::pair<int64_t, acc_t>> fired_;
 };
 
 } // namespace eddy::internal

@@ -168,15 +168,10 @@ public:
     check_value_type<V>();
     auto made = declare<internal::value_ops<V>>(
         name, state_kind::value, ttl, internal::fingerprint_of<K, V>(state_kind::value),
-        [&](internal::state_info info) -> caf::expected<table_ptr> {
-          if (!db_)
-            return table_ptr{new internal::value_state_impl<K, V, internal::memory_single<K, V>>(
-                std::move(info), *ctx_, range_, ttl)};
-          auto cf = db_->add_column(name, internal::rocksdb_single<K, V>::column(ttl));
-          if (!cf)
-            return cf.error();
-          return table_ptr{new internal::value_state_impl<K, V, internal::rocksdb_single<K, V>>(
-              std::move(info), *ctx_, range_, ttl, *db_, *cf)};
+        [&](internal::state_info info) {
+          return make_table<internal::state_class<internal::value_state_impl, K, V>,
+                            internal::memory_single<K, V>, internal::rocksdb_single<K, V>>(
+              std::move(info));
         });
     if (!made)
       return made.error();
@@ -190,15 +185,10 @@ public:
     check_value_type<V>();
     auto made = declare<internal::list_ops<V>>(
         name, state_kind::list, ttl, internal::fingerprint_of<K, V>(state_kind::list),
-        [&](internal::state_info info) -> caf::expected<table_ptr> {
-          if (!db_)
-            return table_ptr{new internal::list_state_impl<K, V, internal::memory_list<K, V>>(
-                std::move(info), *ctx_, range_, ttl)};
-          auto cf = db_->add_column(name, internal::rocksdb_list<K, V>::column(ttl));
-          if (!cf)
-            return cf.error();
-          return table_ptr{new internal::list_state_impl<K, V, internal::rocksdb_list<K, V>>(
-              std::move(info), *ctx_, range_, ttl, *db_, *cf)};
+        [&](internal::state_info info) {
+          return make_table<internal::state_class<internal::list_state_impl, K, V>,
+                            internal::memory_list<K, V>, internal::rocksdb_list<K, V>>(
+              std::move(info));
         });
     if (!made)
       return made.error();
@@ -213,17 +203,10 @@ public:
     check_value_type<UV>();
     auto made = declare<internal::map_ops<UK, UV>>(
         name, state_kind::map, ttl, internal::fingerprint_of<K, UK, UV>(state_kind::map),
-        [&](internal::state_info info) -> caf::expected<table_ptr> {
-          if (!db_)
-            return table_ptr{
-                new internal::map_state_impl<K, UK, UV, internal::memory_map<K, UK, UV>>(
-                    std::move(info), *ctx_, range_, ttl)};
-          auto cf = db_->add_column(name, internal::rocksdb_map<K, UK, UV>::column(ttl));
-          if (!cf)
-            return cf.error();
-          return table_ptr{
-              new internal::map_state_impl<K, UK, UV, internal::rocksdb_map<K, UK, UV>>(
-                  std::move(info), *ctx_, range_, ttl, *db_, *cf)};
+        [&](internal::state_info info) {
+          return make_table<internal::state_class<internal::map_state_impl, K, UK, UV>,
+                            internal::memory_map<K, UK, UV>, internal::rocksdb_map<K, UK, UV>>(
+              std::move(info));
         });
     if (!made)
       return made.error();
@@ -241,17 +224,10 @@ public:
     check_value_type<V>();
     auto made = declare<internal::reducing_ops<V>>(
         name, state_kind::reducing, ttl, internal::fingerprint_of<K, V>(state_kind::reducing),
-        [&](internal::state_info info) -> caf::expected<table_ptr> {
-          if (!db_)
-            return table_ptr{
-                new internal::reducing_state_impl<K, V, Reduce, internal::memory_single<K, V>>(
-                    std::move(info), std::move(reduce), *ctx_, range_, ttl)};
-          auto cf = db_->add_column(name, internal::rocksdb_single<K, V>::column(ttl));
-          if (!cf)
-            return cf.error();
-          return table_ptr{
-              new internal::reducing_state_impl<K, V, Reduce, internal::rocksdb_single<K, V>>(
-                  std::move(info), std::move(reduce), *ctx_, range_, ttl, *db_, *cf)};
+        [&](internal::state_info info) {
+          return make_table<internal::state_class<internal::reducing_state_impl, K, V, Reduce>,
+                            internal::memory_single<K, V>, internal::rocksdb_single<K, V>>(
+              std::move(info), std::move(reduce));
         });
     if (!made)
       return made.error();
@@ -273,19 +249,11 @@ public:
     auto made = declare<internal::aggregating_ops<In, acc_type, out_type>>(
         name, state_kind::aggregating, ttl,
         internal::fingerprint_of<K, acc_type>(state_kind::aggregating),
-        [&](internal::state_info info) -> caf::expected<table_ptr> {
-          if (!db_)
-            return table_ptr{
-                new internal::aggregating_state_impl<K, In, acc_type, out_type, Agg,
-                                                     internal::memory_single<K, acc_type>>(
-                    std::move(info), std::move(agg), *ctx_, range_, ttl)};
-          auto cf = db_->add_column(name, internal::rocksdb_single<K, acc_type>::column(ttl));
-          if (!cf)
-            return cf.error();
-          return table_ptr{
-              new internal::aggregating_state_impl<K, In, acc_type, out_type, Agg,
-                                                   internal::rocksdb_single<K, acc_type>>(
-                  std::move(info), std::move(agg), *ctx_, range_, ttl, *db_, *cf)};
+        [&](internal::state_info info) {
+          return make_table<internal::state_class<internal::aggregating_state_impl, K, In, acc_type,
+                                                  out_type, Agg>,
+                            internal::memory_single<K, acc_type>,
+                            internal::rocksdb_single<K, acc_type>>(std::move(info), std::move(agg));
         });
     if (!made)
       return caf::expected<handle>{made.error()};
@@ -473,6 +441,21 @@ private:
     static_assert(std::is_default_constructible_v<V> && std::is_nothrow_move_constructible_v<V>,
                   "keyed state: values must be default-constructible and nothrow "
                   "move-constructible");
+  }
+
+  /// Makes the table of a new state: `Class::with<Memory>` over the memory backend, or
+  /// `Class::with<Rocks>` over a new column family; `args` come before the storage's arguments.
+  template <class Class, class Memory, class Rocks, class... Args>
+  caf::expected<table_ptr> make_table(internal::state_info info, Args&&... args) {
+    auto ttl = info.ttl;
+    if (!db_)
+      return table_ptr{new typename Class::template with<Memory>(
+          std::move(info), std::forward<Args>(args)..., *ctx_, range_, ttl)};
+    auto cf = db_->add_column(info.name, Rocks::column(ttl));
+    if (!cf)
+      return cf.error();
+    return table_ptr{new typename Class::template with<Rocks>(
+        std::move(info), std::forward<Args>(args)..., *ctx_, range_, ttl, *db_, *cf)};
   }
 
   /// Declares a state of operations Ops, made by `make(info)` when it is new.

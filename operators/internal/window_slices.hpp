@@ -51,10 +51,9 @@ public:
     return {floor_div(end - size_, slice_), floor_div(end, slice_) - 1};
   }
 
-  /// The slices that no window after the one ending at `end` needs: [first, last].
-  [[nodiscard]] std::pair<int64_t, int64_t> slices_done_after(int64_t end) const noexcept {
-    auto start = end - size_;
-    return {floor_div(start, slice_), floor_div(start + slide_, slice_) - 1};
+  /// The ends of the first and last windows holding slice `j`.
+  [[nodiscard]] std::pair<int64_t, int64_t> window_ends_of_slice(int64_t j) const noexcept {
+    return window_ends_of(j * slice_);
   }
 
 private:

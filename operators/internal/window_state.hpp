@@ -1,7 +1,8 @@
-// The keyed state of a window operator, per key: the accumulators of the key's live slices and
-// which window ends are registered to fire. It is one value of an aggregating state, changed in
-// place by commands (add a record, fire a window, drop what no window needs), so a record costs
-// one state access, and so does a window firing, on every backend.
+// The keyed state of a window operator, per key: the accumulators of the key's live slices, the
+// last window that fired, and when the key is next due. It is one value of an aggregating state,
+// changed in place by commands (add a record; visit: fire every window that is due and drop what
+// no window needs), so a record costs one state access, and so does a key's turn at a watermark
+// however many of its windows fire then.
 #pragma once
 
 #include <eddy/actors/messages.hpp>
@@ -17,19 +18,20 @@
 
 namespace eddy::internal {
 
-/// One key's windows: live slices in order, and the window ends registered to fire.
+/// "Not scheduled" / "nothing pending".
+inline constexpr int64_t no_time = max_time;
+
+/// One key's windows.
 template <class Acc>
 struct window_key_state {
-  /// Every window end in [lo, hi] (steps of the slide) is registered or has fired.
-  int64_t lo = 0;
-  int64_t hi = 0;
-  /// The last end that fired (ends fire in increasing order per key).
+  /// The end of the last window that fired (windows fire in increasing end per key).
   int64_t last_fired = min_time;
-  /// Whether [lo, hi] holds anything yet.
-  bool registered = false;
-  /// Slices (index, accumulator), in increasing index, from position `head` on: windows drop
-  /// slices at the front by moving `head` (compacting once half is dropped), so dropping is
-  /// constant time however many slices are live.
+  /// The time (a window end, or a slice's last end plus the allowed lateness) at which the key
+  /// is in the operator's index; no_time when it is not.
+  int64_t scheduled = no_time;
+  /// Slices (index, accumulator), in increasing index, from position `head` on: dropping slices
+  /// at the front moves `head` (compacting once half is dropped), so it is constant time however
+  /// many slices are live.
   std::vector<std::pair<int64_t, Acc>> slices;
   /// Position of the first live slice.
   uint64_t head = 0;
@@ -44,24 +46,21 @@ struct window_key_state {
 /// What a command does to one key's window state, and what it reports back.
 template <class T, class Acc>
 struct window_command {
-  enum kind_t : uint8_t { add, fire, clean };
+  enum kind_t : uint8_t { add, visit };
   kind_t kind = add;
   /// add: the record and its slice.
   const T* record = nullptr;
   int64_t slice = 0;
-  /// add: the window ends the record falls in that are still to fire, [first, last].
-  int64_t first_end = 0;
-  int64_t last_end = 0;
-  /// fire / clean: the window's end; clean: also drop the slices up to `slice`.
-  int64_t end = 0;
+  /// visit: the watermark, and the index time that called the visit (no_time: a visit the
+  /// operator asks for itself). An index entry other than the key's `scheduled` is stale.
+  timestamp watermark = min_time;
+  int64_t entry = no_time;
   // -- results --
-  /// add: ends to register now, [from, to] twice over (two runs at most), count in `runs`.
-  mutable int64_t register_from[2] = {0, 0};
-  mutable int64_t register_to[2] = {0, 0};
-  mutable int runs = 0;
-  /// fire: the merged accumulator of the window, when it holds any record.
-  mutable std::optional<Acc> merged;
-  /// fire / clean: the key has nothing left (its state can go).
+  /// The time to put the key in the index at, or no_time.
+  mutable int64_t schedule_at = no_time;
+  /// visit: the windows that fired (end, merged accumulator), appended here.
+  std::vector<std::pair<int64_t, Acc>>* fired = nullptr;
+  /// visit: the key has nothing left (its state can go).
   mutable bool now_empty = false;
 };
 
@@ -72,24 +71,20 @@ struct window_state_function {
   using state_t = window_key_state<acc_t>;
   using command = window_command<T, acc_t>;
 
+  /// The user's aggregate.
   Agg agg;
+  /// Where records and windows fall.
   window_geometry geometry;
+  /// How long fired windows stay open to late records.
+  int64_t allowed_lateness = 0;
 
   [[nodiscard]] state_t create_accumulator() const { return {}; }
 
   void add(const command& c, state_t& s) const {
-    switch (c.kind) {
-    case command::add:
+    if (c.kind == command::add)
       add_record(c, s);
-      break;
-    case command::fire:
-      fire(c, s);
-      break;
-    case command::clean:
-      drop_until(s, c.slice);
-      c.now_empty = s.empty() && c.end >= s.hi;
-      break;
-    }
+    else
+      visit(c, s);
   }
 
   [[nodiscard]] const state_t& get_result(const state_t& s) const { return s; }
@@ -109,66 +104,74 @@ struct window_state_function {
     return merged;
   }
 
+  /// The end of the next window of `s` to fire, or no_time.
+  [[nodiscard]] int64_t next_end(const state_t& s) const {
+    auto slide = geometry.slide();
+    for (auto it = s.begin(); it != s.slices.end(); ++it) {
+      auto [first, last] = geometry.window_ends_of_slice(it->first);
+      auto e = s.last_fired == min_time ? first : std::max(first, s.last_fired + slide);
+      if (e <= last)
+        return e;
+    }
+    return no_time;
+  }
+
+  /// When `s` next needs a visit: its next window's end, or (with allowed lateness) the time its
+  /// first slice can go; no_time when it holds nothing.
+  [[nodiscard]] int64_t next_visit(const state_t& s) const {
+    auto t = next_end(s);
+    if (allowed_lateness > 0 && !s.empty())
+      t = std::min(t, geometry.window_ends_of_slice(s.begin()->first).second + allowed_lateness);
+    return t;
+  }
+
 private:
   void add_record(const command& c, state_t& s) const {
     // The slice: usually the newest; out-of-order records find theirs by binary search.
+    if (!s.empty() && s.slices.back().first == c.slice) {
+      // An existing slice: its windows were considered for the schedule when it was made.
+      agg.add(*c.record, s.slices.back().second);
+      return;
+    }
     if (s.empty() || s.slices.back().first < c.slice) {
       s.slices.emplace_back(c.slice, agg.create_accumulator());
       agg.add(*c.record, s.slices.back().second);
     } else {
       auto it = std::lower_bound(s.begin(), s.slices.end(), c.slice,
                                  [](const auto& x, int64_t v) { return x.first < v; });
-      if (it == s.slices.end() || it->first != c.slice)
+      bool made = it == s.slices.end() || it->first != c.slice;
+      if (made)
         it = s.slices.emplace(it, c.slice, agg.create_accumulator());
       agg.add(*c.record, it->second);
+      if (!made)
+        return;
     }
-    // Registration: the ends in [first_end, last_end] not yet covered by [lo, hi].
-    auto a = c.first_end;
-    auto b = c.last_end;
-    c.runs = 0;
-    if (a > b)
-      return;
-    auto slide = geometry.slide();
-    bool fresh = !s.registered;
-    s.registered = true;
-    if (fresh || b + slide < s.lo || a > s.hi + slide) {
-      // Nothing registered, or disjoint from it: register all; keep the newer interval. A later
-      // overlap may register an end twice; it fires once (last_fired).
-      c.register_from[0] = a;
-      c.register_to[0] = b;
-      c.runs = 1;
-      if (fresh || a > s.hi) {
-        s.lo = a;
-        s.hi = b;
-      }
-      return;
-    }
-    if (a < s.lo) {
-      c.register_from[c.runs] = a;
-      c.register_to[c.runs++] = std::min(b, s.lo - slide);
-    }
-    if (b > s.hi) {
-      c.register_from[c.runs] = std::max(a, s.hi + slide);
-      c.register_to[c.runs++] = b;
-    }
-    s.lo = std::min(s.lo, a);
-    s.hi = std::max(s.hi, b);
-  }
-
-  void fire(const command& c, state_t& s) const {
-    if (c.end <= s.last_fired)
-      return; // registered twice; fired already
-    s.last_fired = c.end;
-    c.merged = merge_window(s, c.end);
-    if (c.slice != min_time) { // no allowed lateness: drop what no later window needs
-      drop_until(s, c.slice);
-      c.now_empty = s.empty() && c.end >= s.hi;
+    // A new slice: the key needs a visit earlier than scheduled when it opened an earlier window.
+    auto [first, last] = geometry.window_ends_of_slice(c.slice);
+    auto e = s.last_fired == min_time ? first : std::max(first, s.last_fired + geometry.slide());
+    if (e <= last && e < s.scheduled) {
+      s.scheduled = e;
+      c.schedule_at = e;
     }
   }
 
-  static void drop_until(state_t& s, int64_t last) {
-    auto it = std::upper_bound(s.begin(), s.slices.end(), last,
-                               [](int64_t v, const auto& x) { return v < x.first; });
+  void visit(const command& c, state_t& s) const {
+    if (c.entry != no_time && c.entry != s.scheduled)
+      return; // a stale index entry: the key's real one is at s.scheduled
+    auto wm = c.watermark;
+    for (auto e = next_end(s); e != no_time && e - 1 <= wm; e = next_end(s)) {
+      if (auto merged = merge_window(s, e))
+        c.fired->emplace_back(e, std::move(*merged));
+      s.last_fired = e;
+    }
+    // Drop the slices whose every window has fired and whose lateness has passed.
+    auto it = s.begin();
+    while (it != s.slices.end()) {
+      auto last = geometry.window_ends_of_slice(it->first).second;
+      if (last > s.last_fired || last - 1 + allowed_lateness > wm)
+        break;
+      ++it;
+    }
     s.head = static_cast<uint64_t>(it - s.slices.begin());
     if (s.empty()) {
       s.slices.clear();
@@ -177,6 +180,9 @@ private:
       s.slices.erase(s.slices.begin(), it);
       s.head = 0;
     }
+    s.scheduled = next_visit(s);
+    c.schedule_at = s.scheduled;
+    c.now_empty = s.empty();
   }
 };
 
@@ -184,22 +190,20 @@ private:
 
 namespace eddy::state {
 
-/// Window state in key-group bytes: the registration, then the live slices.
+/// Window state in key-group bytes: last fired, scheduled, then the live slices.
 template <class Acc>
 struct codec<eddy::internal::window_key_state<Acc>> {
   static void write(byte_writer& out, const eddy::internal::window_key_state<Acc>& x) {
-    out.write_raw(x.lo);
-    out.write_raw(x.hi);
     out.write_raw(x.last_fired);
-    codec<bool>::write(out, x.registered);
+    out.write_raw(x.scheduled);
     out.write_raw(static_cast<uint64_t>(x.slices.size() - x.head));
     for (auto it = x.begin(); it != x.slices.end(); ++it)
       codec<std::pair<int64_t, Acc>>::write(out, *it);
   }
   [[nodiscard]] static bool read(byte_reader& in, eddy::internal::window_key_state<Acc>& x) {
     uint64_t n = 0;
-    if (!in.read_raw(x.lo) || !in.read_raw(x.hi) || !in.read_raw(x.last_fired) ||
-        !codec<bool>::read(in, x.registered) || !in.read_raw(n) || n > in.remaining())
+    if (!in.read_raw(x.last_fired) || !in.read_raw(x.scheduled) || !in.read_raw(n) ||
+        n > in.remaining())
       return false;
     x.slices.clear();
     x.head = 0;

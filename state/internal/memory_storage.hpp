@@ -82,15 +82,33 @@ public:
   /// Ends a restore.
   void end_restore() noexcept {}
 
-  /// The number of keys.
-  [[nodiscard]] uint64_t key_count() const noexcept {
+  /// The number of entries: one per key (memory_map hides this with its count of user entries).
+  [[nodiscard]] uint64_t entries() const noexcept {
     uint64_t n = 0;
     for (const auto& t : tables_)
       n += t.size();
     return n;
   }
 
+  /// The number of entries stored, expired ones included (the same: memory counts exactly;
+  /// memory_map hides this too).
+  [[nodiscard]] uint64_t stored() const noexcept { return entries(); }
+
 protected:
+  /// Offers every occupied slot of every table to `prune(table, slot)`, which returns true when
+  /// it erased the slot's entry (so the slot now holds the next entry to offer); then shrinks the
+  /// tables and restarts the sweep. The full pass behind cleanup().
+  template <class Prune>
+  void prune_all(Prune&& prune) {
+    for (auto& t : tables_) {
+      for (size_t i = 0; i < t.slot_count();)
+        if (!t.occupied(i) || !prune(t, i))
+          ++i;
+      t.shrink();
+    }
+    cursor_.reset();
+  }
+
   /// The table of the current key's key group, or nullptr when no key is current.
   table_type* current() noexcept {
     auto i = ctx_->index;
@@ -121,12 +139,7 @@ public:
     if (this->ttl_.enabled) {
       memo_ = nullptr; // the sweep may erase the remembered entry, or shrink its table
       this->cursor_.step(this->tables_, this->ttl_.cleanup_per_access,
-                         [this](table_type& t, size_t i) {
-                           if (!this->expired(t.value_at(i).ts))
-                             return false;
-                           t.erase_slot(i);
-                           return true;
-                         });
+                         [this](table_type& t, size_t i) { return prune(t, i); });
     }
   }
 
@@ -236,28 +249,24 @@ public:
   uint64_t cleanup() {
     memo_ = nullptr;
     uint64_t n = 0;
-    for (auto& t : this->tables_) {
-      for (size_t i = 0; i < t.slot_count();) {
-        if (t.occupied(i) && this->expired(t.value_at(i).ts)) {
-          t.erase_slot(i);
-          ++n;
-        } else {
-          ++i;
-        }
-      }
-      t.shrink();
-    }
-    this->cursor_.reset();
+    this->prune_all([&](table_type& t, size_t i) {
+      if (!prune(t, i))
+        return false;
+      ++n;
+      return true;
+    });
     return n;
   }
 
-  /// The number of entries.
-  [[nodiscard]] uint64_t entries() const noexcept { return this->key_count(); }
-
-  /// The number of entries stored, expired ones included (the same: memory counts exactly).
-  [[nodiscard]] uint64_t stored() const noexcept { return entries(); }
-
 private:
+  /// Erases slot `i` when its value has expired; true when it did.
+  bool prune(table_type& t, size_t i) {
+    if (!this->expired(t.value_at(i).ts))
+      return false;
+    t.erase_slot(i);
+    return true;
+  }
+
   /// The current key's entry when this state found or wrote it since the key was set.
   timed<V>* remembered() const noexcept {
     return memo_ != nullptr && memo_generation_ == this->ctx_->generation ? memo_ : nullptr;
@@ -376,31 +385,17 @@ public:
   /// Removes every expired element.
   uint64_t cleanup() {
     uint64_t n = 0;
-    for (auto& t : this->tables_) {
-      for (size_t i = 0; i < t.slot_count();) {
-        if (!t.occupied(i)) {
-          ++i;
-          continue;
-        }
-        auto before = t.value_at(i).size();
-        if (prune(t, i)) {
-          n += before;
-        } else {
-          n += before - t.value_at(i).size();
-          ++i;
-        }
+    this->prune_all([&](table_type& t, size_t i) {
+      auto before = t.value_at(i).size();
+      if (prune(t, i)) {
+        n += before;
+        return true;
       }
-      t.shrink();
-    }
-    this->cursor_.reset();
+      n += before - t.value_at(i).size();
+      return false;
+    });
     return n;
   }
-
-  /// The number of keys with a list.
-  [[nodiscard]] uint64_t entries() const noexcept { return this->key_count(); }
-
-  /// The number of entries stored, expired ones included (the same: memory counts exactly).
-  [[nodiscard]] uint64_t stored() const noexcept { return entries(); }
 
 private:
   /// Drops the expired elements of slot `i`; true when that emptied (and erased) the entry.
@@ -573,15 +568,7 @@ public:
   /// Removes every expired entry.
   uint64_t cleanup() {
     auto before = entries_;
-    for (auto& t : this->tables_) {
-      for (size_t i = 0; i < t.slot_count();) {
-        if (t.occupied(i) && prune(t, i))
-          continue;
-        ++i;
-      }
-      t.shrink();
-    }
-    this->cursor_.reset();
+    this->prune_all([this](table_type& t, size_t i) { return prune(t, i); });
     return before - entries_;
   }
 

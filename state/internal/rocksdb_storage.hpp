@@ -116,8 +116,53 @@ protected:
     return c;
   }
 
+  /// Calls `f(key, value)` for every entry of key group `kg`; `key` reads the bytes after the
+  /// key-group prefix.
+  template <class F>
+  void for_each_entry(uint32_t kg, F&& f) {
+    for (auto c = kg_cursor(kg); c->valid(); c->next()) {
+      auto kv = c->key();
+      if (kv.size() < 2)
+        continue;
+      f(byte_reader{kv.data() + 2, kv.size() - 2}, c->value());
+    }
+  }
+
+  /// Decodes an entry: the rest of its key, codec Key (to the end), from `kin`, and its value
+  /// `v`, [ts][codec V]; false when it does not decode or has expired.
+  template <class Key, class V>
+  bool read_live_entry(byte_reader& kin, Key& k, std::string_view v, int64_t& ts, V& x) {
+    byte_reader vin{v.data(), v.size()};
+    return codec<Key>::read(kin, k) && kin.at_end() && vin.read_raw(ts) && !expired(ts) &&
+           codec<V>::read(vin, x);
+  }
+
   /// Has the compaction filter remove every expired entry now; returns how many went.
   uint64_t compact() { return db_->compact(cf_); }
+
+  /// Encodes [ts][codec V] into vbuf_; returns its bytes.
+  template <class V>
+  std::string_view timed_value(int64_t ts, const V& x) {
+    vbuf_.clear();
+    byte_writer out{vbuf_};
+    out.write_raw(ts);
+    codec<V>::write(out, x);
+    return view(vbuf_);
+  }
+
+  /// Decodes got_ ([ts][codec V]) into `cache`; nullptr when it has expired or does not decode.
+  template <class V>
+  V* live_value(std::optional<V>& cache) {
+    byte_reader in{got_.data(), got_.size()};
+    int64_t ts = 0;
+    if (!in.read_raw(ts) || expired(ts))
+      return nullptr;
+    if (!cache)
+      cache.emplace();
+    if (!codec<V>::read(in, *cache))
+      return nullptr;
+    return &*cache;
+  }
 
   /// Reads the timestamp at the start of a value; false when the value is too short.
   static bool read_ts(std::string_view v, int64_t& ts) noexcept {
@@ -171,15 +216,7 @@ public:
     if (k == nullptr ||
         this->db_->get(this->cf_, this->view(*k), this->got_) != rocksdb_db::lookup::found)
       return nullptr;
-    byte_reader in{this->got_.data(), this->got_.size()};
-    int64_t ts = 0;
-    if (!in.read_raw(ts) || this->expired(ts))
-      return nullptr;
-    if (!cache_)
-      cache_.emplace();
-    if (!codec<V>::read(in, *cache_))
-      return nullptr;
-    return &*cache_;
+    return this->live_value(cache_);
   }
 
   void put(V&& x) {
@@ -211,40 +248,23 @@ public:
   void visit(uint32_t kg, F&& f) {
     K key{};
     V x{};
-    for (auto c = this->kg_cursor(kg); c->valid(); c->next()) {
-      auto kv = c->key();
-      auto vv = c->value();
-      if (kv.size() < 2)
-        continue;
-      byte_reader kin{kv.data() + 2, kv.size() - 2};
-      byte_reader vin{vv.data(), vv.size()};
+    this->for_each_entry(kg, [&](byte_reader kin, std::string_view v) {
       int64_t ts = 0;
-      if (!codec<K>::read(kin, key) || !kin.at_end() || !vin.read_raw(ts) || this->expired(ts) ||
-          !codec<V>::read(vin, x))
-        continue;
-      f(std::as_const(key), ts, std::as_const(x));
-    }
+      if (this->read_live_entry(kin, key, v, ts, x))
+        f(std::as_const(key), ts, std::as_const(x));
+    });
   }
 
   void restore(uint32_t kg, K&& k, int64_t ts, V&& x) {
     this->encode_key(this->kbuf_, kg, k);
-    encode_value(ts, x);
-    this->batch_->put(this->cf_, this->view(this->kbuf_), this->view(this->vbuf_));
+    this->batch_->put(this->cf_, this->view(this->kbuf_), this->timed_value(ts, x));
   }
 
   uint64_t cleanup() { return this->compact(); }
 
 private:
-  void encode_value(int64_t ts, const V& x) {
-    this->vbuf_.clear();
-    byte_writer out{this->vbuf_};
-    out.write_raw(ts);
-    codec<V>::write(out, x);
-  }
-
   void write(const std::vector<char>& k, int64_t ts, const V& x) {
-    encode_value(ts, x);
-    this->db_->put(this->cf_, this->view(k), this->view(this->vbuf_));
+    this->db_->put(this->cf_, this->view(k), this->timed_value(ts, x));
   }
 
   /// The last value read (what find() points to).
@@ -272,13 +292,8 @@ public:
 
   void add(V&& x) {
     auto* k = this->key_bytes();
-    if (k == nullptr)
-      return;
-    this->vbuf_.clear();
-    byte_writer out{this->vbuf_};
-    out.write_raw(this->ctx_->now);
-    codec<V>::write(out, x);
-    this->db_->merge(this->cf_, this->view(*k), this->view(this->vbuf_));
+    if (k != nullptr)
+      this->db_->merge(this->cf_, this->view(*k), this->timed_value(this->ctx_->now, x));
   }
 
   bool get(std::vector<V>& out) {
@@ -319,22 +334,18 @@ public:
   template <class OnKey, class OnElement>
   void visit(uint32_t kg, OnKey&& on_key, OnElement&& on_element) {
     K key{};
-    for (auto c = this->kg_cursor(kg); c->valid(); c->next()) {
-      auto kv = c->key();
-      if (kv.size() < 2)
-        continue;
-      byte_reader kin{kv.data() + 2, kv.size() - 2};
+    this->for_each_entry(kg, [&](byte_reader kin, std::string_view v) {
       if (!codec<K>::read(kin, key) || !kin.at_end())
-        continue;
+        return;
       bool first = true;
-      parse(c->value(), [&](int64_t ts, V& x) {
+      parse(v, [&](int64_t ts, V& x) {
         if (this->expired(ts))
           return;
         if (first)
           on_key(std::as_const(key)), first = false;
         on_element(ts, std::as_const(x));
       });
-    }
+    });
   }
 
   void restore(uint32_t kg, K&& k, elements&& xs) {
@@ -392,25 +403,12 @@ public:
     if (!user_key(uk) ||
         this->db_->get(this->cf_, this->view(this->kbuf_), this->got_) != rocksdb_db::lookup::found)
       return nullptr;
-    byte_reader in{this->got_.data(), this->got_.size()};
-    int64_t ts = 0;
-    if (!in.read_raw(ts) || this->expired(ts))
-      return nullptr;
-    if (!cache_)
-      cache_.emplace();
-    if (!codec<UV>::read(in, *cache_))
-      return nullptr;
-    return &*cache_;
+    return this->live_value(cache_);
   }
 
   void put(const UK& uk, UV&& uv) {
-    if (!user_key(uk))
-      return;
-    this->vbuf_.clear();
-    byte_writer out{this->vbuf_};
-    out.write_raw(this->ctx_->now);
-    codec<UV>::write(out, uv);
-    this->db_->put(this->cf_, this->view(this->kbuf_), this->view(this->vbuf_));
+    if (user_key(uk))
+      this->db_->put(this->cf_, this->view(this->kbuf_), this->timed_value(this->ctx_->now, uv));
   }
 
   bool remove(const UK& uk) {
@@ -422,51 +420,38 @@ public:
 
   template <class F>
   void for_each(F&& f) {
-    auto* k = this->key_bytes();
-    if (k == nullptr)
+    auto c = key_cursor();
+    if (c == nullptr)
       return;
-    std::string lower{k->data(), k->size()};
-    auto upper = prefix_successor(lower);
-    auto c = this->db_->open_cursor(this->cf_, lower, upper, true);
+    auto prefix = this->key_bytes()->size();
     UK uk{};
     UV uv{};
-    for (c->seek_to_first(); c->valid(); c->next()) {
+    for (; c->valid(); c->next()) {
       auto kv = c->key();
-      auto vv = c->value();
-      byte_reader kin{kv.data() + lower.size(), kv.size() - lower.size()};
-      byte_reader vin{vv.data(), vv.size()};
+      byte_reader kin{kv.data() + prefix, kv.size() - prefix};
       int64_t ts = 0;
-      if (!codec<UK>::read(kin, uk) || !kin.at_end() || !vin.read_raw(ts) || this->expired(ts) ||
-          !codec<UV>::read(vin, uv))
-        continue;
-      f(std::as_const(uk), std::as_const(uv));
+      if (this->read_live_entry(kin, uk, c->value(), ts, uv))
+        f(std::as_const(uk), std::as_const(uv));
     }
   }
 
   bool is_empty() {
-    bool empty = true;
-    auto* k = this->key_bytes();
-    if (k == nullptr)
+    auto c = key_cursor();
+    if (c == nullptr)
       return true;
-    std::string lower{k->data(), k->size()};
-    auto upper = prefix_successor(lower);
-    auto c = this->db_->open_cursor(this->cf_, lower, upper, true);
-    for (c->seek_to_first(); empty && c->valid(); c->next()) {
+    for (; c->valid(); c->next()) {
       int64_t ts = 0;
       if (this->read_ts(c->value(), ts) && !this->expired(ts))
-        empty = false;
+        return false;
     }
-    return empty;
+    return true;
   }
 
   void erase() {
-    auto* k = this->key_bytes();
-    if (k == nullptr)
+    auto c = key_cursor();
+    if (c == nullptr)
       return;
-    std::string lower{k->data(), k->size()};
-    auto upper = prefix_successor(lower);
-    auto c = this->db_->open_cursor(this->cf_, lower, upper, true);
-    for (c->seek_to_first(); c->valid(); c->next())
+    for (; c->valid(); c->next())
       this->db_->erase(this->cf_, c->key());
   }
 
@@ -477,27 +462,21 @@ public:
     UV uv{};
     std::string last; // bytes of the last key passed to on_key
     bool any = false;
-    for (auto c = this->kg_cursor(kg); c->valid(); c->next()) {
-      auto kv = c->key();
-      auto vv = c->value();
-      if (kv.size() < 2)
-        continue;
-      byte_reader kin{kv.data() + 2, kv.size() - 2};
+    this->for_each_entry(kg, [&](byte_reader kin, std::string_view v) {
+      auto* start = kin.position();
       if (!codec<K>::read(kin, key))
-        continue;
-      std::string_view key_part{kv.data() + 2, static_cast<size_t>(kin.position() - kv.data() - 2)};
-      byte_reader vin{vv.data(), vv.size()};
+        return;
+      std::string_view key_part{start, static_cast<size_t>(kin.position() - start)};
       int64_t ts = 0;
-      if (!codec<UK>::read(kin, uk) || !kin.at_end() || !vin.read_raw(ts) || this->expired(ts) ||
-          !codec<UV>::read(vin, uv))
-        continue;
+      if (!this->read_live_entry(kin, uk, v, ts, uv))
+        return;
       if (!any || key_part != last) {
         on_key(std::as_const(key));
         last.assign(key_part);
         any = true;
       }
       on_element(ts, std::as_const(uk), std::as_const(uv));
-    }
+    });
   }
 
   void restore(uint32_t kg, K&& k, std::vector<std::tuple<int64_t, UK, UV>>&& xs) {
@@ -505,17 +484,25 @@ public:
       this->encode_key(this->kbuf_, kg, k);
       byte_writer kout{this->kbuf_};
       codec<UK>::write(kout, uk);
-      this->vbuf_.clear();
-      byte_writer vout{this->vbuf_};
-      vout.write_raw(ts);
-      codec<UV>::write(vout, uv);
-      this->batch_->put(this->cf_, this->view(this->kbuf_), this->view(this->vbuf_));
+      this->batch_->put(this->cf_, this->view(this->kbuf_), this->timed_value(ts, uv));
     }
   }
 
   uint64_t cleanup() { return this->compact(); }
 
 private:
+  /// A cursor over the current key's user entries, at the first; nullptr when no key is current.
+  std::unique_ptr<rocksdb_db::cursor> key_cursor() {
+    auto* k = this->key_bytes();
+    if (k == nullptr)
+      return nullptr;
+    std::string lower{k->data(), k->size()};
+    auto upper = prefix_successor(lower);
+    auto c = this->db_->open_cursor(this->cf_, std::move(lower), std::move(upper), true);
+    c->seek_to_first();
+    return c;
+  }
+
   /// Puts the current key's bytes followed by `uk` into kbuf_; false when no key is current.
   bool user_key(const UK& uk) {
     auto* k = this->key_bytes();

@@ -44,45 +44,64 @@ struct staging {
   }
 };
 
-// -- one value per key: value, reducing and aggregating state -----------------------------------
+/// Decodes a single state's canonical entry: codec K | ts i64 | codec V.
+template <class K, class V>
+[[nodiscard]] bool read_entry(byte_reader& in, std::tuple<K, int64_t, V>& e) {
+  auto& [k, ts, x] = e;
+  return codec<K>::read(in, k) && in.read_raw(ts) && codec<V>::read(in, x);
+}
 
-/// The key-group side of a state holding one value of type V per key.
-template <class K, class V, class Storage>
-class single_state : public state_table<K> {
+/// Decodes a list element: ts i64 | codec V.
+template <class V>
+[[nodiscard]] bool read_element(byte_reader& in, timed<V>& e) {
+  return in.read_raw(e.ts) && codec<V>::read(in, e.value);
+}
+
+/// Decodes a map element: ts i64 | codec UK | codec UV.
+template <class UK, class UV>
+[[nodiscard]] bool read_element(byte_reader& in, std::tuple<int64_t, UK, UV>& e) {
+  auto& [ts, uk, uv] = e;
+  return in.read_raw(ts) && codec<UK>::read(in, uk) && codec<UV>::read(in, uv);
+}
+
+/// Decodes a grouped canonical entry: codec K | n u64 | n elements.
+template <class K, class Element>
+[[nodiscard]] bool read_entry(byte_reader& in, std::pair<K, std::vector<Element>>& e) {
+  auto& [k, xs] = e;
+  uint64_t n = 0;
+  if (!codec<K>::read(in, k) || !in.read_raw(n) || n > in.remaining() / 8)
+    return false;
+  xs.reserve(static_cast<size_t>(n)); // n is bounded: every element starts with an 8-byte time
+  for (uint64_t j = 0; j < n; ++j) {
+    Element x{};
+    if (!read_element(in, x))
+      return false;
+    xs.push_back(std::move(x));
+  }
+  return true;
+}
+
+/// The key-group side common to every state: a storage, and the entries of a key group staged
+/// (decoded by read_entry) until commit hands them to the storage's restore.
+template <class K, class Storage, class Entry>
+class stored_state : public state_table<K> {
 public:
   template <class... Args>
-  explicit single_state(state_info info, Args&&... storage_args)
+  explicit stored_state(state_info info, Args&&... storage_args)
       : state_table<K>(std::move(info))
       , storage_(std::forward<Args>(storage_args)...) {}
 
   uint64_t approximate_entries() const override { return storage_.entries(); }
 
-  void for_each_key(uint32_t kg, function_ref<void(const K&)> f) override {
-    storage_.visit(kg, [&](const K& k, int64_t, const V&) { f(k); });
-  }
-
-  uint64_t write_entries(uint32_t kg, byte_writer& out) override {
-    uint64_t n = 0;
-    storage_.visit(kg, [&](const K& k, int64_t ts, const V& x) {
-      codec<K>::write(out, k);
-      out.write_raw(ts);
-      codec<V>::write(out, x);
-      ++n;
-    });
-    return n;
-  }
-
   caf::error stage(uint32_t kg, byte_reader in, uint64_t count) override {
     staged_.reset();
     for (uint64_t i = 0; i < count; ++i) {
-      K k{};
-      int64_t ts = 0;
-      V x{};
-      if (!codec<K>::read(in, k) || !in.read_raw(ts) || !codec<V>::read(in, x)) {
+      Entry e{};
+      if (!read_entry(in, e)) {
         staged_.reset();
         return bad_entries(this->name(), kg, i);
       }
-      staged_.entries.emplace_back(std::move(k), ts, std::move(x));
+      staged_.entries.push_back(std::move(e));
     }
     if (!in.at_end()) {
       staged_.reset();
@@ -96,8 +115,8 @@ public:
   void commit(uint32_t kg) override {
     storage_.begin_restore(kg);
     if (staged_.valid && staged_.kg == kg)
-      for (auto& [k, ts, x] : staged_.entries)
-        storage_.restore(kg, std::move(k), ts, std::move(x));
+      for (auto& e : staged_.entries)
+        std::apply([&](auto&... parts) { storage_.restore(kg, std::move(parts)...); }, e);
     storage_.end_restore();
     staged_.reset();
   }
@@ -109,8 +128,46 @@ public:
   uint64_t stored_entries() override { return storage_.stored(); }
 
 protected:
+  /// Gives the TTL sweep its turn, as every operation does first; returns the storage.
+  Storage& tick() {
+    storage_.tick();
+    return storage_;
+  }
+
   Storage storage_;
-  staging<std::tuple<K, int64_t, V>> staged_;
+  staging<Entry> staged_;
+};
+
+/// A state class with everything but its storage chosen: `with<Storage>` is
+/// Impl<Args..., Storage> (the store picks the storage of its backend).
+template <template <class...> class Impl, class... Args>
+struct state_class {
+  template <class Storage>
+  using with = Impl<Args..., Storage>;
+};
+
+// -- one value per key: value, reducing and aggregating state -----------------------------------
+
+/// The key-group side of a state holding one value of type V per key.
+template <class K, class V, class Storage>
+class single_state : public stored_state<K, Storage, std::tuple<K, int64_t, V>> {
+public:
+  using stored_state<K, Storage, std::tuple<K, int64_t, V>>::stored_state;
+
+  void for_each_key(uint32_t kg, function_ref<void(const K&)> f) override {
+    this->storage_.visit(kg, [&](const K& k, int64_t, const V&) { f(k); });
+  }
+
+  uint64_t write_entries(uint32_t kg, byte_writer& out) override {
+    uint64_t n = 0;
+    this->storage_.visit(kg, [&](const K& k, int64_t ts, const V& x) {
+      codec<K>::write(out, k);
+      out.write_raw(ts);
+      codec<V>::write(out, x);
+      ++n;
+    });
+    return n;
+  }
 };
 
 /// value_state<V>: one value per key.
@@ -119,20 +176,11 @@ class value_state_impl final : public single_state<K, V, Storage>, public value_
 public:
   using single_state<K, V, Storage>::single_state;
 
-  const V* get() override {
-    this->storage_.tick();
-    return this->storage_.find();
-  }
+  const V* get() override { return this->tick().find(); }
 
-  void put(V&& x) override {
-    this->storage_.tick();
-    this->storage_.put(std::move(x));
-  }
+  void put(V&& x) override { this->tick().put(std::move(x)); }
 
-  void erase() override {
-    this->storage_.tick();
-    this->storage_.erase();
-  }
+  void erase() override { this->tick().erase(); }
 };
 
 /// reducing_state<V>: one value per key, folded with F on every add.
@@ -145,23 +193,16 @@ public:
       , f_(std::move(f)) {}
 
   void add(V&& x) override {
-    this->storage_.tick();
-    this->storage_.upsert([&]() -> V { return std::move(x); },
-                          [&](V& acc, bool fresh) {
-                            if (!fresh)
-                              acc = f_(std::as_const(acc), std::as_const(x));
-                          });
+    this->tick().upsert([&]() -> V { return std::move(x); },
+                        [&](V& acc, bool fresh) {
+                          if (!fresh)
+                            acc = f_(std::as_const(acc), std::as_const(x));
+                        });
   }
 
-  const V* get() override {
-    this->storage_.tick();
-    return this->storage_.find();
-  }
+  const V* get() override { return this->tick().find(); }
 
-  void erase() override {
-    this->storage_.tick();
-    this->storage_.erase();
-  }
+  void erase() override { this->tick().erase(); }
 
 private:
   F f_;
@@ -211,43 +252,31 @@ public:
       , agg_(std::move(agg)) {}
 
   void add(const In& x) override {
-    this->storage_.tick();
-    this->storage_.upsert([&] { return agg_.create_accumulator(); },
-                          [&](Acc& acc, bool) { agg_.add(x, acc); });
+    this->tick().upsert([&] { return agg_.create_accumulator(); },
+                        [&](Acc& acc, bool) { agg_.add(x, acc); });
   }
 
   std::optional<Out> get() override {
-    this->storage_.tick();
-    if (auto* acc = this->storage_.find())
+    if (auto* acc = this->tick().find())
       return agg_.get_result(std::as_const(*acc));
     return std::nullopt;
   }
 
-  const Acc* accumulator() override {
-    this->storage_.tick();
-    return this->storage_.find();
-  }
+  const Acc* accumulator() override { return this->tick().find(); }
 
   bool merge(const Acc& other) override {
     if constexpr (has_merge<Agg, Acc>::value) {
-      this->storage_.tick();
-      this->storage_.upsert([&] { return agg_.create_accumulator(); },
-                            [&](Acc& acc, bool) { agg_.merge(acc, other); });
+      this->tick().upsert([&] { return agg_.create_accumulator(); },
+                          [&](Acc& acc, bool) { agg_.merge(acc, other); });
       return true;
     } else {
       return false;
     }
   }
 
-  void put_accumulator(Acc&& acc) override {
-    this->storage_.tick();
-    this->storage_.put(std::move(acc));
-  }
+  void put_accumulator(Acc&& acc) override { this->tick().put(std::move(acc)); }
 
-  void erase() override {
-    this->storage_.tick();
-    this->storage_.erase();
-  }
+  void erase() override { this->tick().erase(); }
 
 private:
   Agg agg_;
@@ -293,228 +322,66 @@ private:
   bool open_ = false;
 };
 
-/// list_state<V>: a list of timed elements per key.
-template <class K, class V, class Storage>
-class list_state_impl final : public state_table<K>, public list_ops<V> {
+/// The key-group side of a state holding a group of timed elements per key (list and map
+/// state); Element is how stage() decodes one (see read_element).
+template <class K, class Element, class Storage>
+class group_state : public stored_state<K, Storage, std::pair<K, std::vector<Element>>> {
 public:
-  template <class... Args>
-  explicit list_state_impl(state_info info, Args&&... storage_args)
-      : state_table<K>(std::move(info))
-      , storage_(std::forward<Args>(storage_args)...) {}
-
-  // -- operations
-
-  void add(V&& x) override {
-    storage_.tick();
-    storage_.add(std::move(x));
-  }
-
-  bool get(std::vector<V>& out) override {
-    storage_.tick();
-    return storage_.get(out);
-  }
-
-  void put(std::vector<V>&& xs) override {
-    storage_.tick();
-    storage_.put(std::move(xs));
-  }
-
-  void erase() override {
-    storage_.tick();
-    storage_.erase();
-  }
-
-  // -- key groups
-
-  uint64_t approximate_entries() const override { return storage_.entries(); }
+  using stored_state<K, Storage, std::pair<K, std::vector<Element>>>::stored_state;
 
   void for_each_key(uint32_t kg, function_ref<void(const K&)> f) override {
-    storage_.visit(
-        kg, [&](const K& k) { f(k); }, [](int64_t, const V&) {});
+    this->storage_.visit(
+        kg, [&](const K& k) { f(k); }, [](int64_t, const auto&...) {});
   }
 
   uint64_t write_entries(uint32_t kg, byte_writer& out) override {
     group_writer g{out};
-    storage_.visit(
+    this->storage_.visit(
         kg, [&](const K& k) { g.begin(k); },
-        [&](int64_t ts, const V& x) {
+        [&](int64_t ts, const auto&... parts) {
           auto& w = g.element();
           w.write_raw(ts);
-          codec<V>::write(w, x);
+          (codec<std::decay_t<decltype(parts)>>::write(w, parts), ...);
         });
     return g.end();
   }
+};
 
-  caf::error stage(uint32_t kg, byte_reader in, uint64_t count) override {
-    staged_.reset();
-    for (uint64_t i = 0; i < count; ++i) {
-      K k{};
-      uint64_t n = 0;
-      if (!codec<K>::read(in, k) || !in.read_raw(n) || n > in.remaining() / 8) {
-        staged_.reset();
-        return bad_entries(this->name(), kg, i);
-      }
-      std::vector<timed<V>> xs; // n is bounded: every element starts with an 8-byte time
-      xs.reserve(static_cast<size_t>(n));
-      for (uint64_t j = 0; j < n; ++j) {
-        timed<V> e{0, V{}};
-        if (!in.read_raw(e.ts) || !codec<V>::read(in, e.value)) {
-          staged_.reset();
-          return bad_entries(this->name(), kg, i);
-        }
-        xs.push_back(std::move(e));
-      }
-      staged_.entries.emplace_back(std::move(k), std::move(xs));
-    }
-    if (!in.at_end()) {
-      staged_.reset();
-      return bad_entries(this->name(), kg, count);
-    }
-    staged_.kg = kg;
-    staged_.valid = true;
-    return {};
-  }
+/// list_state<V>: a list of timed elements per key.
+template <class K, class V, class Storage>
+class list_state_impl final : public group_state<K, timed<V>, Storage>, public list_ops<V> {
+public:
+  using group_state<K, timed<V>, Storage>::group_state;
 
-  void commit(uint32_t kg) override {
-    storage_.begin_restore(kg);
-    if (staged_.valid && staged_.kg == kg)
-      for (auto& [k, xs] : staged_.entries)
-        storage_.restore(kg, std::move(k), std::move(xs));
-    storage_.end_restore();
-    staged_.reset();
-  }
+  void add(V&& x) override { this->tick().add(std::move(x)); }
 
-  void drop_staged() override { staged_.reset(); }
+  bool get(std::vector<V>& out) override { return this->tick().get(out); }
 
-  uint64_t cleanup() override { return storage_.cleanup(); }
+  void put(std::vector<V>&& xs) override { this->tick().put(std::move(xs)); }
 
-  uint64_t stored_entries() override { return storage_.stored(); }
-
-private:
-  Storage storage_;
-  staging<std::pair<K, std::vector<timed<V>>>> staged_;
+  void erase() override { this->tick().erase(); }
 };
 
 /// map_state<UK, UV>: timed user entries per key.
 template <class K, class UK, class UV, class Storage>
-class map_state_impl final : public state_table<K>, public map_ops<UK, UV> {
+class map_state_impl final : public group_state<K, std::tuple<int64_t, UK, UV>, Storage>,
+                             public map_ops<UK, UV> {
 public:
-  using elements = std::vector<std::tuple<int64_t, UK, UV>>;
+  using group_state<K, std::tuple<int64_t, UK, UV>, Storage>::group_state;
 
-  template <class... Args>
-  explicit map_state_impl(state_info info, Args&&... storage_args)
-      : state_table<K>(std::move(info))
-      , storage_(std::forward<Args>(storage_args)...) {}
+  const UV* get(const UK& uk) override { return this->tick().get(uk); }
 
-  // -- operations
+  void put(const UK& uk, UV&& uv) override { this->tick().put(uk, std::move(uv)); }
 
-  const UV* get(const UK& uk) override {
-    storage_.tick();
-    return storage_.get(uk);
-  }
+  bool remove(const UK& uk) override { return this->tick().remove(uk); }
 
-  void put(const UK& uk, UV&& uv) override {
-    storage_.tick();
-    storage_.put(uk, std::move(uv));
-  }
+  bool contains(const UK& uk) override { return this->tick().get(uk) != nullptr; }
 
-  bool remove(const UK& uk) override {
-    storage_.tick();
-    return storage_.remove(uk);
-  }
+  void for_each(function_ref<void(const UK&, const UV&)> f) override { this->tick().for_each(f); }
 
-  bool contains(const UK& uk) override {
-    storage_.tick();
-    return storage_.get(uk) != nullptr;
-  }
+  bool is_empty() override { return this->tick().is_empty(); }
 
-  void for_each(function_ref<void(const UK&, const UV&)> f) override {
-    storage_.tick();
-    storage_.for_each(f);
-  }
-
-  bool is_empty() override {
-    storage_.tick();
-    return storage_.is_empty();
-  }
-
-  void erase() override {
-    storage_.tick();
-    storage_.erase();
-  }
-
-  // -- key groups
-
-  uint64_t approximate_entries() const override { return storage_.entries(); }
-
-  void for_each_key(uint32_t kg, function_ref<void(const K&)> f) override {
-    storage_.visit(
-        kg, [&](const K& k) { f(k); }, [](int64_t, const UK&, const UV&) {});
-  }
-
-  uint64_t write_entries(uint32_t kg, byte_writer& out) override {
-    group_writer g{out};
-    storage_.visit(
-        kg, [&](const K& k) { g.begin(k); },
-        [&](int64_t ts, const UK& uk, const UV& uv) {
-          auto& w = g.element();
-          w.write_raw(ts);
-          codec<UK>::write(w, uk);
-          codec<UV>::write(w, uv);
-        });
-    return g.end();
-  }
-
-  caf::error stage(uint32_t kg, byte_reader in, uint64_t count) override {
-    staged_.reset();
-    for (uint64_t i = 0; i < count; ++i) {
-      K k{};
-      uint64_t n = 0;
-      if (!codec<K>::read(in, k) || !in.read_raw(n) || n > in.remaining() / 8) {
-        staged_.reset();
-        return bad_entries(this->name(), kg, i);
-      }
-      elements xs;
-      xs.reserve(static_cast<size_t>(n));
-      for (uint64_t j = 0; j < n; ++j) {
-        int64_t ts = 0;
-        UK uk{};
-        UV uv{};
-        if (!in.read_raw(ts) || !codec<UK>::read(in, uk) || !codec<UV>::read(in, uv)) {
-          staged_.reset();
-          return bad_entries(this->name(), kg, i);
-        }
-        xs.emplace_back(ts, std::move(uk), std::move(uv));
-      }
-      staged_.entries.emplace_back(std::move(k), std::move(xs));
-    }
-    if (!in.at_end()) {
-      staged_.reset();
-      return bad_entries(this->name(), kg, count);
-    }
-    staged_.kg = kg;
-    staged_.valid = true;
-    return {};
-  }
-
-  void commit(uint32_t kg) override {
-    storage_.begin_restore(kg);
-    if (staged_.valid && staged_.kg == kg)
-      for (auto& [k, xs] : staged_.entries)
-        storage_.restore(kg, std::move(k), std::move(xs));
-    storage_.end_restore();
-    staged_.reset();
-  }
-
-  void drop_staged() override { staged_.reset(); }
-
-  uint64_t cleanup() override { return storage_.cleanup(); }
-
-  uint64_t stored_entries() override { return storage_.stored(); }
-
-private:
-  Storage storage_;
-  staging<std::pair<K, elements>> staged_;
+  void erase() override { this->tick().erase(); }
 };
 
 } // namespace eddy::state::internal

@@ -1,5 +1,7 @@
 // Keyed process functions: state per key in the job's state backend, event-time timers (order,
 // deletion, firing at the end of the input) and processing-time timers on an injected clock.
+#include "temp_dir.hpp"
+
 #include <eddy/operators/job.hpp>
 #include <eddy/sinks/collect.hpp>
 #include <eddy/sources/container_source.hpp>
@@ -68,13 +70,6 @@ struct running_totals {
   }
 };
 
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
 } // namespace
 
 SCENARIO("keyed state gives the sequential totals whatever the parallelism, on both backends") {
@@ -93,7 +88,7 @@ SCENARIO("keyed state gives the sequential totals whatever the parallelism, on b
     bool rocksdb = round % 2 == 1;
     auto cfg = job_config{}.with_threads(2).with_batch_size(pick(1, 500)).with_credit(pick(1, 4));
     if (rocksdb)
-      cfg.with_state_backend(state::backend_config{}.with_rocksdb(temp_dir("eddy_keyed")));
+      cfg.with_state_backend(state::backend_config{}.with_rocksdb(test::temp_dir("eddy_keyed")));
     uint32_t sources = pick(1, 3);
     uint32_t keyed = pick(1, 5);
     INFO("round " << round << (rocksdb ? " (RocksDB)" : " (memory)") << ": sources " << sources

@@ -1,6 +1,8 @@
 // Keyed sliding and tumbling windows: closed-form results on both state backends, invariance
 // under parallelism, batching, credit and arrival order, late data that never vanishes, and
 // late firings within the allowed lateness.
+#include "temp_dir.hpp"
+
 #include <eddy/operators/job.hpp>
 #include <eddy/sinks/collect.hpp>
 #include <eddy/sources/container_source.hpp>
@@ -150,13 +152,6 @@ std::string differences(const std::vector<row>& got, const std::vector<row>& exp
   return out;
 }
 
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
 } // namespace
 
 SCENARIO("tumbling and sliding windows give the closed-form sums on both state backends") {
@@ -164,7 +159,7 @@ SCENARIO("tumbling and sliding windows give the closed-form sums on both state b
   for (bool rocksdb : {false, true}) {
     auto cfg = job_config{}.with_threads(2).with_batch_size(64);
     if (rocksdb)
-      cfg.with_state_backend(state::backend_config{}.with_rocksdb(temp_dir("eddy_windows")));
+      cfg.with_state_backend(state::backend_config{}.with_rocksdb(test::temp_dir("eddy_windows")));
     INFO((rocksdb ? "RocksDB" : "memory") << " backend");
     struct shape {
       int64_t size, slide;
