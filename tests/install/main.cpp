@@ -5,6 +5,7 @@
 #include <eddy/sinks/collect.hpp>
 #include <eddy/sources/generator.hpp>
 
+#include <chrono>
 #include <cstdio>
 
 int main() {
@@ -22,7 +23,21 @@ int main() {
   for (auto x : out)
     sum += x;
   eddy::ml::vector v = eddy::ml::vector::Ones(3);
-  bool ok = out.size() == 500 && sum == 250000 && v.sum() == 3.0;
+  // A keyed window keeps its state in eddy::state (RocksDB linked privately).
+  eddy::job windowed{eddy::job_config{}.with_threads(2)};
+  std::vector<eddy::window_result<uint64_t, int64_t>> windows;
+  windowed
+      .source(eddy::generator<uint64_t>(1000, [](uint64_t i) { return i; })
+                  .with_event_time([](const uint64_t& x) { return eddy::timestamp(x); }))
+      .key_by([](const uint64_t& x) { return x % 2; })
+      .window(eddy::tumbling(std::chrono::milliseconds{100}))
+      .aggregate(eddy::count_of<uint64_t>{})
+      .sink(eddy::collect(windows));
+  auto windowed_report = windowed.run();
+  bool windows_ok = windowed_report && windows.size() == 20;
+  for (const auto& w : windows)
+    windows_ok = windows_ok && w.value == 50;
+  bool ok = out.size() == 500 && sum == 250000 && v.sum() == 3.0 && windows_ok;
   std::printf("eddy used from outside its tree: %zu records, sum %llu: %s\n", out.size(),
               static_cast<unsigned long long>(sum), ok ? "ok" : "WRONG");
   return ok ? 0 : 1;
