@@ -13,6 +13,9 @@
 //   };
 //   logins.key_by([](const login& l) { return l.user; }).process<int64_t>(count_logins{});
 //
+// State declared with a TTL (`declare_value<V>(name, state::state_ttl::after_ms(60'000))`)
+// expires on processing time (the job's processing clock, read once per batch), as in Flink.
+//
 // Optional members of the function object: `open(ctx)` (once per instance, to declare state),
 // `on_timer(timestamp, ctx)` (a timer of the current key fired). An instance owns the key groups
 // `key_group_range::of(instance, parallelism, key_groups)` and only their state: its state store
@@ -88,6 +91,8 @@ private:
   }
 
   void on_batch(task& t, batch<In>& in) override {
+    // State TTLs run on processing time, read once per batch through the job's clock.
+    store_.set_time(clock_());
     fire_processing_timers(t);
     auto wm = t.watermark();
     bool timed = !in.times.empty();

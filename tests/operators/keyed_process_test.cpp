@@ -237,3 +237,45 @@ SCENARIO("processing-time timers follow the job's processing clock") {
   CHECK(timers >= 15); // the last few may still be pending when the input ends
   CHECK(timers <= 20);
 }
+
+SCENARIO("keyed state with a time-to-live expires on the job's processing clock") {
+  // The clock moves 10 ms per record (the source may run up to two records ahead of the keyed
+  // operator); a key's count lives 45 ms after its last update. Key 1
+  // appears at records 0, 1, 2 (counts 1, 2, 3), then again at record 9: by then its count has
+  // expired and starts over.
+  auto now = std::make_shared<std::atomic<int64_t>>(0);
+  struct ticking {
+    std::shared_ptr<std::atomic<int64_t>> now;
+    event operator()(uint64_t i) const {
+      *now += 10;
+      return event{i < 3 || i == 9 ? 1 : 2, int64_t(i), 0};
+    }
+  };
+  struct counting {
+    state::value_state<int64_t> count;
+    void open(keyed_context<int32_t, total>& ctx) {
+      count = *ctx.state().declare_value<int64_t>("count", state::state_ttl::after_ms(45));
+    }
+    void operator()(const event& e, keyed_context<int32_t, total>& ctx) {
+      auto n = count.value_or(0) + 1;
+      count.update(n);
+      ctx.emit(total{e.key, e.time, n, false});
+    }
+  };
+  job j{job_config{}.with_threads(2).with_batch_size(1).with_credit(1).with_processing_clock(
+      [now] { return now->load(); })};
+  std::vector<total> out;
+  j.source(generator<event>(10, ticking{now}))
+      .key_by([](const event& e) { return e.key; })
+      .process<total>(counting{})
+      .sink(collect(out));
+  REQUIRE(j.run());
+  std::map<int64_t, int64_t> count_at; // record index (sum field) -> count
+  for (const auto& t : out)
+    if (t.key == 1)
+      count_at[t.sum] = t.count;
+  CHECK(count_at[0] == 1);
+  CHECK(count_at[1] == 2);
+  CHECK(count_at[2] == 3);
+  CHECK(count_at[9] == 1); // expired and started over
+}
