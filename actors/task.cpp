@@ -152,8 +152,7 @@ void task::after_batch(uint32_t input, bool urgent) {
   auto& in = inputs_[input];
   if (in.upstream)
     send(caf::actor_cast<caf::actor>(in.upstream), credit{in.origin, 1});
-  bool partial = (output_ && output_->has_partial()) || (dl_channel_ && dl_channel_->has_partial());
-  if (partial) {
+  if (has_partial()) {
     // An urgent input batch means the upstream is lingering (low rate): pass the data on now.
     if (urgent)
       flush_all();
@@ -269,6 +268,10 @@ bool task::blocked() const noexcept {
   return (output_ && output_->blocked()) || (dl_channel_ && dl_channel_->blocked());
 }
 
+bool task::has_partial() const noexcept {
+  return (output_ && output_->has_partial()) || (dl_channel_ && dl_channel_->has_partial());
+}
+
 void task::flush_all() {
   if (output_)
     output_->flush();
@@ -348,7 +351,7 @@ void task::run_source() {
     }
     if (r.status == produce_result::wait) {
       check_source_idle();
-      if ((output_ && output_->has_partial()) || (dl_channel_ && dl_channel_->has_partial()))
+      if (has_partial())
         arm_linger();
       produce_scheduled_ = true;
       delayed_send(this, r.wait_for, produce_atom::value);
@@ -357,7 +360,7 @@ void task::run_source() {
     }
   }
   check_source_idle();
-  if ((output_ && output_->has_partial()) || (dl_channel_ && dl_channel_->has_partial()))
+  if (has_partial())
     arm_linger();
   after_output_change();
 }

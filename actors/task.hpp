@@ -195,6 +195,8 @@ private:
   void update_peak_queued();
   /// True while the output or the dead-letter channel holds batches it cannot send.
   [[nodiscard]] bool blocked() const noexcept;
+  /// True when the output or the dead-letter channel holds records not yet in a batch.
+  [[nodiscard]] bool has_partial() const noexcept;
   /// Ships partial buffers (output and dead letters).
   void flush_all();
   /// Sources: declares idleness after `idle_timeout` without a record.

@@ -66,13 +66,15 @@ read_sensor_rows(const std::string& path, const char* where = "read_sensor_csv")
     for (; i < 6; ++i) {
       char* end = nullptr;
       v[i] = std::strtod(p, &end);
-      if (end == p || !std::isfinite(v[i]) || (i < 5 && *end != ','))
-        break;
+      bool row_end = *end == '\0' || (*end == '\r' && end[1] == '\0');
+      if (end == p || !std::isfinite(v[i]) || (i < 5 && *end != ',') || (i == 5 && !row_end))
+        break; // a seventh field or trailing text is refused too
+
       p = end + 1;
     }
     auto at = [&] { return std::string{where} + ": " + path + " line " + std::to_string(number); };
     if (i < 6)
-      return make_error(errc::bad_input, at() + " is not six finite numbers");
+      return make_error(errc::bad_input, at() + " is not exactly six finite numbers");
     auto whole_in = [](double x, double low, double high) {
       return x >= low && x <= high && std::floor(x) == x;
     };

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <eddy/actors/atoms.hpp>
+#include <eddy/operators/internal/keyed_store.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/keyed_context.hpp>
 #include <eddy/state/key_group_range.hpp>
@@ -59,7 +60,7 @@ public:
       , f_(std::move(f))
       , key_groups_(t.channels().key_groups)
       , clock_(w.processing_clock)
-      , store_(open_store(t, w))
+      , store_(open_keyed_store<K>(t, w))
       , ctx_(&this->out_, &store_, &timers_, clock_) {
     if constexpr (has_open_ctx<F, context>::value)
       f_.open(ctx_);
@@ -78,18 +79,11 @@ public:
     if constexpr (has_on_timer<F, context>::value) {
       timers_.fire_due(state::time_domain::event, wm,
                        [&](const state::timer<K>& x) { on_timer(t, x, x.time, wm); });
+      backend_ok(t, store_);
     }
   }
 
 private:
-  static state::keyed_state_store<K> open_store(task& t, const instance_wiring& w) {
-    auto range = state::key_group_range::of(t.instance(), t.parallelism(), t.channels().key_groups);
-    auto store = state::make_keyed_state_store<K>(w.state_backend, range, t.channels().key_groups);
-    if (!store)
-      throw std::runtime_error("cannot open its keyed state: " + describe(store.error()));
-    return std::move(*store);
-  }
-
   void on_batch(task& t, batch<In>& in) override {
     // State TTLs run on processing time, read once per batch through the job's clock.
     store_.set_time(clock_());
@@ -99,11 +93,13 @@ private:
     guarded_loop(t, in.items.size(), in.items, [&](size_t i) {
       current_ = key_(std::as_const(in.items[i]));
       auto kg = key_group_of(state::key_hash<K>{}(current_), key_groups_);
-      store_.set_current_key(current_, kg);
+      if (!make_current(t, store_, current_, kg))
+        return;
       ctx_.set(&current_, kg, timed ? in.times[i] : min_time, wm);
       f_(std::as_const(in.items[i]), ctx_);
     });
-    arm_processing_wake(t);
+    if (backend_ok(t, store_))
+      arm_processing_wake(t);
   }
 
   void fire_processing_timers(task& t) {
@@ -123,7 +119,8 @@ private:
   void on_timer(task& t, const state::timer<K>& x, timestamp time, timestamp wm) {
     if constexpr (has_on_timer<F, context>::value) {
       current_ = x.key;
-      store_.set_current_key(current_, x.kg);
+      if (t.failed() || !make_current(t, store_, current_, x.kg))
+        return;
       ctx_.set(&current_, x.kg, time, wm);
       try {
         f_.on_timer(x.time, ctx_);

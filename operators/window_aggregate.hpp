@@ -21,6 +21,7 @@
 // `late_update = true`).
 #pragma once
 
+#include <eddy/operators/internal/keyed_store.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/internal/window_slices.hpp>
 #include <eddy/operators/internal/window_state.hpp>
@@ -53,31 +54,18 @@ public:
       , spec_(spec)
       , geometry_(spec)
       , key_groups_(t.channels().key_groups)
-      , store_(open_store(t, w))
+      , store_(open_keyed_store<K>(t, w))
       , windows_(declared(store_.template declare_aggregating<command>("windows", function_))) {}
 
   void on_watermark(task& t, timestamp wm) override {
-    due_.fire_due(wm,
-                  [&](int64_t entry, uint32_t kg, const K& key) { visit(t, key, kg, wm, entry); });
+    due_.fire_due(wm, [&](int64_t entry, uint32_t kg, const K& key) {
+      if (!t.failed())
+        visit(t, key, kg, wm, entry);
+    });
+    backend_ok(t, store_);
   }
 
 private:
-  template <class Handle>
-  static Handle declared(caf::expected<Handle> h) {
-    if (!h)
-      throw std::runtime_error("cannot declare its window state: " + describe(h.error()));
-    return std::move(*h);
-  }
-
-  static state::keyed_state_store<K> open_store(task& t, const instance_wiring& w) {
-    auto kgs = t.channels().key_groups;
-    auto range = state::key_group_range::of(t.instance(), t.parallelism(), kgs);
-    auto store = state::make_keyed_state_store<K>(w.state_backend, range, kgs);
-    if (!store)
-      throw std::runtime_error("cannot open its keyed state: " + describe(store.error()));
-    return std::move(*store);
-  }
-
   void on_batch(task& t, batch<T>& in) override {
     if (in.times.empty() && !in.items.empty()) {
       t.fail("window operator " + t.origin() +
@@ -87,6 +75,7 @@ private:
     auto wm = t.watermark();
     guarded_loop(t, in.items.size(), in.items,
                  [&](size_t i) { add(t, in.items[i], in.times[i], wm); });
+    backend_ok(t, store_);
   }
 
   void add(task& t, const T& x, timestamp time, timestamp wm) {
@@ -103,7 +92,8 @@ private:
     c.kind = command::add;
     c.record = &x;
     c.slice = geometry_.slice_of(time);
-    store_.set_current_key(key, kg);
+    if (!make_current(t, store_, key, kg))
+      return;
     windows_.add(c);
     if (c.schedule_at != no_time)
       due_.add(c.schedule_at, kg, key);
@@ -130,8 +120,7 @@ private:
     c.entry = entry;
     fired_.clear();
     c.fired = &fired_;
-    store_.set_current_key(key, kg);
-    if (windows_.accumulator() == nullptr)
+    if (!make_current(t, store_, key, kg) || windows_.accumulator() == nullptr)
       return; // an index entry left over from a key whose windows have all gone
     windows_.add(c);
     if (c.now_empty)

@@ -137,9 +137,4 @@ inline std::optional<std::string> run_command(const std::string& command) {
   return out;
 }
 
-/// Whether `python` runs and imports scikit-learn.
-inline bool has_sklearn(const std::string& python) {
-  return run_command(python + " -c 'import sklearn' 2>/dev/null").has_value();
-}
-
 } // namespace eddy::bench_ml

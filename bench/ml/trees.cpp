@@ -18,6 +18,7 @@
 // against the reference in bench/ml/README.md when --records is 1,000,000 and the build is the
 // reference one (Release without -march=native; the run fails when they differ); otherwise the
 // run says "reference not checked" and why.
+#include "../cli.hpp"
 #include "ml_bench.hpp"
 
 #include <eddy/ml/adaptive_random_forest.hpp>
@@ -32,6 +33,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -55,10 +57,6 @@ constexpr std::int64_t reference_records = 1'000'000;
 /// adaptive random forest, hyperplane Hoeffding tree, hyperplane adaptive random forest.
 constexpr std::size_t reference_memory[4] = {58'680, 6'925'960, 342'968, 20'960'904};
 
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
 /// The baseline: per-class Gaussian statistics of every feature (a naive Bayes learn step).
 double baseline_rate(const std::vector<labelled_record>& records, std::size_t d) {
   std::vector<gaussian_estimator> stats(2 * d);
@@ -66,7 +64,7 @@ double baseline_rate(const std::vector<labelled_record>& records, std::size_t d)
   for (const auto& r : records)
     for (std::size_t f = 0; f < d; ++f)
       stats[f * 2 + static_cast<std::size_t>(r.y)].add(r.x[static_cast<Eigen::Index>(f)], 1.0);
-  const double s = seconds_since(start);
+  const double s = eddy::bench::seconds_since(start);
   volatile double sink = stats[0].mean; // keeps the loop
   (void)sink;
   return static_cast<double>(records.size()) / s;
@@ -79,7 +77,7 @@ std::size_t run(const char* name, Model model, const std::vector<labelled_record
   auto start = clock_type::now();
   for (const auto& r : records)
     (void)model.learn(r.x, r.y);
-  const double rate = static_cast<double>(records.size()) / seconds_since(start);
+  const double rate = static_cast<double>(records.size()) / eddy::bench::seconds_since(start);
   std::printf("| %-24s | %10.0f | %8.4f | %12zu |\n", name, rate, rate / baseline,
               model.memory_bytes());
   return model.memory_bytes();
@@ -163,9 +161,10 @@ struct options {
 };
 
 /// Runs section 2 on one data set: eddy's forest and single tree over the seeds, then
-/// scikit-learn's on the same file. Returns eddy's forest and tree figures.
-std::pair<quality, quality> batch_bench(const char* name, const batch_data& d,
-                                        const std::string& csv, const options& opt) {
+/// scikit-learn's on the same file. False when scikit-learn ran and eddy's accuracy differs from
+/// it by more than 0.02 for the forest or the tree.
+bool batch_bench(const char* name, const batch_data& d, const std::string& csv,
+                 const options& opt) {
   std::printf("\n%s: train %ld rows (%d of class 1), test %ld rows (%d of class 1), %ld "
               "features; mean over seeds 0..%ld\n\n",
               name, static_cast<long>(d.train_y.size()), d.train_y.sum(),
@@ -183,7 +182,7 @@ std::pair<quality, quality> batch_bench(const char* name, const batch_data& d,
       std::fprintf(stderr, "fit failed: %s\n", eddy::describe(err).c_str());
       std::exit(1);
     }
-    fit_seconds += seconds_since(start);
+    fit_seconds += eddy::bench::seconds_since(start);
     auto q = score(f, d.test_x, d.test_y);
     forest.f1 += q.f1 / n;
     forest.accuracy += q.accuracy / n;
@@ -209,7 +208,8 @@ std::pair<quality, quality> batch_bench(const char* name, const batch_data& d,
       sk_forest = parse_sklearn(*out, "forest");
       sk_tree = parse_sklearn(*out, "tree");
     }
-    why = "failed (no " + opt.python + " with scikit-learn?)";
+    if (!sk_forest || !sk_tree)
+      why = "failed (no " + opt.python + " with scikit-learn?)";
   }
   auto sk = [](const std::optional<quality>& q, double quality::*field) {
     char text[32] = "-";
@@ -232,7 +232,13 @@ std::pair<quality, quality> batch_bench(const char* name, const batch_data& d,
     std::printf("; scikit-learn %s\n", why.c_str());
   std::printf("eddy forest: %.2f s per fit; data file %s%s\n", fit_seconds / n, csv.c_str(),
               opt.keep_files.empty() ? " (removed at exit; --keep-files DIR keeps it)" : "");
-  return {forest, tree};
+  if (!sk_forest || !sk_tree)
+    return true;
+  bool close = std::abs(forest.accuracy - sk_forest->accuracy) <= 0.02 &&
+               std::abs(tree.accuracy - sk_tree->accuracy) <= 0.02;
+  if (!close)
+    std::printf("eddy's accuracy DIFFERS from scikit-learn's by more than 0.02\n");
+  return close;
 }
 
 } // namespace
@@ -289,7 +295,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "cannot write %s\n", file.c_str());
       return 1;
     }
-    batch_bench(name.c_str(), *data, file, opt);
+    if (!batch_bench(name.c_str(), *data, file, opt))
+      failed = true;
   }
   return failed ? 1 : 0;
 }

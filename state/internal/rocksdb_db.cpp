@@ -140,6 +140,9 @@ struct rocksdb_db::cursor::impl {
   rocksdb::Slice lower_slice;
   rocksdb::Slice upper_slice;
   std::unique_ptr<rocksdb::Iterator> it;
+  /// The database's first failure: an iteration that stops on an error records it there, so a
+  /// scan that ended early (a key group written short) is never taken for a complete one.
+  caf::error* failure = nullptr;
 };
 
 rocksdb_db::cursor::cursor(std::unique_ptr<impl> x)
@@ -156,7 +159,11 @@ void rocksdb_db::cursor::seek_to_first() {
 }
 
 bool rocksdb_db::cursor::valid() const {
-  return impl_->it->Valid();
+  if (impl_->it->Valid())
+    return true;
+  if (auto s = impl_->it->status(); !s.ok() && impl_->failure != nullptr && !*impl_->failure)
+    *impl_->failure = backend_error("iteration", s);
+  return false;
 }
 
 void rocksdb_db::cursor::next() {
@@ -388,6 +395,7 @@ std::unique_ptr<rocksdb_db::cursor> rocksdb_db::open_cursor(uint32_t cf, std::st
     ro.iterate_upper_bound = &c->upper_slice;
   }
   c->it.reset(impl_->db->NewIterator(ro, impl_->cfs[cf]));
+  c->failure = &impl_->failure;
   return std::make_unique<cursor>(std::move(c));
 }
 

@@ -229,7 +229,12 @@ public:
     auto* k = this->key_bytes();
     if (k == nullptr)
       return;
-    if (auto* cur = find()) {
+    // A read that failed is not a missing value: writing a fresh one would lose what the stored
+    // one holds (the failure is reported through backend_error()).
+    auto got = this->db_->get(this->cf_, this->view(*k), this->got_);
+    if (got == rocksdb_db::lookup::failed)
+      return;
+    if (auto* cur = got == rocksdb_db::lookup::found ? this->live_value(cache_) : nullptr) {
       apply(*cur, false);
       write(*k, this->ctx_->now, *cur);
     } else {

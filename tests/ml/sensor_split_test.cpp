@@ -26,12 +26,13 @@ struct csv_file {
 
 SCENARIO("the sensor split refuses NaN, infinite and out-of-range values, never casts them") {
   // Each of these used to reach static_cast<int> / static_cast<long> of a double no integer
-  // holds, or put a NaN into the features.
+  // holds, or put a NaN into the features; the last two have more than six fields.
   for (const char* row :
        {"nan,1,1,45.9,27.9,0", "1e20,1,1,45.9,27.9,0", "-3,1,1,45.9,27.9,0", "1.5,1,1,45.9,27.9,0",
         "2,nan,1,45.9,27.9,0", "2,1e20,1,45.9,27.9,0", "2,-1,1,45.9,27.9,0", "2,1,1,45.9,27.9,nan",
         "2,1,1,45.9,27.9,2", "2,1,1,45.9,27.9,1e300", "2,1,1,45.9,27.9,-inf", "2,1,nan,45.9,27.9,0",
-        "2,1,1,inf,27.9,0", "2,1,1,45.9,nan,0", "2,1,1,45.9,27.9", "2,1,1,45.9x,27.9,0"}) {
+        "2,1,1,inf,27.9,0", "2,1,1,45.9,nan,0", "2,1,1,45.9,27.9", "2,1,1,45.9x,27.9,0",
+        "2,1,1,45.9,27.9,0,7", "2,1,1,45.9,27.9,0abc"}) {
     csv_file file{row};
     auto split = read_sensor_split(file.path);
     INFO(row << ": " << (split ? std::string{"accepted"} : eddy::describe(split.error())));

@@ -96,8 +96,13 @@ SCENARIO("expired entries are never returned, by any kind of state, on both back
           CHECK_FALSE(count.get().has_value());
         }
       }
+      size_t visited = 0;
       for (uint32_t kg = 0; kg < 128; ++kg)
-        store.for_each_key(value, kg, [](const uint64_t& k) { CHECK(k == 7); });
+        store.for_each_key(value, kg, [&](const uint64_t& k) {
+          CHECK(k == 7);
+          ++visited;
+        });
+      CHECK(visited == 1); // only the key written later is still live
     }
     AND_WHEN("the clock passes the later writes too") {
       store.set_time(1150);
