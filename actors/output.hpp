@@ -20,6 +20,7 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -196,6 +197,11 @@ public:
       , timed_(timed)
       , instance_(instance) {}
 
+  /// Numbers this output's channels from `base` on, in the credit messages that come back: a
+  /// task with side outputs gives each output its own range (see output_set). Call before
+  /// `add_edge`.
+  void set_origin_base(uint32_t base) noexcept { origin_base_ = base; }
+
   /// Adds an edge to `targets` (all instances of the consumer, in order).
   void add_edge(partitioning kind, hash_fn hash, const std::vector<channel_target>& targets,
                 const channel_config& cfg) {
@@ -206,7 +212,7 @@ public:
     e.next = instance_;
     hashed_ = hashed_ || kind == partitioning::hash;
     for (const auto& t : targets) {
-      auto origin = static_cast<uint32_t>(channels_.size());
+      auto origin = origin_base_ + static_cast<uint32_t>(channels_.size());
       channels_.push_back(
           std::make_unique<out_channel<T>>(self_, t, origin, cfg, metrics_, timed_));
       e.channels.push_back(channels_.back().get());
@@ -250,8 +256,8 @@ public:
   // -- output_base ----------------------------------------------------------------------------
 
   void on_credit(uint32_t origin, uint32_t amount) override {
-    if (origin < channels_.size())
-      channels_[origin]->on_credit(amount);
+    if (origin >= origin_base_ && origin - origin_base_ < channels_.size())
+      channels_[origin - origin_base_]->on_credit(amount);
   }
 
   [[nodiscard]] bool blocked() const noexcept override {
@@ -352,7 +358,9 @@ private:
   bool timed_;
   /// This instance's index, used by forward edges.
   uint32_t instance_;
-  /// Every channel, indexed by its origin id.
+  /// The origin id of the first channel.
+  uint32_t origin_base_ = 0;
+  /// Every channel, indexed by its origin id minus origin_base_.
   std::vector<std::unique_ptr<out_channel<T>>> channels_;
   /// The edges, each over some of the channels.
   std::vector<edge> edges_;
@@ -362,6 +370,65 @@ private:
   uint64_t emitted_ = 0;
   /// What a throwing key function does.
   key_error_fn key_error_;
+};
+
+/// The outputs of a task with side outputs, seen by the task as one: output p numbers its
+/// channels from `p << output_set::port_shift` (output::set_origin_base), so a credit finds its
+/// output; controls (watermarks, barriers, end of stream) go out on all of them.
+class output_set final : public output_base {
+public:
+  /// Bits of a channel's origin id that number it within its output.
+  static constexpr uint32_t port_shift = 24;
+
+  /// The first origin id of output `port`.
+  [[nodiscard]] static constexpr uint32_t origin_base(uint32_t port) noexcept {
+    return port << port_shift;
+  }
+
+  /// `outputs[p]` is output p (0: the main output).
+  explicit output_set(std::vector<output_base*> outputs)
+      : outputs_(std::move(outputs)) {}
+
+  void on_credit(uint32_t origin, uint32_t amount) override {
+    auto port = origin >> port_shift;
+    if (port < outputs_.size())
+      outputs_[port]->on_credit(origin, amount);
+  }
+
+  [[nodiscard]] bool blocked() const noexcept override {
+    return std::any_of(outputs_.begin(), outputs_.end(), [](auto* o) { return o->blocked(); });
+  }
+
+  [[nodiscard]] bool has_partial() const noexcept override {
+    return std::any_of(outputs_.begin(), outputs_.end(), [](auto* o) { return o->has_partial(); });
+  }
+
+  void flush() override {
+    for (auto* o : outputs_)
+      o->flush();
+  }
+
+  void broadcast_control(control_kind kind, int64_t value) override {
+    for (auto* o : outputs_)
+      o->broadcast_control(kind, value);
+  }
+
+  [[nodiscard]] size_t queued() const noexcept override {
+    size_t n = 0;
+    for (auto* o : outputs_)
+      n += o->queued();
+    return n;
+  }
+
+  [[nodiscard]] uint64_t emitted() const noexcept override {
+    uint64_t n = 0;
+    for (auto* o : outputs_)
+      n += o->emitted();
+    return n;
+  }
+
+private:
+  std::vector<output_base*> outputs_;
 };
 
 } // namespace eddy

@@ -52,15 +52,21 @@ template <class Key>
   return mix64(static_cast<uint64_t>(std::hash<Key>{}(key)));
 }
 
-/// The key group a key hash belongs to.
+/// The key group a key hash belongs to. Every record of a keyed edge computes it: with a power
+/// of two key groups (the default 128) it is a mask, not a 64-bit division.
 [[nodiscard]] constexpr uint32_t key_group_of(uint64_t hash, uint32_t key_groups) noexcept {
+  if ((key_groups & (key_groups - 1)) == 0)
+    return static_cast<uint32_t>(hash & (key_groups - 1));
   return static_cast<uint32_t>(hash % key_groups);
 }
 
 /// The instance (of `parallelism`) that owns key group `kg`: contiguous ranges, as in Flink.
 [[nodiscard]] constexpr uint32_t instance_of(uint32_t kg, uint32_t key_groups,
                                              uint32_t parallelism) noexcept {
-  return static_cast<uint32_t>(uint64_t{kg} * parallelism / key_groups);
+  auto scaled = uint64_t{kg} * parallelism;
+  if (key_groups != 0 && (key_groups & (key_groups - 1)) == 0)
+    return static_cast<uint32_t>(scaled >> __builtin_ctz(key_groups));
+  return static_cast<uint32_t>(scaled / key_groups);
 }
 
 } // namespace eddy

@@ -1,15 +1,20 @@
 // What the benchmarks share: command-line checks (CLI11) for whole numbers within a range, with a
-// message that says what was wrong; the options every pipeline benchmark has; a stopwatch.
+// message that says what was wrong; the options every pipeline benchmark has; a stopwatch; a timed
+// job run that says why it failed.
 //
 //   app.add_option("--events", events, "records")->check(eddy::bench::whole_number(1, 1e10));
 //   auto t0 = std::chrono::steady_clock::now();
 //   double s = eddy::bench::seconds_since(t0);
 #pragma once
 
+#include <eddy/operators/job.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <optional>
 #include <string>
 
 namespace eddy::bench {
@@ -33,6 +38,19 @@ inline CLI::Validator whole_number(uint64_t min, uint64_t max) {
 /// Seconds since `t0` on the steady clock.
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// Runs `j` and returns its report and the seconds it took, or prints why it failed and returns
+/// nothing.
+inline std::optional<std::pair<job_report, double>> timed_run(job& j) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto report = j.run();
+  auto s = seconds_since(t0);
+  if (!report) {
+    std::fprintf(stderr, "eddy failed: %s\n", describe(report.error()).c_str());
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(*report), s);
 }
 
 /// The options of the pipeline benchmarks: --events (1 to `max_events`), --threads and

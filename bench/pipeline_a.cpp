@@ -97,13 +97,10 @@ int main(int argc, char** argv) {
       .name("filter")
       .sink(count_sum_sink{result})
       .name("sink");
-  t0 = std::chrono::steady_clock::now();
-  auto report = j.run();
-  auto eddy_s = bench::seconds_since(t0);
-  if (!report) {
-    std::fprintf(stderr, "eddy failed: %s\n", describe(report.error()).c_str());
+  auto run = bench::timed_run(j);
+  if (!run)
     return 1;
-  }
+  auto& [report, eddy_s] = *run;
   bool agree = result->count == count && result->sum == sum;
   bool is_reference = events == reference_events;
   bool reference_ok = count == reference_count && sum == reference_sum;

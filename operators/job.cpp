@@ -128,6 +128,13 @@ caf::error job::validate() {
 caf::error job::prepare(std::vector<size_t>& order, bool run_checks) {
   auto& nodes = g_->nodes;
   auto invalid = [](std::string what) { return make_error(errc::invalid_topology, what); };
+  // Whether some operator takes output `port` of node `id`.
+  auto consumed = [&](size_t id, uint32_t port) {
+    return std::any_of(nodes[id].consumers.begin(), nodes[id].consumers.end(), [&](size_t c) {
+      return std::any_of(nodes[c].inputs.begin(), nodes[c].inputs.end(),
+                         [&](auto& e) { return e.from == id && e.port == port; });
+    });
+  };
   if (!g_->mistakes.empty())
     return invalid(g_->mistakes.front());
   if (nodes.empty())
@@ -155,9 +162,15 @@ caf::error job::prepare(std::vector<size_t>& order, bool run_checks) {
                        std::to_string(n.max_parallelism) + " instance(s) but was given " +
                        std::to_string(n.parallelism) + ": lower its parallelism");
     }
-    if (!n.is_sink && n.consumers.empty())
+    if (!n.is_sink && !consumed(n.id, 0))
       return invalid("the output of operator '" + n.name + "' (" + n.kind +
                      ") is never consumed: add a sink to it or remove it");
+    for (uint32_t p = 1; p <= n.side_outputs.size(); ++p)
+      if (!consumed(n.id, p))
+        return invalid("the side output '" + n.side_outputs[p - 1].name + "' of operator '" +
+                       n.name +
+                       "' is never consumed: take it with .side_output(tag) and add "
+                       "a sink to it, or do not ask for it");
     if (!n.is_source && n.inputs.empty())
       return invalid("operator '" + n.name + "' has no input");
   }
@@ -204,6 +217,10 @@ caf::error job::prepare(std::vector<size_t>& order, bool run_checks) {
   if (auto err = cfg_.state_backend.validate())
     return err;
   for (auto& n : nodes)
+    if (n.state_backend)
+      if (auto err = n.state_backend->validate())
+        return make_error(errc::invalid_topology, "operator '" + n.name + "': " + describe(err));
+  for (auto& n : nodes)
     for (auto& e : n.inputs)
       if (e.kind == partitioning::hash && n.parallelism > cfg_.channels.key_groups)
         return invalid("operator '" + n.name + "' is keyed and has " +
@@ -233,9 +250,12 @@ void configure(caf::actor_system_config& cfg, const job_config& job_cfg, const i
   internal::register_batch<dead_letter>(cfg); // every task's dead-letter channel
   cfg.add_message_type<metrics_snapshot>("eddy.metrics_snapshot");
   cfg.add_message_type<internal::spawn_request>("eddy.spawn_request");
-  for (auto& n : g.nodes)
+  for (auto& n : g.nodes) {
     if (n.register_types)
       n.register_types(cfg);
+    for (auto& side : n.side_outputs)
+      side.register_types(cfg);
+  }
   if (network) {
     cfg.load<caf::io::middleman>();
     // Failure detection is off in CAF by default: a silent peer would hang the job forever.
@@ -289,11 +309,13 @@ internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32
   r.idle_ns = channels.idle_timeout.count();
   r.credit = channels.initial_credit;
   r.key_groups = channels.key_groups;
+  r.input_edges = wiring.input_edges;
   for (const auto& e : wiring.outputs) {
     internal::remote_edge re;
     re.kind = static_cast<uint8_t>(e.kind);
     re.consumer = static_cast<uint32_t>(e.consumer);
     re.edge = static_cast<uint32_t>(e.edge);
+    re.port = e.port;
     for (const auto& t : e.targets) {
       re.dests.push_back(t.dest);
       re.inputs.push_back(t.input);
@@ -349,11 +371,16 @@ caf::expected<job_report> job::run() {
   // upstream instance, in the order of the edges.
   std::vector<std::vector<uint32_t>> edge_base(nodes.size());
   std::vector<uint32_t> input_count(nodes.size(), 0);
+  // The incoming edge of every input channel (two-input operators tell their sides apart by it).
+  std::vector<std::vector<uint32_t>> input_edges(nodes.size());
   for (auto& n : nodes) {
     uint32_t base = 0;
-    for (auto& e : n.inputs) {
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      auto& e = n.inputs[k];
       edge_base[n.id].push_back(base);
-      base += e.kind == partitioning::forward ? 1 : nodes[e.from].parallelism;
+      auto channels = e.kind == partitioning::forward ? 1 : nodes[e.from].parallelism;
+      base += channels;
+      input_edges[n.id].insert(input_edges[n.id].end(), channels, static_cast<uint32_t>(k));
     }
     input_count[n.id] = base;
   }
@@ -408,8 +435,10 @@ caf::expected<job_report> job::run() {
       auto dl_input = to_coordinator ? 0 : next_dl_input++;
       internal::instance_wiring wiring;
       wiring.timed = n.timed;
-      wiring.state_backend = cfg_.state_backend;
+      wiring.state_backend = n.state_backend.value_or(cfg_.state_backend);
       wiring.processing_clock = processing_clock();
+      wiring.input_edges = input_edges[n.id];
+      wiring.first_side_edges = n.first_side_edges;
       for (auto c : n.consumers) {
         auto& consumer = nodes[c];
         for (size_t k = 0; k < consumer.inputs.size(); ++k) {
@@ -421,6 +450,7 @@ caf::expected<job_report> job::run() {
           out.edge = k;
           out.kind = e.kind;
           out.key_hash = e.key_hash;
+          out.port = e.port;
           auto base = edge_base[c][k];
           if (e.kind == partitioning::forward)
             out.targets.push_back({actors[c][i], base});
@@ -574,13 +604,16 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
               }
               internal::instance_wiring wiring;
               wiring.timed = r.timed;
-              wiring.state_backend = state_backend;
+              wiring.state_backend = n.state_backend.value_or(state_backend);
               wiring.processing_clock = clock;
+              wiring.input_edges = r.input_edges;
+              wiring.first_side_edges = n.first_side_edges;
               for (auto& re : r.outputs) {
                 internal::out_edge e;
                 e.consumer = re.consumer;
                 e.edge = re.edge;
                 e.kind = static_cast<partitioning>(re.kind);
+                e.port = re.port;
                 if (re.consumer < g->nodes.size() && re.edge < g->nodes[re.consumer].inputs.size())
                   e.key_hash = g->nodes[re.consumer].inputs[re.edge].key_hash;
                 for (size_t k = 0; k < re.dests.size() && k < re.inputs.size(); ++k)

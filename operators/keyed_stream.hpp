@@ -13,6 +13,7 @@
 #pragma once
 
 #include <eddy/operators/keyed_process.hpp>
+#include <eddy/operators/pattern_operator.hpp>
 #include <eddy/operators/stream.hpp>
 #include <eddy/operators/windowed_stream.hpp>
 
@@ -20,6 +21,15 @@
 #include <utility>
 
 namespace eddy {
+
+template <class T, class KeyF>
+class pattern_stream;
+template <class A, class KeyA, class B, class KeyB>
+class keyed_connected_streams;
+template <class T, class KeyF, class R, class K, class V>
+class broadcast_connected_stream;
+template <class A, class KeyA, class B, class KeyB>
+class interval_join_builder;
 
 /// A stream of `T` partitioned by the key function `KeyF`.
 template <class T, class KeyF>
@@ -56,14 +66,68 @@ public:
     }
   }
 
+  // -- two inputs -------------------------------------------------------------------------------
+
+  using stream<T>::connect;
+
+  /// With another keyed stream (keys of the same type): a keyed co-process function whose two
+  /// inputs share the keyed state and timers of a key (see connected_stream.hpp).
+  template <class U, class KeyU>
+  keyed_connected_streams<T, KeyF, U, KeyU> connect(const keyed_stream<U, KeyU>& other) const;
+
+  /// With a broadcast stream (`rules.broadcast_state<K, V>("rules")`): a keyed function that
+  /// also reads the broadcast state, which the broadcast records write (broadcast_process.hpp).
+  template <class R, class K, class V>
+  broadcast_connected_stream<T, KeyF, R, K, V>
+  connect(const broadcast_stream<R, K, V>& other) const;
+
+  /// Joins each record `a` with the records `b` of `other` of the same key whose event time is
+  /// within `.between(lower, upper)` of a's (see interval_join.hpp).
+  template <class U, class KeyU>
+  interval_join_builder<T, KeyF, U, KeyU> interval_join(const keyed_stream<U, KeyU>& other) const;
+
   /// Cuts the stream into event-time windows per key (see windowed_stream.hpp).
   [[nodiscard]] windowed_stream<T, KeyF> window(window_spec spec) const {
     return windowed_stream<T, KeyF>{*this, key_, spec};
   }
 
+  /// Windows of `size` records per key, in arrival order: one result per `size` records (a
+  /// key's last, incomplete window never fires, as in Flink).
+  [[nodiscard]] windowed_stream<T, KeyF, count_trigger> count_window(int64_t size) const {
+    check_count(size, size);
+    return window(global_window()).trigger(count_trigger{size, true});
+  }
+
+  /// Windows of the last `size` records per key, every `slide` records.
+  [[nodiscard]] windowed_stream<T, KeyF, count_trigger, count_evictor>
+  count_window(int64_t size, int64_t slide) const {
+    check_count(size, slide);
+    return window(global_window())
+        .trigger(count_trigger{slide, false})
+        .evictor(count_evictor{size});
+  }
+
+  /// Finds pattern `p` in each key's events, in event-time order; finish with `select` (see
+  /// pattern_operator.hpp).
+  [[nodiscard]] pattern_stream<T, KeyF> pattern(const ::eddy::pattern<T>& p) const {
+    return pattern_stream<T, KeyF>{*this, key_, p};
+  }
+
 private:
+  void check_count(int64_t size, int64_t slide) const {
+    if (size <= 0 || slide <= 0)
+      this->graph()->mistakes.push_back("count_window: size and slide must be positive, got " +
+                                        std::to_string(size) + " and " + std::to_string(slide));
+  }
+
   /// The key function.
   KeyF key_;
 };
 
 } // namespace eddy
+
+// Two-input operators (they define connect, broadcast_state, join and interval_join).
+#include <eddy/operators/broadcast_process.hpp>
+#include <eddy/operators/connected_stream.hpp>
+#include <eddy/operators/interval_join.hpp>
+#include <eddy/operators/window_join.hpp>

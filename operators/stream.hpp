@@ -17,6 +17,7 @@
 #include <eddy/operators/internal/graph.hpp>
 #include <eddy/operators/map.hpp>
 #include <eddy/operators/process.hpp>
+#include <eddy/operators/side_output.hpp>
 #include <eddy/operators/sink.hpp>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -32,6 +33,12 @@ namespace eddy {
 
 template <class T, class KeyF>
 class keyed_stream;
+template <class A, class B>
+class connected_streams;
+template <class R, class K, class V>
+class broadcast_stream;
+template <class A, class B>
+class join_builder;
 
 namespace internal {
 
@@ -39,6 +46,18 @@ namespace internal {
 template <class T>
 void register_batch(caf::actor_system_config& cfg) {
   cfg.add_message_type<batch<T>>("eddy.batch<" + type_name<T>() + ">");
+}
+
+/// Declares side output `name` (records of type `S`) of node `id`; returns its port.
+template <class S>
+uint32_t declare_side_output(graph& g, size_t id, const std::string& name) {
+  auto& n = g.nodes[id];
+  for (const auto& p : n.side_outputs)
+    if (p.name == name)
+      g.mistakes.push_back("operator '" + n.name + "' has two side outputs named '" + name +
+                           "': give each its own output_tag name");
+  n.side_outputs.push_back(side_port{name, typeid(S), register_batch<S>});
+  return static_cast<uint32_t>(n.side_outputs.size());
 }
 
 template <class T>
@@ -117,6 +136,13 @@ public:
     return *this;
   }
 
+  /// Where the operator keeps its keyed state, instead of the job's backend
+  /// (job_config::state_backend): e.g. RocksDB for one operator with a large key space.
+  stream& state_backend(state::backend_config backend) {
+    for_producer("state_backend", [&](internal::node& n) { n.state_backend = std::move(backend); });
+    return *this;
+  }
+
   // -- partitioning of the next operator's input -----------------------------------------------
 
   /// Every record of a key reaches the same instance of the next operator. The result is a
@@ -150,6 +176,31 @@ public:
       if (x->g_ != g_)
         g_->mistakes.push_back("union_with: the streams belong to different jobs; build them "
                                "from one eddy::job");
+    return result;
+  }
+
+  /// The records the operator that produced this stream sent to its side output `tag` (which it
+  /// must have declared, e.g. windowed_stream::side_output_late_data).
+  template <class S>
+  stream<S> side_output(const output_tag<S>& tag) const {
+    stream<S> result{g_, {}};
+    if (edges_.size() != 1) {
+      g_->mistakes.push_back("side_output was called on a union of streams, which has no "
+                             "operator of its own: call it on each stream before union_with");
+      return result;
+    }
+    auto id = edges_.front().from;
+    const auto& ports = g_->nodes[id].side_outputs;
+    for (uint32_t p = 0; p < ports.size(); ++p)
+      if (ports[p].name == tag.name() && ports[p].type == typeid(S)) {
+        result.edges_.push_back(
+            internal::edge_spec{id, partitioning::forward, nullptr, false, p + 1});
+        return result;
+      }
+    g_->mistakes.push_back("operator '" + g_->nodes[id].name + "' has no side output '" +
+                           tag.name() + "' of type " + type_name<S>() +
+                           ": ask the operator for it first (e.g. side_output_late_data(tag) on a "
+                           "window)");
     return result;
   }
 
@@ -216,10 +267,32 @@ public:
     return sink_ref{g_, id};
   }
 
+  // -- two inputs -------------------------------------------------------------------------------
+
+  /// This stream and `other` into one two-input operator: `.process<Out>(f)` with
+  /// `f.process1(const T&, collector<Out>&)` and `f.process2(const U&, collector<Out>&)` (see
+  /// connected_stream.hpp; on two keyed streams, a keyed co-process function).
+  template <class U>
+  connected_streams<T, U> connect(const stream<U>& other) const;
+
+  /// This stream as the broadcast input of a broadcast state operator: every record reaches every
+  /// instance of `keyed.connect(...)`, which keeps a map `K -> V` named `name` identical on all
+  /// of them (see broadcast_process.hpp).
+  template <class K, class V>
+  broadcast_stream<T, K, V> broadcast_state(std::string name) const;
+
+  /// A window join with `other`: `.where(ka).equal_to(kb).window(spec).apply<Out>(f)` (see
+  /// window_join.hpp).
+  template <class U>
+  join_builder<T, U> join(const stream<U>& other) const;
+
   // -- internals ---------------------------------------------------------------------------------
 
   /// The graph this stream belongs to.
   [[nodiscard]] const std::shared_ptr<internal::graph>& graph() const noexcept { return g_; }
+
+  /// The edges the next operator takes this stream on.
+  [[nodiscard]] const std::vector<internal::edge_spec>& edges() const noexcept { return edges_; }
 
   /// Adds a node consuming this stream with output `Out`, whose logic `make` creates.
   template <class Out, class Make>

@@ -28,6 +28,20 @@ enum class late_policy : uint8_t {
   dead_letter,
   /// Only counted (metrics `late_records`): for streams where late data is expected noise.
   count,
+  /// Counted and sent, as they are, to a side output the user takes by its tag
+  /// (windowed_stream::side_output_late_data).
+  side_output,
+};
+
+/// How a window operator assigns records to windows.
+enum class window_kind : uint8_t {
+  /// Windows of `size` every `slide` (tumbling when they are equal).
+  sliding,
+  /// A window per burst of activity of a key: records closer than `size` (the gap) in event time
+  /// share one; windows merge when a record bridges them.
+  session,
+  /// One window per key that never ends: it fires only when its trigger says so (count windows).
+  global,
 };
 
 /// The event-time windows of a keyed window operator: size, slide and allowed lateness, in ms.
@@ -42,6 +56,19 @@ struct window_spec {
   timestamp allowed_lateness = 0;
   /// What happens to records later than that. Default: dead letters.
   late_policy on_late = late_policy::dead_letter;
+  /// How records are assigned to windows.
+  window_kind kind = window_kind::sliding;
+};
+
+/// One window: [start, end) in event time (ms). A global window is [min_time, max_time).
+struct time_window {
+  timestamp start = 0;
+  timestamp end = 0;
+  /// The last millisecond of the window, when event-time triggers fire.
+  [[nodiscard]] timestamp max_timestamp() const noexcept { return end - 1; }
+  friend bool operator==(const time_window& a, const time_window& b) noexcept {
+    return a.start == b.start && a.end == b.end;
+  }
 };
 
 /// Windows of `size` that do not overlap: each record falls into exactly one.
@@ -53,6 +80,19 @@ struct window_spec {
 [[nodiscard]] inline window_spec sliding(std::chrono::milliseconds size,
                                          std::chrono::milliseconds slide) noexcept {
   return {size.count(), slide.count(), 0, late_policy::dead_letter};
+}
+
+/// Session windows: a key's records closer than `gap` in event time share a window, which ends
+/// `gap` after its last record (windows merge when a record bridges two).
+[[nodiscard]] inline window_spec session(std::chrono::milliseconds gap) noexcept {
+  return {gap.count(), 0, 0, late_policy::dead_letter, window_kind::session};
+}
+
+/// One window per key holding every record; it fires when its trigger says so (give it one:
+/// `.trigger(eddy::count_trigger{100})`). Count windows (keyed_stream::count_window) are global
+/// windows with a count trigger.
+[[nodiscard]] inline window_spec global_window() noexcept {
+  return {0, 0, 0, late_policy::dead_letter, window_kind::global};
 }
 
 /// The result of one window of one key.
@@ -67,12 +107,14 @@ struct window_result {
   R value{};
   /// True for a late firing: an update of a window that had already fired.
   bool late_update = false;
+  /// True for an early firing: a partial result before the window's end (an early trigger).
+  bool early = false;
 };
 
 template <class Inspector, class K, class R>
 typename Inspector::result_type inspect(Inspector& f, window_result<K, R>& x) {
   return f(caf::meta::type_name("eddy.window_result"), x.key, x.start, x.end, x.value,
-           x.late_update);
+           x.late_update, x.early);
 }
 
 /// An aggregate function counting records: `aggregate(count_of<T>{})`.

@@ -16,13 +16,14 @@
 //       .aggregate(sum_price{});                // -> stream<window_result<uint64_t, int64_t>>
 //
 // Results carry event time end - 1. Records whose every window has fired and whose allowed
-// lateness has passed are late: dead letters or counted (window_spec::on_late), never silently
-// dropped. A record within the allowed lateness updates its fired windows at once (a late firing,
-// `late_update = true`).
+// lateness has passed are late: dead letters, counted, or sent to a side output
+// (window_spec::on_late, side_output.hpp), never silently dropped. A record within the allowed
+// lateness updates its fired windows at once (a late firing, `late_update = true`).
 #pragma once
 
 #include <eddy/operators/internal/keyed_store.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
+#include <eddy/operators/internal/window_late.hpp>
 #include <eddy/operators/internal/window_slices.hpp>
 #include <eddy/operators/internal/window_state.hpp>
 #include <eddy/operators/window.hpp>
@@ -53,9 +54,13 @@ public:
       , function_{std::move(agg), window_geometry{spec}, spec.allowed_lateness}
       , spec_(spec)
       , geometry_(spec)
+      , slices_(geometry_.slice_length())
       , key_groups_(t.channels().key_groups)
       , store_(open_keyed_store<K>(t, w))
-      , windows_(declared(store_.template declare_aggregating<command>("windows", function_))) {}
+      , windows_(declared(store_.template declare_aggregating<command>("windows", function_))) {
+    if (spec.on_late == late_policy::side_output)
+      late_out_ = this->template make_side_output<T>(t, w, 1);
+  }
 
   void on_watermark(task& t, timestamp wm) override {
     due_.fire_due(wm, [&](int64_t entry, uint32_t kg, const K& key) {
@@ -80,8 +85,10 @@ private:
 
   void add(task& t, const T& x, timestamp time, timestamp wm) {
     auto key = key_(x);
-    auto kg = key_group_of(state::key_hash<K>{}(key), key_groups_);
-    auto [first_end, last_end] = geometry_.window_ends_of(time);
+    auto hash = state::key_hash<K>{}(key);
+    auto kg = key_group_of(hash, key_groups_);
+    auto slice = slices_(time);
+    auto [first_end, last_end] = geometry_.window_ends_of_slice(slice);
     auto lateness = spec_.allowed_lateness;
     bool watermarked = wm != min_time;
     if (watermarked && last_end - 1 + lateness <= wm) {
@@ -91,8 +98,8 @@ private:
     command c;
     c.kind = command::add;
     c.record = &x;
-    c.slice = geometry_.slice_of(time);
-    if (!make_current(t, store_, key, kg))
+    c.slice = slice;
+    if (!make_current(t, store_, key, hash, kg))
       return;
     windows_.add(c);
     if (c.schedule_at != no_time)
@@ -138,18 +145,13 @@ private:
   }
 
   void emit(const K& key, int64_t end, const acc_t& acc, bool late_update) {
-    this->out_.emit(
-        result_t{key, end - geometry_.size(), end, function_.agg.get_result(acc), late_update},
-        end - 1);
+    this->out_.emit(result_t{key, end - geometry_.size(), end, function_.agg.get_result(acc),
+                             late_update, false},
+                    end - 1);
   }
 
   void late(task& t, const T& x, timestamp time, timestamp wm) {
-    t.metrics().add(t.metrics().late_records, 1);
-    if (spec_.on_late == late_policy::dead_letter)
-      t.dead_letter("late: event time " + std::to_string(time) + " is behind the watermark " +
-                        std::to_string(wm) + " by more than the allowed lateness (" +
-                        std::to_string(spec_.allowed_lateness) + " ms)",
-                    render(x));
+    window_late(t, spec_, late_out_.get(), x, time, wm);
   }
 
   // -- description ----------------------------------------------------------------------------
@@ -162,6 +164,8 @@ private:
   window_spec spec_;
   /// Where records and windows fall.
   window_geometry geometry_;
+  /// The slice of each record's time.
+  slice_finder slices_;
   /// Key groups of the job.
   uint32_t key_groups_;
 
@@ -175,6 +179,8 @@ private:
   window_fire_index<K> due_;
   /// The windows a visit fired (reused).
   std::vector<std::pair<int64_t, acc_t>> fired_;
+  /// The side output of late records (late_policy::side_output).
+  std::unique_ptr<output<T>> late_out_;
 };
 
 } // namespace eddy::internal

@@ -139,6 +139,10 @@ public:
   /// of this store's.
   bool set_current_key(const K& key, uint32_t kg) { return set(key, key_hash<K>{}(key), kg); }
 
+  /// Makes `key` current when the caller has its `key_hash<K>` already (and so its key group):
+  /// the per-record path of keyed operators, which hash each key once.
+  bool set_current_key(const K& key, uint64_t hash, uint32_t kg) { return set(key, hash, kg); }
+
   /// The current key, or nullptr.
   [[nodiscard]] const K* current_key() const noexcept {
     return ctx_->index == internal::no_key ? nullptr : &*ctx_->key;

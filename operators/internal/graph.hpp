@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <typeindex>
 #include <vector>
@@ -29,6 +30,8 @@ struct edge_spec {
   std::shared_ptr<void> key_hash;
   /// True when the user chose the partitioning (forward then requires equal parallelism).
   bool explicit_kind = false;
+  /// The producer's output this edge takes: 0 for its main output, p for its side output p.
+  uint32_t port = 0;
 };
 
 /// The wiring of one outgoing edge of one instance, handed to its logic at spawn time.
@@ -39,6 +42,18 @@ struct out_edge {
   partitioning kind = partitioning::forward;
   std::shared_ptr<void> key_hash;
   std::vector<channel_target> targets;
+  /// The producer's output the edge takes (0: main, p: side output p).
+  uint32_t port = 0;
+};
+
+/// A side output an operator declares: a second typed output that streams take by its tag.
+struct side_port {
+  /// The tag's name, unique per operator.
+  std::string name;
+  /// Type of its records.
+  std::type_index type = typeid(void);
+  /// Registers batch<S> with CAF.
+  std::function<void(caf::actor_system_config&)> register_types;
 };
 
 /// What a node's logic factory receives for one instance.
@@ -51,6 +66,12 @@ struct instance_wiring {
   state::backend_config state_backend;
   /// Processing time in ms (job_config::processing_clock).
   std::function<int64_t()> processing_clock;
+  /// For each input channel of this instance (`batch<T>::input`), the index of the incoming
+  /// edge (in `node::inputs`) it belongs to.
+  std::vector<uint32_t> input_edges;
+  /// Two-input operators: how many of the node's incoming edges belong to the first input
+  /// (node::first_side_edges).
+  uint32_t first_side_edges = 0;
 };
 
 /// One operator of the job.
@@ -67,6 +88,10 @@ struct node {
   uint32_t max_parallelism = 0;
   /// Incoming edges.
   std::vector<edge_spec> inputs;
+  /// Two-input operators (connect, joins): the first `first_side_edges` incoming edges feed the
+  /// first input, the others the second (a union on either side gives several edges per side).
+  /// 0 for one-input operators.
+  uint32_t first_side_edges = 0;
   /// Nodes consuming this one's output.
   std::vector<size_t> consumers;
   /// Type of the records this node emits (void for sinks).
@@ -83,12 +108,16 @@ struct node {
   bool needs_event_time = false;
   /// What a throwing user function does.
   error_policy on_error = error_policy::dead_letter;
+  /// Where this operator keeps its keyed state, when not the job's (job_config::state_backend).
+  std::optional<state::backend_config> state_backend;
   /// Checks done before the job starts (a source's file exists, ...).
   std::function<caf::error()> check;
   /// Creates the logic of one instance.
   std::function<std::unique_ptr<logic>(task&, uint32_t instance, const instance_wiring&)> make;
   /// Registers the message types this node sends (batch<Out>) with CAF.
   std::function<void(caf::actor_system_config&)> register_types;
+  /// Side outputs: port p is side_outputs[p - 1].
+  std::vector<side_port> side_outputs;
 };
 
 /// The nodes of one job, shared by the job and its streams.

@@ -10,6 +10,9 @@
 
 #include <exception>
 #include <memory>
+#include <optional>
+#include <stdexcept>
+#include <vector>
 
 namespace eddy::internal {
 
@@ -19,13 +22,17 @@ std::string render(const T& x) {
   return caf::deep_to_string(x);
 }
 
-/// Adds the edges of `wiring` to `out`. A key function that throws on a record sends that record
-/// to task `t`'s dead letters (or fails the job, per its error policy): the one rule for every
-/// operator, and the record goes out on no edge.
+/// Adds the edges of `wiring` that take output `port` (0: the main output, p: side output p) to
+/// `out`. A key function that throws on a record sends that record to task `t`'s dead letters
+/// (or fails the job, per its error policy): the one rule for every operator, and the record goes
+/// out on no edge.
 template <class T>
-void wire(task& t, output<T>& out, const instance_wiring& wiring) {
+void wire(task& t, output<T>& out, const instance_wiring& wiring, uint32_t port = 0) {
   using hash_fn = typename output<T>::hash_fn;
+  out.set_origin_base(output_set::origin_base(port));
   for (const auto& e : wiring.outputs) {
+    if (e.port != port)
+      continue;
     hash_fn hash;
     if (e.key_hash)
       hash = *std::static_pointer_cast<hash_fn>(e.key_hash);
@@ -84,11 +91,37 @@ public:
     wire(t, out_, w);
   }
 
-  output_base* output() override { return &out_; }
+  output_base* output() override {
+    if (all_.empty())
+      return &out_;
+    return &*sides_;
+  }
 
 protected:
+  /// Creates side output `port` (records of type `S`), wired to the edges that take it; the task
+  /// then sees it with the main output as one. Ports are made in order, 1, 2, ..., in the
+  /// constructor.
+  template <class S>
+  std::unique_ptr<eddy::output<S>> make_side_output(task& t, const instance_wiring& w,
+                                                    uint32_t port) {
+    auto side = std::make_unique<eddy::output<S>>(&t, &t.metrics(), w.timed, t.instance());
+    wire(t, *side, w, port);
+    if (all_.empty())
+      all_.push_back(&out_);
+    if (port != all_.size())
+      throw std::logic_error("side outputs must be made in the order of their ports");
+    all_.push_back(side.get());
+    sides_.emplace(all_);
+    return side;
+  }
+
   /// Where results go.
   eddy::output<Out> out_;
+
+private:
+  /// With side outputs: every output, main first, and the task's view of them.
+  std::vector<output_base*> all_;
+  std::optional<output_set> sides_;
 };
 
 /// The base of one-input operators: routes each `batch<In>` to `on_batch`.

@@ -28,11 +28,14 @@ struct remote_edge {
   /// The downstream instances and the input index of this channel at each.
   std::vector<caf::actor> dests;
   std::vector<uint32_t> inputs;
+  /// The producer's output the edge takes (0: main, p: side output p).
+  uint32_t port = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_edge& x) {
-  return f(caf::meta::type_name("eddy.remote_edge"), x.kind, x.consumer, x.edge, x.dests, x.inputs);
+  return f(caf::meta::type_name("eddy.remote_edge"), x.kind, x.consumer, x.edge, x.dests, x.inputs,
+           x.port);
 }
 
 /// Everything a worker needs to spawn one instance of a node of its copy of the job.
@@ -59,6 +62,9 @@ struct spawn_request {
   caf::actor dead_letters;
   /// The input of `dead_letters` the instance's dead-letter channel feeds.
   uint32_t dead_letter_input = 0;
+  /// For each input channel, the index of the incoming edge it belongs to
+  /// (instance_wiring::input_edges).
+  std::vector<uint32_t> input_edges;
 };
 
 template <class Inspector>
@@ -66,7 +72,7 @@ typename Inspector::result_type inspect(Inspector& f, spawn_request& x) {
   return f(caf::meta::type_name("eddy.spawn_request"), x.node, x.name, x.kind, x.out_type,
            x.instance, x.parallelism, x.inputs, x.timed, x.on_error, x.batch_size, x.batch_bytes,
            x.linger_ns, x.idle_ns, x.credit, x.key_groups, x.outputs, x.coordinator, x.dead_letters,
-           x.dead_letter_input);
+           x.dead_letter_input, x.input_edges);
 }
 
 } // namespace eddy::internal

@@ -23,13 +23,17 @@ namespace eddy::internal {
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-/// Where records and windows fall, for one window_spec.
+/// Where records and windows fall, for one window_spec. Records cost no division beyond finding
+/// their slice (slice_finder), and none at all when the slide divides the size (every tumbling
+/// window, and most sliding ones): window k then covers slices [k, k + size / slice).
 class window_geometry {
 public:
   explicit window_geometry(const window_spec& spec) noexcept
       : size_(spec.size)
       , slide_(spec.slide)
-      , slice_(std::gcd(spec.size, spec.slide)) {}
+      , slice_(std::gcd(spec.size, spec.slide))
+      , size_slices_(slice_ == 0 ? 0 : spec.size / slice_)
+      , slide_slices_(slice_ == 0 ? 0 : spec.slide / slice_) {}
 
   /// Length of a slice.
   [[nodiscard]] int64_t slice_length() const noexcept { return slice_; }
@@ -41,25 +45,57 @@ public:
 
   /// The ends of the first and last windows holding event time `t`.
   [[nodiscard]] std::pair<int64_t, int64_t> window_ends_of(timestamp t) const noexcept {
-    auto first_k = floor_div(t - size_, slide_) + 1;
-    auto last_k = floor_div(t, slide_);
-    return {first_k * slide_ + size_, last_k * slide_ + size_};
+    return window_ends_of_slice(slice_of(t));
   }
 
   /// The slices [first, last] of the window ending at `end`.
   [[nodiscard]] std::pair<int64_t, int64_t> slices_of_window(int64_t end) const noexcept {
-    return {floor_div(end - size_, slice_), floor_div(end, slice_) - 1};
+    auto last = floor_div(end, slice_) - 1;
+    return {last - size_slices_ + 1, last};
   }
 
-  /// The ends of the first and last windows holding slice `j`.
+  /// The ends of the first and last windows holding slice `j`. Window k covers the slices
+  /// [k·D', k·D' + S') for D' and S' the slide and size in slices.
   [[nodiscard]] std::pair<int64_t, int64_t> window_ends_of_slice(int64_t j) const noexcept {
-    return window_ends_of(j * slice_);
+    if (slide_slices_ == 1)
+      return {(j + 1) * slice_, (j + size_slices_) * slice_};
+    auto first_k = floor_div(j - size_slices_, slide_slices_) + 1;
+    auto last_k = floor_div(j, slide_slices_);
+    return {(first_k * slide_slices_ + size_slices_) * slice_,
+            (last_k * slide_slices_ + size_slices_) * slice_};
   }
 
 private:
   int64_t size_;
   int64_t slide_;
   int64_t slice_;
+  int64_t size_slices_;
+  int64_t slide_slices_;
+};
+
+/// Finds the slice of event time t, remembering the last one: records mostly come in time order,
+/// so most need no division.
+class slice_finder {
+public:
+  explicit slice_finder(int64_t slice_length) noexcept
+      : length_(slice_length)
+      , hi_(slice_length) {}
+
+  [[nodiscard]] int64_t operator()(timestamp t) noexcept {
+    if (t < lo_ || t >= hi_) {
+      slice_ = floor_div(t, length_);
+      lo_ = slice_ * length_;
+      hi_ = lo_ + length_;
+    }
+    return slice_;
+  }
+
+private:
+  int64_t length_;
+  /// The remembered slice and its times [lo_, hi_): slice 0 to begin with.
+  int64_t slice_ = 0;
+  int64_t lo_ = 0;
+  int64_t hi_;
 };
 
 /// Window ends still to fire, by fire time, with the keys (and key groups) they concern. It is an

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -71,7 +72,8 @@ SCENARIO("an operator placed on a second process gives the single-process output
               .with_threads(2)
               .with_batch_size(300)
               .with_node("worker", "127.0.0.1", worker.port)
-              .place("scale", "worker")};
+              .place("scale", "worker")
+              .place("sides", "worker")};
     remote_test::build(j).sink(collect(remote)).name("collect");
     auto report = j.run();
     REQUIRE(report);
@@ -83,6 +85,11 @@ SCENARIO("an operator placed on a second process gives the single-process output
   }
   CHECK(worker.wait() == 0); // the worker stops cleanly once the job is over
   CHECK(values(remote) == values(local));
+  // The two-input operator on the worker told its inputs apart (same record type on both).
+  CHECK(std::count_if(remote.begin(), remote.end(), [](const tagged& x) { return x.key == -2; }) ==
+        100);
+  CHECK(std::count_if(remote.begin(), remote.end(), [](const tagged& x) { return x.value < 0; }) ==
+        100);
   std::set<int32_t> local_pids, remote_pids;
   for (const auto& x : local)
     local_pids.insert(x.pid);

@@ -2,6 +2,7 @@
 // under parallelism, batching, credit and arrival order, late data that never vanishes, and
 // late firings within the allowed lateness.
 #include "temp_dir.hpp"
+#include "window_fixtures.hpp"
 
 #include <eddy/operators/job.hpp>
 #include <eddy/sinks/collect.hpp>
@@ -21,138 +22,7 @@
 using namespace eddy;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct event {
-  int32_t key = 0;
-  int64_t time = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, event& x) {
-  return f(x.key, x.time);
-}
-
-/// Sum and count of the event times in a window.
-struct sum_count {
-  int64_t sum = 0;
-  int64_t count = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sum_count& x) {
-  return f(x.sum, x.count);
-}
-
-struct sum_times {
-  using accumulator = sum_count;
-  using result = sum_count;
-  accumulator create_accumulator() const { return {}; }
-  void add(const event& e, accumulator& acc) const {
-    acc.sum += e.time;
-    ++acc.count;
-  }
-  void merge(accumulator& into, const accumulator& from) const {
-    into.sum += from.sum;
-    into.count += from.count;
-  }
-  result get_result(const accumulator& acc) const { return acc; }
-};
-
-using result = window_result<int32_t, sum_count>;
-using row = std::tuple<int32_t, int64_t, int64_t, int64_t, int64_t>; // key, start, end, sum, count
-
-std::vector<row> rows(const std::vector<result>& rs) {
-  std::vector<row> out;
-  for (const auto& r : rs)
-    out.emplace_back(r.key, r.start, r.end, r.value.sum, r.value.count);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-/// Keys 0..keys-1 each have one event at every time 0..times-1. Position i of the stream holds
-/// event perm(i): positions are reversed within blocks of `block`, so a record is at most
-/// block - 1 positions, (block - 1) / keys + 1 ms of event time, out of order.
-struct shuffled_grid {
-  int32_t keys = 7;
-  int64_t times = 3'000;
-  uint64_t block = 40;
-  [[nodiscard]] uint64_t size() const { return uint64_t(keys) * uint64_t(times); }
-  [[nodiscard]] event at(uint64_t i) const {
-    auto start = i / block * block;
-    auto end = std::min(start + block, size());
-    auto j = start + (end - 1 - i);
-    return event{static_cast<int32_t>(j % uint64_t(keys)),
-                 static_cast<int64_t>(j / uint64_t(keys))};
-  }
-  [[nodiscard]] int64_t out_of_orderness() const { return int64_t(block) / keys + 2; }
-};
-
-/// The closed form: every (key, window) over [0, times): count and sum of an integer range.
-std::vector<row> closed_form(const shuffled_grid& g, int64_t size, int64_t slide) {
-  std::vector<row> out;
-  // Windows start at multiples of the slide: the first one holding time 0 starts after -size.
-  auto first = -size / slide * slide;
-  while (first - slide + size > 0)
-    first -= slide;
-  for (int64_t start = first; start < g.times; start += slide) {
-    auto lo = std::max<int64_t>(start, 0);
-    auto hi = std::min<int64_t>(start + size, g.times); // [lo, hi)
-    if (hi <= lo)
-      continue;
-    auto count = hi - lo;
-    auto sum = (lo + hi - 1) * count / 2;
-    for (int32_t k = 0; k < g.keys; ++k)
-      out.emplace_back(k, start, start + size, sum, count);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::vector<result> run_windows(job_config cfg, const shuffled_grid& g, window_spec spec,
-                                uint32_t sources, uint32_t windows, job_report* report = nullptr) {
-  job j{cfg};
-  std::vector<result> out;
-  j.source(generator<event>(g.size(), [g](uint64_t i) { return g.at(i); })
-               .with_event_time([](const event& e) { return e.time; }, g.out_of_orderness()))
-      .parallelism(sources)
-      .key_by([](const event& e) { return e.key; })
-      .window(spec)
-      .aggregate(sum_times{})
-      .parallelism(windows)
-      .sink(collect(out));
-  auto r = j.run();
-  REQUIRE(r);
-  if (report)
-    *report = *r;
-  return out;
-}
-
-/// What differs between two sorted row lists, or empty.
-std::string differences(const std::vector<row>& got, const std::vector<row>& expected) {
-  std::vector<row> missing, extra;
-  std::set_difference(expected.begin(), expected.end(), got.begin(), got.end(),
-                      std::back_inserter(missing));
-  std::set_difference(got.begin(), got.end(), expected.begin(), expected.end(),
-                      std::back_inserter(extra));
-  if (missing.empty() && extra.empty())
-    return {};
-  std::string out =
-      std::to_string(got.size()) + " rows instead of " + std::to_string(expected.size());
-  auto show = [&](const char* what, const std::vector<row>& xs) {
-    for (size_t i = 0; i < xs.size() && i < 5; ++i) {
-      auto [k, s, e, sum, n] = xs[i];
-      out += std::string{"; "} + what + " key " + std::to_string(k) + " [" + std::to_string(s) +
-             ", " + std::to_string(e) + ") sum " + std::to_string(sum) + " count " +
-             std::to_string(n);
-    }
-  };
-  show("missing", missing);
-  show("unexpected", extra);
-  return out;
-}
-
-} // namespace
+using namespace eddy::test;
 
 SCENARIO("tumbling and sliding windows give the closed-form sums on both state backends") {
   shuffled_grid g;
@@ -243,6 +113,75 @@ SCENARIO("records later than the allowed lateness all reach the dead letters; no
   for (const auto& d : report->dead_letters)
     CHECK_THAT(d.reason, Catch::Contains("late"));
   CHECK(report->dead_letters[0].record.find("5") != std::string::npos);
+}
+
+SCENARIO("late records go, as they are, to the side output the user takes by its tag") {
+  std::vector<int64_t> late{5, 150, 420, 640, 998};
+  // Batches of one record and one credit: the side output's credits must find their channels.
+  job j{job_config{}.with_threads(2).with_batch_size(1).with_credit(1)};
+  std::vector<result> out;
+  std::vector<event> late_out;
+  output_tag<event> late_tag{"late"};
+  auto counts =
+      j.source(from_container(with_late_records(late), [](const event& e) { return e.time; }))
+          .key_by([](const event& e) { return e.key; })
+          .window(tumbling(100ms))
+          .side_output_late_data(late_tag)
+          .aggregate(sum_times{})
+          .parallelism(2);
+  counts.sink(collect(out));
+  counts.side_output(late_tag)
+      .map([](const event& e) { return e; })
+      .parallelism(3)
+      .sink(collect(late_out));
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(report->dead_letters.empty());
+  std::vector<int64_t> got;
+  for (const auto& e : late_out)
+    got.push_back(e.time);
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<int64_t>{5, 150, 420, 640});
+  CHECK(report->late_record_count() == 4);
+  int64_t counted = 0;
+  for (const auto& r : out)
+    counted += r.value.count;
+  CHECK(counted == 2'000 + 1);
+}
+
+SCENARIO("a side output nobody takes, or one never declared, is refused before the job starts") {
+  std::vector<result> out;
+  output_tag<event> late_tag{"late"};
+  GIVEN("late data sent to a side output that no stream takes") {
+    job j;
+    j.source(from_container(std::vector<event>{{1, 1}}, [](const event& e) { return e.time; }))
+        .key_by([](const event& e) { return e.key; })
+        .window(tumbling(100ms))
+        .side_output_late_data(late_tag)
+        .aggregate(sum_times{})
+        .name("counts")
+        .sink(collect(out));
+    auto report = j.run();
+    REQUIRE_FALSE(report);
+    CHECK_THAT(describe(report.error()), Catch::Contains("'late'") && Catch::Contains("counts") &&
+                                             Catch::Contains("never consumed"));
+  }
+  GIVEN("a side output taken from an operator that has none") {
+    job j;
+    std::vector<event> late_out;
+    auto counts =
+        j.source(from_container(std::vector<event>{{1, 1}}, [](const event& e) { return e.time; }))
+            .key_by([](const event& e) { return e.key; })
+            .window(tumbling(100ms))
+            .aggregate(sum_times{})
+            .name("counts");
+    counts.sink(collect(out));
+    counts.side_output(late_tag).sink(collect(late_out));
+    auto report = j.run();
+    REQUIRE_FALSE(report);
+    CHECK_THAT(describe(report.error()), Catch::Contains("no side output 'late'") &&
+                                             Catch::Contains("side_output_late_data"));
+  }
 }
 
 SCENARIO("a record within the allowed lateness updates its window with a late firing") {
