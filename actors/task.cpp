@@ -312,6 +312,12 @@ void task::replay_deferred() {
   replaying_ = false;
 }
 
+void task::emitted_outside_batch() {
+  if (has_partial())
+    arm_linger();
+  after_output_change();
+}
+
 void task::arm_linger() {
   if (linger_armed_)
     return;

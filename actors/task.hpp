@@ -161,6 +161,10 @@ public:
   /// Fails the job with `reason`; the task stops.
   void fail(std::string reason);
 
+  /// The logic emitted outside an input batch (a processing-time timer fired): what it emitted
+  /// ships after the linger time, as after a batch, even while no input arrives.
+  void emitted_outside_batch();
+
   // -- overrides ------------------------------------------------------------------------------
 
   caf::behavior make_behavior() override;

@@ -139,12 +139,16 @@ private:
   }
 
   void on_batch2(task& t, batch<R>& in) override {
+    // The same bookkeeping as a keyed batch: the TTL clock, and processing-time timers that are
+    // due, also through stretches of broadcast records only.
+    core::begin_batch(t);
     auto wm = t.watermark();
     bool timed = !in.times.empty();
     guarded_loop(t, in.items.size(), in.items, [&](size_t i) {
       bctx_.set(timed ? in.times[i] : min_time, wm);
       this->f_.process_broadcast(std::as_const(in.items[i]), bctx_);
     });
+    core::end_batch(t);
   }
 
   /// The keyed input's key function.

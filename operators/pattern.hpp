@@ -29,7 +29,13 @@
 // Mistakes in a pattern (no stage, times(0), two stages of one name, optional on the first
 // stage, ...) are kept here and reported by job::run() as configuration errors.
 //
-// Not (yet) as in Flink: no followed_by_any, greedy, until, or_where or group patterns; when
+// Not (yet) as in Flink: a partial match that takes an event into a loop (times, one_or_more)
+// or an optional stage does not also keep a copy that skips the event and waits for the next
+// relaxed stage, so `a.one_or_more().followed_by(b)` on a1 a2 b3 gives a1 a2 b3 and a2 b3 but
+// not Flink's a1 b3 too (Flink's "ignore after proceed" edge); a partial match that is already a
+// match (a pattern ending in a loop or an optional stage) and still alive when its `within`
+// bound passes is also reported as a timeout. No followed_by_any, greedy, until, or_where or
+// group patterns; when
 // several matches complete at one event they are emitted earliest start first and pruned by the
 // skip strategy at once (Flink may hold a match back while an earlier partial match is alive);
 // consecutive() constrains only the events inside the loop, not the next stage.

@@ -19,11 +19,12 @@
 // Each key's records wait in keyed state until the watermark passes them (an event-time timer
 // per record time, as Flink CEP), then advance the key's partial matches in event-time order:
 // the result does not depend on arrival order within the source's out-of-orderness, nor on
-// parallelism. Records with equal times are taken in arrival order. The buffer and the partial
-// matches are keyed state in the job's backend (memory or RocksDB), so checkpoints snapshot them
-// per key group; a key whose buffer and partial matches are empty has no state left. When no
-// stage is strict (next, consecutive) and no condition iterative, a record that satisfies no
-// condition cannot change any match, and is not buffered at all.
+// parallelism, as long as a key's records have distinct times: records with equal times are
+// taken in arrival order, which is not fixed when several upstream instances send them. The buffer
+// and the partial matches are keyed state in the job's backend (memory or RocksDB), so checkpoints
+// snapshot them per key group; a key whose buffer and partial matches are empty has no state left.
+// When no stage is strict (next, consecutive) and no condition iterative, a record that satisfies
+// no condition cannot change any match, and is not buffered at all.
 //
 // A match is emitted at the time of its last event; a timed-out partial match (its `within`
 // bound passed) goes to the timeout function, whose result is emitted at the deadline (first

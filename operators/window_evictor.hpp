@@ -57,6 +57,8 @@ struct time_evictor {
     if (times.empty())
       return;
     auto newest = *std::max_element(times.begin(), times.end());
+    if (newest == min_time)
+      return; // records without event times: nothing to measure age by (as Flink's TimeEvictor)
     size_t w = 0;
     for (size_t i = 0; i < items.size(); ++i)
       if (times[i] > newest - keep_ms) {

@@ -17,8 +17,10 @@
 // backend): each with its contents (an accumulator, or the records when the window has an evictor
 // or a process function), its trigger's state and the process function's window state. Timers
 // (the triggers' and the cleanup of each window when its allowed lateness has passed) are keyed
-// timers, so all of it is snapshot per key group. Results carry event time end - 1 (for global
-// windows: the newest record's time).
+// timers: all of it is per key group, in the form the checkpoint issue snapshots. Results carry
+// event time end - 1 (for global windows: the newest record's time since the last purge). When
+// sessions merge, the merged window keeps the first one's window state. A merged session that
+// took a window which had fired reports its next firings as late updates.
 #pragma once
 
 #include <eddy/actors/atoms.hpp>
@@ -258,6 +260,7 @@ public:
         [this, &t](timer_atom) {
           wake_armed_ = false;
           fire_processing_timers(t);
+          t.emitted_outside_batch();
         },
     });
   }
@@ -292,33 +295,55 @@ private:
   void add(task& t, const T& x, timestamp time, timestamp wm) {
     assigned_.clear();
     assign(time);
-    // Windows whose allowed lateness has passed take no record; a record with none left is late.
-    if (spec_.kind != window_kind::global && wm != min_time)
-      assigned_.erase(std::remove_if(assigned_.begin(), assigned_.end(),
-                                     [&](const time_window& w) { return cleanup_time(w) <= wm; }),
-                      assigned_.end());
-    if (assigned_.empty()) {
-      late(t, x, time, wm);
-      return;
-    }
     current_ = key_(x);
     auto hash = state::key_hash<K>{}(current_);
     kg_ = key_group_of(hash, key_groups_);
     if (!make_current(t, store_, current_, hash, kg_))
       return;
+    // Windows whose allowed lateness has passed take no record; a record with none left is late.
+    // A session record is late only when its own window is and it touches no live session (which
+    // it would extend, as Flink checks the merged window).
+    if (spec_.kind != window_kind::global && wm != min_time)
+      assigned_.erase(std::remove_if(assigned_.begin(), assigned_.end(),
+                                     [&](const time_window& w) {
+                                       return cleanup_time(w) <= wm && !touches_live(w);
+                                     }),
+                      assigned_.end());
+    if (assigned_.empty()) {
+      late(t, x, time, wm);
+      return;
+    }
     wm_ = wm;
     mutate(t, [&](entries& es) {
       for (const auto& w : assigned_) {
         auto i = place(es, w);
         auto& e = es[i];
-        policy_.add(e.contents, x, time);
+        try {
+          policy_.add(e.contents, x, time);
+        } catch (...) {
+          if (e.empty) // made for this record: no timer knows it, so it must not stay
+            es.erase(es.begin() + static_cast<std::ptrdiff_t>(i));
+          throw;
+        }
         e.empty = false;
         e.newest = std::max(e.newest, time);
         if (spec_.kind != window_kind::global)
           timers_.register_timer(kg_, current_, cleanup_time(e.window), state::time_domain::event);
         act(t, e, trigger_.on_element(x, time, e.window, e.trigger, *this));
       }
+      if (spec_.kind == window_kind::global)
+        drop_idle(es);
     });
+  }
+
+  /// Whether session window `w` touches a live session of the current key.
+  [[nodiscard]] bool touches_live(const time_window& w) const {
+    if (spec_.kind != window_kind::session)
+      return false;
+    const auto* es = windows_.accumulator();
+    return es != nullptr && std::any_of(es->begin(), es->end(), [&](const entry& e) {
+             return e.window.start <= w.end && e.window.end >= w.start;
+           });
   }
 
   /// The windows holding event time `t` (into assigned_).
@@ -395,17 +420,56 @@ private:
       return;
     mutate(t, [&](entries& es) {
       for (auto& e : es)
-        act(t, e, on(e));
-      if (spec_.kind == window_kind::global || d != state::time_domain::event)
+        act(t, e, guarded(t, e, [&] { return on(e); }));
+      if (spec_.kind == window_kind::global) {
+        drop_idle(es);
+        return;
+      }
+      if (d != state::time_domain::event)
         return;
       auto gone = [&](entry& e) {
         if (cleanup_time(e.window) > x.time)
           return false;
-        trigger_.clear(e.window, e.trigger, *this);
+        guarded(t, e, [&] {
+          trigger_.clear(e.window, e.trigger, *this);
+          return trigger_result::keep;
+        });
         return true;
       };
       es.erase(std::remove_if(es.begin(), es.end(), gone), es.end());
     });
+  }
+
+  /// Asks a user trigger `ask()`; a throw is the window's dead letter and the answer is keep.
+  template <class Ask>
+  trigger_result guarded(task& t, const entry& e, Ask&& ask) {
+    try {
+      return ask();
+    } catch (const std::exception& ex) {
+      t.user_error(std::string{"window trigger threw: "} + ex.what(), describe_window(e.window));
+    } catch (...) {
+      t.user_error("window trigger threw", describe_window(e.window));
+    }
+    return trigger_result::keep;
+  }
+
+  /// Global windows: drops the windows a purge left as they were made (no records, trigger
+  /// state as new, no window state), so a key whose count windows all fired keeps nothing.
+  void drop_idle(entries& es) const {
+    if constexpr (std::is_same_v<typename Policy::window_state, no_window_state>)
+      es.erase(std::remove_if(es.begin(), es.end(),
+                              [](const entry& e) { return e.empty && is_default(e.trigger); }),
+               es.end());
+  }
+
+  template <class S>
+  [[nodiscard]] static bool is_default(const S& s) {
+    if constexpr (std::is_empty_v<S>)
+      return true;
+    else if constexpr (std::is_arithmetic_v<S>)
+      return s == S{};
+    else
+      return false;
   }
 
   void fire_processing_timers(task& t) {
@@ -451,6 +515,7 @@ private:
     if (r == trigger_result::purge || r == trigger_result::fire_and_purge) {
       e.contents = policy_.make();
       e.empty = true;
+      e.newest = min_time;
     }
   }
 
@@ -466,8 +531,10 @@ private:
       windows_.clear();
   }
 
+  /// When window `w` goes: its end plus the allowed lateness (saturating, as in Flink).
   [[nodiscard]] timestamp cleanup_time(const time_window& w) const noexcept {
-    return w.max_timestamp() + spec_.allowed_lateness;
+    auto end = w.max_timestamp();
+    return end > max_time - spec_.allowed_lateness ? max_time : end + spec_.allowed_lateness;
   }
 
   [[nodiscard]] std::string describe_window(const time_window& w) const {

@@ -29,6 +29,7 @@
 #include <eddy/actors/messages.hpp>
 #include <eddy/operators/window.hpp>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace eddy {
@@ -187,7 +188,8 @@ struct early_interval_trigger {
                                     trigger_context& ctx) const {
     if (next == 0 || t != next || w.max_timestamp() <= ctx.watermark())
       return trigger_result::keep;
-    next = t + interval_ms;
+    // After a stall, the next firing is an interval from now, not a burst of missed ones.
+    next = std::max(t, ctx.processing_time()) + interval_ms;
     ctx.register_processing_time_timer(next);
     return trigger_result::fire;
   }

@@ -73,6 +73,7 @@ public:
     return caf::message_handler{[this, &t](timer_atom) {
       wake_armed_ = false;
       fire_processing_timers(t);
+      t.emitted_outside_batch();
     }};
   }
 

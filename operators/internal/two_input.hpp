@@ -38,7 +38,10 @@ public:
   caf::message_handler handlers(task& t) override {
     if constexpr (std::is_same_v<In1, In2>) {
       return t.data_handler<In1>([this, &t](batch<In1>& b) {
-        if (first(t, b.input))
+        bool is_first = first(t, b.input);
+        if (t.failed())
+          return; // a channel the wiring does not know: the task failed, the batch is not used
+        if (is_first)
           on_batch1(t, b);
         else
           on_batch2(t, b);

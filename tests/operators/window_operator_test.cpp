@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 
 using namespace eddy;
 using namespace eddy::test;
@@ -467,4 +468,55 @@ SCENARIO("an operator can keep its state in a backend of its own") {
     CHECK_THAT(describe(r.error()),
                Catch::Contains("'sessions'") && Catch::Contains("needs a directory"));
   }
+}
+
+SCENARIO("a session record behind the watermark still joins the live session it touches") {
+  // Gap 50: 200, 210 and 241 make [200, 291). Then the watermark is 240, so a record at 160
+  // (its own window [160, 210) is over) still extends the live session, as in Flink; a record at
+  // 100 touches no live session and is late.
+  std::vector<event> xs{{1, 200}, {1, 210}, {1, 241}, {1, 160}, {1, 100}, {1, 1'000}};
+  job j{job_config{}.with_threads(2).with_batch_size(1)};
+  std::vector<result> out;
+  j.source(from_container(xs, [](const event& e) { return e.time; }))
+      .key_by([](const event& e) { return e.key; })
+      .window(session(50ms))
+      .on_late(late_policy::count)
+      .aggregate(sum_times{})
+      .sink(collect(out));
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(rows(out) == std::vector<row>{{1, 160, 291, 811, 4}, {1, 1'000, 1'050, 1'000, 1}});
+  CHECK(report->late_record_count() == 1);
+}
+
+namespace {
+
+/// Sums times, but refuses the record at time 500.
+struct picky_sum : sum_times {
+  void add(const event& e, accumulator& acc) const {
+    if (e.time == 500)
+      throw std::runtime_error("500 is refused");
+    sum_times::add(e, acc);
+  }
+};
+
+} // namespace
+
+SCENARIO("a record whose aggregate throws leaves no trace in the windows") {
+  // The record at 500 would open a session of its own; its add throws, so the session must not
+  // exist: 520 then opens [520, 570), not [500, 570).
+  std::vector<event> xs{{1, 0}, {1, 10}, {1, 500}, {1, 520}, {1, 2'000}};
+  job j{job_config{}.with_threads(2).with_batch_size(2)};
+  std::vector<result> out;
+  j.source(from_container(xs, [](const event& e) { return e.time; }))
+      .key_by([](const event& e) { return e.key; })
+      .window(session(50ms))
+      .aggregate(picky_sum{})
+      .sink(collect(out));
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(rows(out) ==
+        std::vector<row>{{1, 0, 60, 10, 2}, {1, 520, 570, 520, 1}, {1, 2'000, 2'050, 2'000, 1}});
+  REQUIRE(report->dead_letters.size() == 1);
+  CHECK_THAT(report->dead_letters[0].reason, Catch::Contains("500 is refused"));
 }
