@@ -1,6 +1,6 @@
 // What the benchmarks share: command-line checks (CLI11) for whole numbers within a range, with a
 // message that says what was wrong; the options every pipeline benchmark has; a stopwatch; a timed
-// job run that says why it failed.
+// job run that says why it failed; a sink that sums checksums over its instances.
 //
 //   app.add_option("--events", events, "records")->check(eddy::bench::whole_number(1, 1e10));
 //   auto t0 = std::chrono::steady_clock::now();
@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -51,6 +53,31 @@ inline std::optional<std::pair<job_report, double>> timed_run(job& j) {
     return std::nullopt;
   }
   return std::make_pair(std::move(*report), s);
+}
+
+/// A sink whose instances each count what they see into checksums of their own (`add(sums, x)`)
+/// and merge them into one total when they finish, so no lock is taken per record. `Sums` has
+/// `merge(const Sums&)`.
+template <class Sums, class Add>
+struct summing_sink {
+  std::shared_ptr<Sums> total;
+  std::shared_ptr<std::mutex> mtx;
+  Add add;
+  Sums mine{};
+  template <class T>
+  void operator()(const T& x) {
+    add(mine, x);
+  }
+  void finish() {
+    std::lock_guard<std::mutex> guard{*mtx};
+    total->merge(mine);
+  }
+};
+
+/// A summing_sink into `total`.
+template <class Sums, class Add>
+summing_sink<Sums, Add> sum_into(std::shared_ptr<Sums> total, Add add) {
+  return {std::move(total), std::make_shared<std::mutex>(), std::move(add), {}};
 }
 
 /// The options of the pipeline benchmarks: --events (1 to `max_events`), --threads and

@@ -92,6 +92,10 @@ struct checksum {
     ++count;
     sum += bench::mix(p * 1'000'003 + a) ^ static_cast<uint64_t>(start);
   }
+  void merge(const checksum& o) {
+    count += o.count;
+    sum += o.sum;
+  }
   bool operator==(const checksum& o) const { return count == o.count && sum == o.sum; }
 };
 
@@ -152,18 +156,8 @@ int main(int argc, char** argv) {
   auto auctions = cycles * auctions_per_cycle + std::min<uint64_t>(rest > 0 ? rest - 1 : 0, 3);
 
   auto total = std::make_shared<checksum>();
-  auto mtx = std::make_shared<std::mutex>();
-  struct sink {
-    std::shared_ptr<checksum> total;
-    std::shared_ptr<std::mutex> mtx;
-    checksum mine;
-    void operator()(const new_seller& r) { mine.add(r.person, r.auction, r.window_start); }
-    void finish() {
-      std::lock_guard<std::mutex> guard{*mtx};
-      total->count += mine.count;
-      total->sum += mine.sum;
-    }
-  };
+  auto sink = bench::sum_into(
+      total, [](checksum& c, const new_seller& r) { c.add(r.person, r.auction, r.window_start); });
   job j{job_config{}.with_threads(threads)};
   j.source(generator<person>(persons, make_person).with_event_time([](const person& p) {
      return timestamp(p.date_time);
@@ -185,7 +179,7 @@ int main(int argc, char** argv) {
       })
       .name("q8")
       .parallelism(parallelism)
-      .sink(sink{total, mtx, {}})
+      .sink(sink)
       .name("sink")
       .parallelism(parallelism);
   auto run = bench::timed_run(j);

@@ -89,6 +89,10 @@ struct checksums {
     ++matches;
     sig += mix64(h.card * 1'000'003 + uint64_t(h.small) * 31 + uint64_t(h.large));
   }
+  void merge(const checksums& o) {
+    matches += o.matches;
+    sig += o.sig;
+  }
   bool operator==(const checksums& o) const { return matches == o.matches && sig == o.sig; }
 };
 
@@ -153,18 +157,7 @@ int main(int argc, char** argv) {
   auto machine_s = bench::seconds_since(t0);
 
   auto total = std::make_shared<checksums>();
-  auto mtx = std::make_shared<std::mutex>();
-  struct sink {
-    std::shared_ptr<checksums> total;
-    std::shared_ptr<std::mutex> mtx;
-    checksums mine;
-    void operator()(const hit& h) { mine.add(h); }
-    void finish() {
-      std::lock_guard<std::mutex> guard{*mtx};
-      total->matches += mine.matches;
-      total->sig += mine.sig;
-    }
-  };
+  auto sink = bench::sum_into(total, [](checksums& c, const hit& h) { c.add(h); });
   auto small = pattern<txn>::begin("small", is_small);
   auto p = (buffer_all ? small.followed_by("large",
                                            [](const txn& t, const match<txn>& m) {
@@ -185,7 +178,7 @@ int main(int argc, char** argv) {
       })
       .name("pattern")
       .parallelism(parallelism)
-      .sink(sink{total, mtx, {}})
+      .sink(sink)
       .name("sink")
       .parallelism(parallelism);
   auto run = bench::timed_run(j);

@@ -50,6 +50,11 @@ struct checksums {
     sum += count;
     sig += (auction * 1000003 + k) * count;
   }
+  void merge(const checksums& o) {
+    results += o.results;
+    sum += o.sum;
+    sig += o.sig;
+  }
   bool operator==(const checksums& o) const {
     return results == o.results && sum == o.sum && sig == o.sig;
   }
@@ -121,24 +126,12 @@ int main(int argc, char** argv) {
   auto loop_s = bench::seconds_since(t0);
 
   auto sums = std::make_shared<checksums>();
-  auto mtx = std::make_shared<std::mutex>();
-  struct sink {
-    std::shared_ptr<checksums> total;
-    std::shared_ptr<std::mutex> mtx;
-    checksums mine;
-    void operator()(const window_result<uint64_t, int64_t>& r) {
-      // BENCHMARKS.md counts windows k >= 0 only; the operator also fires the windows that
-      // start before time 0 and hold its first records.
-      if (r.start >= 0)
-        mine.add(r.key, r.start, static_cast<uint64_t>(r.value));
-    }
-    void finish() {
-      std::lock_guard<std::mutex> guard{*mtx};
-      total->results += mine.results;
-      total->sum += mine.sum;
-      total->sig += mine.sig;
-    }
-  };
+  auto sink = bench::sum_into(sums, [](checksums& c, const window_result<uint64_t, int64_t>& r) {
+    // BENCHMARKS.md counts windows k >= 0 only; the operator also fires the windows that start
+    // before time 0 and hold its first records.
+    if (r.start >= 0)
+      c.add(r.key, r.start, static_cast<uint64_t>(r.value));
+  });
   auto cfg = job_config{}.with_threads(threads);
   if (!rocksdb.empty())
     cfg.with_state_backend(state::backend_config{}.with_rocksdb(rocksdb));
@@ -150,7 +143,7 @@ int main(int argc, char** argv) {
       .aggregate(count_of<bid>{})
       .name("window")
       .parallelism(parallelism)
-      .sink(sink{sums, mtx, {}})
+      .sink(sink)
       .name("sink")
       .parallelism(parallelism);
   auto run = bench::timed_run(j);
