@@ -18,4 +18,26 @@ using done_atom = caf::atom_constant<caf::atom("e_done")>;
 /// Task -> coordinator: this instance failed; carries the reason.
 using failed_atom = caf::atom_constant<caf::atom("e_failed")>;
 
+/// Coordinator -> source task: take checkpoint `id` now and inject its barrier.
+using checkpoint_atom = caf::atom_constant<caf::atom("e_chkpt")>;
+/// Task -> snapshot writer: the state of one instance at a checkpoint, to write to storage.
+using snapshot_atom = caf::atom_constant<caf::atom("e_snap")>;
+/// Snapshot writer -> coordinator: an instance's snapshot is stored (or could not be).
+using ack_atom = caf::atom_constant<caf::atom("e_ack")>;
+/// Coordinator -> itself: time for the next checkpoint.
+using trigger_atom = caf::atom_constant<caf::atom("e_trigger")>;
+/// Coordinator -> itself: the restart backoff passed, start the replacement tasks.
+using restart_atom = caf::atom_constant<caf::atom("e_restart")>;
+/// Fault injector -> itself: the next timed fault is due.
+using fault_atom = caf::atom_constant<caf::atom("e_fault")>;
+
+/// Coordinator -> tasks: checkpoint `id` completed (in-flight logs before it can go).
+using complete_atom = caf::atom_constant<caf::atom("e_complete")>;
+/// Coordinator -> tasks: checkpoint `id` was abandoned (stop aligning on it).
+using abort_atom = caf::atom_constant<caf::atom("e_abort")>;
+/// Coordinator -> upstream task: a downstream instance was replaced; resend to it.
+using rewire_atom = caf::atom_constant<caf::atom("e_rewire")>;
+/// Task -> coordinator: determinants to keep for a replay.
+using det_atom = caf::atom_constant<caf::atom("e_det")>;
+
 } // namespace eddy

@@ -45,11 +45,19 @@ struct batch {
   /// Sent before it was full (linger time, low rate): the receiver passes its own partial
   /// output on at once instead of waiting to fill batches, so latency does not add up per hop.
   bool urgent = false;
+  /// The channel's sequence number of the first record: records are numbered from 0 on each
+  /// channel, across recoveries, so a receiver drops what it has seen when a replacement sender
+  /// sends it again (batch boundaries may differ).
+  uint64_t seq = 0;
+  /// The sender's incarnation: 0, then one more each time it is replaced alone. A receiver
+  /// drops what an earlier incarnation sent once a later one has spoken.
+  uint32_t epoch = 0;
 };
 
 template <class Inspector, class T>
 typename Inspector::result_type inspect(Inspector& f, batch<T>& x) {
-  return f(caf::meta::type_name("eddy.batch"), x.input, x.origin, x.items, x.times, x.urgent);
+  return f(caf::meta::type_name("eddy.batch"), x.input, x.origin, x.items, x.times, x.urgent, x.seq,
+           x.epoch);
 }
 
 /// What an in-band control message means.
@@ -75,11 +83,13 @@ struct control {
   control_kind kind = control_kind::watermark;
   /// The watermark's time, the barrier's checkpoint id, or 1 / 0 for idle / active.
   int64_t value = 0;
+  /// The sender's incarnation (see batch::epoch).
+  uint32_t epoch = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, control& x) {
-  return f(caf::meta::type_name("eddy.control"), x.input, x.origin, x.kind, x.value);
+  return f(caf::meta::type_name("eddy.control"), x.input, x.origin, x.kind, x.value, x.epoch);
 }
 
 /// Upstream: the receiver of channel `origin` accepts `amount` more batches.
@@ -88,11 +98,13 @@ struct credit {
   uint32_t origin = 0;
   /// Number of batches granted.
   uint32_t amount = 0;
+  /// The receiver's incarnation: credit of a receiver that was replaced since is ignored.
+  uint32_t epoch = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, credit& x) {
-  return f(caf::meta::type_name("eddy.credit"), x.origin, x.amount);
+  return f(caf::meta::type_name("eddy.credit"), x.origin, x.amount, x.epoch);
 }
 
 /// A record that could not be processed, with where it came from and why.

@@ -42,13 +42,20 @@ struct metrics_snapshot {
   uint64_t credit_wait_ns = 0;
   /// Records later than an event-time operator allows (dead-lettered or only counted).
   uint64_t late_records = 0;
+  /// Times an in-flight log outgrew its limit (a failure of its receiver then restarts the job).
+  uint64_t log_overflows = 0;
+  /// Records received twice (after a recovery) and dropped.
+  uint64_t duplicates_dropped = 0;
+  /// Records sent again from the in-flight log to a replaced receiver (not in records_out).
+  uint64_t records_replayed = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, metrics_snapshot& x) {
   return f(caf::meta::type_name("eddy.metrics_snapshot"), x.op, x.instance, x.records_in,
            x.records_out, x.batches_in, x.batches_out, x.dead_letters, x.in_flight,
-           x.peak_in_flight, x.peak_queued, x.credit_wait_ns, x.late_records);
+           x.peak_in_flight, x.peak_queued, x.credit_wait_ns, x.late_records, x.log_overflows,
+           x.duplicates_dropped, x.records_replayed);
 }
 
 /// The live counters of one instance. Written by its task actor only; read by anyone.
@@ -93,6 +100,9 @@ public:
     s.peak_queued = get(peak_queued);
     s.credit_wait_ns = get(credit_wait_ns);
     s.late_records = get(late_records);
+    s.log_overflows = get(log_overflows);
+    s.duplicates_dropped = get(duplicates_dropped);
+    s.records_replayed = get(records_replayed);
     return s;
   }
 
@@ -118,6 +128,12 @@ public:
   std::atomic<uint64_t> credit_wait_ns{0};
   /// Records later than an event-time operator allows.
   std::atomic<uint64_t> late_records{0};
+  /// In-flight logs that outgrew their limit.
+  std::atomic<uint64_t> log_overflows{0};
+  /// Records received twice and dropped.
+  std::atomic<uint64_t> duplicates_dropped{0};
+  /// Records sent again to a replaced receiver.
+  std::atomic<uint64_t> records_replayed{0};
 
 private:
   /// Operator name.

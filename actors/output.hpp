@@ -16,6 +16,7 @@
 #include <eddy/actors/messages.hpp>
 #include <eddy/actors/metrics.hpp>
 #include <eddy/actors/partitioning.hpp>
+#include <eddy/actors/snapshot.hpp>
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
@@ -25,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -56,9 +58,36 @@ public:
   [[nodiscard]] virtual size_t queued() const noexcept = 0;
   /// Records emitted so far (a source is idle while this does not change).
   [[nodiscard]] virtual uint64_t emitted() const noexcept = 0;
+
+  // -- recovery (see out_channel) ---------------------------------------------------------------
+
+  /// Adds `amount` credit to channel `origin` from a receiver of incarnation `epoch`.
+  virtual void on_credit(uint32_t origin, uint32_t amount, uint32_t epoch) = 0;
+  /// Numbers what every channel sends as incarnation `epoch` of this sender.
+  virtual void set_epoch(uint32_t epoch) = 0;
+  /// Keeps what every channel sends since the last completed checkpoint, up to `limit` bytes
+  /// per channel, to replay it to a replaced receiver; what is sent from now on follows the
+  /// barrier of checkpoint `start`.
+  virtual void enable_log(size_t limit, checkpoint_id start) = 0;
+  /// Checkpoint `id` completed: what preceded its barrier is no longer needed.
+  virtual void trim_log(checkpoint_id id) = 0;
+  /// Every channel to `old` now goes to `dest` (incarnation `epoch`), which restarted from
+  /// checkpoint `from`: resends what followed that checkpoint's barrier. False when a log
+  /// cannot (it overflowed): the job must then restart as a whole.
+  virtual bool rewire(const caf::actor_addr& old, const caf::actor& dest, uint32_t epoch,
+                      checkpoint_id from) = 0;
+  /// The sequence number of the next record of every channel, in channel order.
+  [[nodiscard]] virtual std::vector<uint64_t> sequence_numbers() const = 0;
+  /// Continues the numbering of every channel (after a restore).
+  virtual void set_sequence_numbers(const std::vector<uint64_t>& seqs) = 0;
 };
 
 /// One channel: a buffer being filled, a queue waiting for credit, and the credit left.
+///
+/// For recovery a channel numbers its records (`batch::seq`) and its sender's incarnation
+/// (`epoch`), and, with the log on, keeps what it sent since the last completed checkpoint's
+/// barrier: when its receiver is replaced alone, `rewire` sends that again to the replacement,
+/// which restarted from the checkpoint.
 template <class T>
 class out_channel {
 public:
@@ -70,10 +99,63 @@ public:
       , target_(std::move(target))
       , origin_(origin)
       , credit_(cfg.initial_credit)
+      , initial_credit_(cfg.initial_credit)
       , batch_size_(records_per_batch<T>(cfg))
       , timed_(timed)
       , metrics_(metrics) {
     reset_buffer();
+  }
+
+  // -- recovery ---------------------------------------------------------------------------------
+
+  void set_epoch(uint32_t epoch) noexcept { epoch_ = epoch; }
+
+  [[nodiscard]] uint64_t next_seq() const noexcept { return next_seq_ + buf_.items.size(); }
+
+  void set_next_seq(uint64_t seq) noexcept { next_seq_ = seq; }
+
+  [[nodiscard]] const caf::actor& dest() const noexcept { return target_.dest; }
+
+  /// Logs what is sent from here on, which follows the barrier of checkpoint `start`.
+  void enable_log(size_t limit, checkpoint_id start) noexcept {
+    log_limit_ = limit;
+    logging_ = limit > 0;
+    log_start_ = start;
+  }
+
+  void trim_log(checkpoint_id id) {
+    if (!logging_ || !log_valid_ || id <= log_start_)
+      return;
+    for (size_t k = 0; k < log_.size(); ++k)
+      if (is_barrier(log_[k], id)) {
+        for (size_t j = 0; j <= k; ++j)
+          log_bytes_ -= bytes_of(log_[j]);
+        log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(k) + 1);
+        log_start_ = id;
+        return;
+      }
+  }
+
+  bool rewire(const caf::actor& dest, uint32_t epoch, checkpoint_id from) {
+    if (!logging_ || !log_valid_ || from < log_start_)
+      return false;
+    if (from > log_start_) {
+      trim_log(from);
+      if (log_start_ != from)
+        return false; // the barrier of `from` was never sent here
+    }
+    // What was sent since the barrier goes out again, before what still waits for credit.
+    replay_left_ = log_.size();
+    while (!log_.empty()) {
+      queue_.push_front(std::move(log_.back()));
+      log_.pop_back();
+    }
+    log_bytes_ = 0;
+    target_.dest = dest;
+    target_epoch_ = epoch;
+    credit_ = initial_credit_;
+    drain();
+    return true;
   }
 
   /// Appends a record; ships the buffer when it is full.
@@ -91,6 +173,8 @@ public:
     ship(b.urgent);
     if (!timed_)
       b.times.clear();
+    b.seq = next_seq_;
+    next_seq_ += b.items.size();
     enqueue(std::move(b));
   }
 
@@ -100,6 +184,8 @@ public:
     if (buf_.items.empty())
       return;
     buf_.urgent = urgent;
+    buf_.seq = next_seq_;
+    next_seq_ += buf_.items.size();
     enqueue(std::move(buf_));
     reset_buffer();
     if (deferred_watermark_ != min_time) {
@@ -118,7 +204,9 @@ public:
     enqueue(control{target_.input, origin_, kind, value});
   }
 
-  void on_credit(uint32_t amount) {
+  void on_credit(uint32_t amount, uint32_t epoch = 0) {
+    if (epoch != target_epoch_)
+      return; // granted by a receiver that was replaced since
     credit_ += amount;
     metrics_->in_flight.fetch_sub(amount, std::memory_order_relaxed);
     drain();
@@ -150,15 +238,64 @@ private:
         --credit_;
         b->input = target_.input;
         b->origin = origin_;
-        metrics_->add(metrics_->batches_out, 1);
-        metrics_->add(metrics_->records_out, b->items.size());
+        b->epoch = epoch_;
+        if (replay_left_ > 0) {
+          // Sent again to a replaced receiver: not new output.
+          --replay_left_;
+          metrics_->add(metrics_->records_replayed, b->items.size());
+        } else {
+          metrics_->add(metrics_->batches_out, 1);
+          metrics_->add(metrics_->records_out, b->items.size());
+        }
         auto now = metrics_->in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
         metrics_->raise(metrics_->peak_in_flight, now);
+        if (logging_)
+          log(*b);
         self_->send(target_.dest, std::move(*b));
       } else {
-        self_->send(target_.dest, std::get<control>(front));
+        auto& c = std::get<control>(front);
+        c.epoch = epoch_;
+        if (replay_left_ > 0)
+          --replay_left_;
+        if (logging_)
+          log(c);
+        self_->send(target_.dest, c);
       }
       queue_.pop_front();
+    }
+  }
+
+  static bool is_barrier(const item& x, checkpoint_id id) {
+    auto* c = std::get_if<control>(&x);
+    return c && c->kind == control_kind::barrier && c->value == id;
+  }
+
+  static size_t bytes_of(const item& x) {
+    if (auto* b = std::get_if<batch<T>>(&x))
+      return b->items.size() * sizeof(T) + b->times.size() * sizeof(timestamp) + sizeof(*b);
+    return sizeof(control);
+  }
+
+  /// Keeps a copy of what is sent; past the limit the log is dropped until the next barrier.
+  template <class X>
+  void log(const X& x) {
+    if (!log_valid_) {
+      if constexpr (std::is_same_v<X, control>) {
+        if (x.kind == control_kind::barrier) {
+          // A fresh start: replays from this checkpoint on are possible again.
+          log_valid_ = true;
+          log_start_ = x.value;
+        }
+      }
+      return;
+    }
+    log_.emplace_back(x);
+    log_bytes_ += bytes_of(log_.back());
+    if (log_bytes_ > log_limit_) {
+      log_.clear();
+      log_bytes_ = 0;
+      log_valid_ = false;
+      metrics_->add(metrics_->log_overflows, 1);
     }
   }
 
@@ -170,6 +307,23 @@ private:
   uint32_t origin_;
   /// Batches the receiver still accepts.
   uint32_t credit_;
+  /// Credit a new receiver grants.
+  uint32_t initial_credit_;
+  /// This sender's incarnation.
+  uint32_t epoch_ = 0;
+  /// The receiver's incarnation (its credit of earlier ones is ignored).
+  uint32_t target_epoch_ = 0;
+  /// Sequence number of the first record in `buf_` (the next one shipped).
+  uint64_t next_seq_ = 0;
+  /// What was sent since barrier `log_start_` (0: the channel's start), when logging.
+  std::deque<item> log_;
+  bool logging_ = false;
+  bool log_valid_ = true;
+  checkpoint_id log_start_ = 0;
+  size_t log_bytes_ = 0;
+  size_t log_limit_ = 0;
+  /// Items at the front of `queue_` that are sent again after a rewire.
+  size_t replay_left_ = 0;
   /// Records per batch.
   size_t batch_size_;
   /// Whether batches carry event times.
@@ -255,9 +409,55 @@ public:
 
   // -- output_base ----------------------------------------------------------------------------
 
-  void on_credit(uint32_t origin, uint32_t amount) override {
+  void on_credit(uint32_t origin, uint32_t amount) override { on_credit(origin, amount, 0); }
+
+  void on_credit(uint32_t origin, uint32_t amount, uint32_t epoch) override {
     if (origin >= origin_base_ && origin - origin_base_ < channels_.size())
-      channels_[origin - origin_base_]->on_credit(amount);
+      channels_[origin - origin_base_]->on_credit(amount, epoch);
+  }
+
+  void set_epoch(uint32_t epoch) override {
+    for (auto& c : channels_)
+      c->set_epoch(epoch);
+  }
+
+  void enable_log(size_t limit, checkpoint_id start) override {
+    for (auto& c : channels_)
+      c->enable_log(limit, start);
+  }
+
+  void trim_log(checkpoint_id id) override {
+    for (auto& c : channels_)
+      c->trim_log(id);
+  }
+
+  bool rewire(const caf::actor_addr& old, const caf::actor& dest, uint32_t epoch,
+              checkpoint_id from) override {
+    bool ok = true;
+    for (auto& c : channels_)
+      if (c->dest().address() == old)
+        ok = c->rewire(dest, epoch, from) && ok;
+    return ok;
+  }
+
+  /// Every channel's next sequence number, then every edge's round-robin position (which
+  /// channel a rebalance edge uses next is part of what a replacement must continue).
+  [[nodiscard]] std::vector<uint64_t> sequence_numbers() const override {
+    std::vector<uint64_t> out;
+    for (const auto& c : channels_)
+      out.push_back(c->next_seq());
+    for (const auto& e : edges_)
+      out.push_back(e.next);
+    return out;
+  }
+
+  void set_sequence_numbers(const std::vector<uint64_t>& seqs) override {
+    size_t k = 0;
+    for (; k < channels_.size() && k < seqs.size(); ++k)
+      channels_[k]->set_next_seq(seqs[k]);
+    for (auto& e : edges_)
+      if (k < seqs.size())
+        e.next = static_cast<size_t>(seqs[k++]);
   }
 
   [[nodiscard]] bool blocked() const noexcept override {
@@ -425,6 +625,59 @@ public:
     for (auto* o : outputs_)
       n += o->emitted();
     return n;
+  }
+
+  void on_credit(uint32_t origin, uint32_t amount, uint32_t epoch) override {
+    auto port = origin >> port_shift;
+    if (port < outputs_.size())
+      outputs_[port]->on_credit(origin, amount, epoch);
+  }
+
+  void set_epoch(uint32_t epoch) override {
+    for (auto* o : outputs_)
+      o->set_epoch(epoch);
+  }
+
+  void enable_log(size_t limit, checkpoint_id start) override {
+    for (auto* o : outputs_)
+      o->enable_log(limit, start);
+  }
+
+  void trim_log(checkpoint_id id) override {
+    for (auto* o : outputs_)
+      o->trim_log(id);
+  }
+
+  bool rewire(const caf::actor_addr& old, const caf::actor& dest, uint32_t epoch,
+              checkpoint_id from) override {
+    bool ok = true;
+    for (auto* o : outputs_)
+      ok = o->rewire(old, dest, epoch, from) && ok;
+    return ok;
+  }
+
+  [[nodiscard]] std::vector<uint64_t> sequence_numbers() const override {
+    std::vector<uint64_t> out;
+    for (auto* o : outputs_) {
+      auto seqs = o->sequence_numbers();
+      out.push_back(seqs.size());
+      out.insert(out.end(), seqs.begin(), seqs.end());
+    }
+    return out;
+  }
+
+  void set_sequence_numbers(const std::vector<uint64_t>& seqs) override {
+    size_t at = 0;
+    for (auto* o : outputs_) {
+      if (at >= seqs.size())
+        return;
+      auto n = static_cast<size_t>(seqs[at++]);
+      if (at + n > seqs.size())
+        return;
+      o->set_sequence_numbers({seqs.begin() + static_cast<std::ptrdiff_t>(at),
+                               seqs.begin() + static_cast<std::ptrdiff_t>(at + n)});
+      at += n;
+    }
   }
 
 private:

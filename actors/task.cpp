@@ -3,6 +3,9 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <type_traits>
 
 namespace eddy {
 
@@ -38,6 +41,32 @@ task::task(caf::actor_config& cfg, task_spec spec)
   } catch (...) {
     init_error_ = "unknown exception";
   }
+  last_barrier_ = spec_.restore_id;
+  if (logic_ && spec_.restore && !spec_.restore_finished) {
+    auto runtime = std::move(spec_.restore->runtime);
+    try {
+      logic_->restore(*this, spec_.restore_id, std::move(*spec_.restore));
+      restore_runtime(runtime);
+    } catch (const std::exception& e) {
+      init_error_ =
+          "restoring checkpoint " + std::to_string(spec_.restore_id) + " failed: " + e.what();
+    }
+  }
+  spec_.restore.reset();
+  if (output_)
+    output_->set_epoch(spec_.epoch);
+  if (dl_channel_)
+    dl_channel_->set_epoch(spec_.epoch);
+  if (spec_.log_limit > 0) {
+    if (output_)
+      output_->enable_log(spec_.log_limit, spec_.restore_id);
+    if (dl_channel_)
+      dl_channel_->enable_log(spec_.log_limit, spec_.restore_id);
+  }
+  aborted_ = spec_.aborted;
+  replay_.assign(spec_.replay.begin(), spec_.replay.end());
+  spec_.replay.clear();
+  parked_.resize(inputs_.size());
   // Whatever user code throws past the guarded loops (a key function, a finish function) fails
   // the job with the operator's name instead of unwinding through the scheduler.
   set_exception_handler([](caf::scheduled_actor* self, std::exception_ptr& eptr) -> caf::error {
@@ -56,6 +85,8 @@ task::task(caf::actor_config& cfg, task_spec spec)
 
 void task::on_exit() {
   handlers_ = caf::message_handler{};
+  logic_handlers_ = caf::message_handler{};
+  parked_.clear();
   deferred_.clear();
   inputs_.clear();
   dl_channel_.reset();
@@ -64,6 +95,9 @@ void task::on_exit() {
   spec_.make_logic = nullptr;
   spec_.coordinator = nullptr;
   spec_.dead_letters = nullptr;
+  spec_.snapshots = nullptr;
+  spec_.restore.reset();
+  held_.clear();
   coordinator_ = nullptr;
   dead_letters_ = nullptr;
 }
@@ -79,21 +113,76 @@ caf::behavior task::make_behavior() {
     fail("operator " + origin() + " could not start: " + init_error_);
     return {};
   }
-  handlers_ = logic_->handlers(*this).or_else(caf::message_handler{
-      [this](control& c) {
-        if (!admit(c.input, c.origin))
-          return;
-        on_control(c);
-      },
-  });
+  logic_handlers_ = logic_->handlers(*this);
+  handlers_ =
+      caf::message_handler{
+          [this](timer_atom) {
+            // A processing-time wake-up is a choice of the moment: logged, or, while a replacement
+            // replays its predecessor's choices, taken only where the log says.
+            if (failed_)
+              return;
+            if (!replay_.empty()) {
+              wake_after_replay_ = true;
+              return;
+            }
+            record(determinant::timer, 0);
+            run_timer();
+            after_output_change();
+          },
+      }
+          .or_else(logic_handlers_)
+          .or_else(caf::message_handler{
+              [this](control& c) {
+                if (!admit(c.input, c.origin, c.epoch))
+                  return;
+                on_control(c);
+                advance_replay();
+                after_output_change();
+              },
+          });
+  live_ = true;
   return handlers_.or_else(caf::message_handler{
       [this](credit& c) { on_credit(c); },
+      [this](complete_atom, checkpoint_id id) {
+        // What preceded this checkpoint's barrier is never needed again.
+        if (output_)
+          output_->trim_log(id);
+        if (dl_channel_)
+          dl_channel_->trim_log(id);
+      },
+      [this](abort_atom, checkpoint_id id) {
+        aborted_ = std::max(aborted_, id);
+        if (aligning_ != 0 && aligning_ <= id) {
+          aligning_ = 0;
+          release_held();
+          after_output_change();
+        }
+      },
+      [this](rewire_atom, caf::actor_addr& old, caf::actor& dest, uint32_t epoch,
+             checkpoint_id from) {
+        bool ok = !output_ || output_->rewire(old, dest, epoch, from);
+        if (dl_channel_ && dl_channel_->dest().address() == old)
+          ok = dl_channel_->rewire(dest, epoch, from) && ok;
+        after_output_change();
+        return ok;
+      },
       [this](start_atom) {
         started_ = true;
-        if (logic_->is_source())
+        advance_replay();
+        if (spec_.restore_finished)
+          end_restored_finished();
+        else if (logic_->is_source())
           schedule_produce();
         else if (inputs_.empty())
           finish();
+      },
+      [this](checkpoint_atom, checkpoint_id id) {
+        // Sources only: the coordinator starts checkpoint `id` here. A source that is ending
+        // takes none; the coordinator counts it as finished before the checkpoint.
+        if (failed_ || finishing_ || !started_ || !logic_->is_source() || id <= last_barrier_)
+          return;
+        take_checkpoint(id);
+        after_output_change();
       },
       [this](produce_atom) {
         produce_scheduled_ = false;
@@ -111,33 +200,256 @@ caf::behavior task::make_behavior() {
 
 // -- input side ---------------------------------------------------------------------------------
 
-bool task::admit(uint32_t input, uint32_t channel) {
+bool task::admit(uint32_t input, uint32_t channel, uint32_t epoch) {
   if (input >= inputs_.size()) {
     fail("task " + origin() + " received input " + std::to_string(input) + " but has only " +
          std::to_string(inputs_.size()) + " inputs: the topology was wired inconsistently");
     return false;
   }
-  auto& in = inputs_[input];
-  if (!in.upstream) {
-    in.upstream = current_sender();
-    in.origin = channel;
-  }
   if (failed_)
     return false;
-  if (replaying_)
-    return true;
-  if (!deferred_.empty() || blocked()) {
-    deferred_.emplace_back(current_mailbox_element()->move_content_to_message());
+  auto& in = inputs_[input];
+  if (epoch < in.epoch)
+    return false; // sent by an incarnation replaced since: its replacement sends it again
+  if (epoch > in.epoch) {
+    // The sender was replaced: credit goes to the replacement, and the input no longer counts
+    // as aligned (the replacement sends the barrier again, or the checkpoint is abandoned).
+    in.epoch = epoch;
+    in.upstream = current_origin();
+    in.origin = channel;
+    in.barrier = 0;
+  } else if (!in.upstream) {
+    in.upstream = current_origin();
+    in.origin = channel;
+  }
+  if (aligning_ != 0 && in.barrier == aligning_) {
+    // This input is past the barrier being aligned on: what follows waits for the snapshot.
+    held_.emplace_back(take_current());
     update_peak_queued();
     return false;
   }
+  if (!replaying_ && (!deferred_.empty() || blocked())) {
+    deferred_.emplace_back(take_current());
+    update_peak_queued();
+    return false;
+  }
+  if (!replay_.empty() || parked_count_ > 0) {
+    // A replacement takes its inputs in its predecessor's order; per input, in arrival order.
+    while (!replay_.empty() && replay_.front().kind == determinant::checkpoint)
+      replay_.pop_front();
+    if (replaying_ && promoted_) {
+      // The parked message whose turn came, put first in line.
+      promoted_ = false;
+      if (!replay_.empty())
+        replay_.pop_front();
+      return true;
+    }
+    bool turn = !replay_.empty() && replay_.front().kind == determinant::input &&
+                replay_.front().value == static_cast<int64_t>(input);
+    if (!turn || !parked_[input].empty()) {
+      // Not its turn, or an earlier message of its input waits: it waits behind that one.
+      parked_[input].emplace_back(take_current());
+      ++parked_count_;
+      if (replay_.empty())
+        finish_replay();
+      else if (turn)
+        promote(input);
+      return false;
+    }
+    replay_.pop_front();
+    return true;
+  }
+  record(determinant::input, input);
   return true;
+}
+
+void task::promote(size_t input) {
+  deferred_.push_front(std::move(parked_[input].front()));
+  parked_[input].pop_front();
+  --parked_count_;
+  promoted_ = true;
+  if (!replaying_)
+    replay_deferred(); // else the replay running now takes it next
+}
+
+void task::finish_replay() {
+  // The replay is over: what waited goes back in line, before what was deferred (per input, a
+  // parked message arrived before any deferred one), and the task runs free again.
+  for (auto it = parked_.rbegin(); it != parked_.rend(); ++it) {
+    while (!it->empty()) {
+      deferred_.push_front(std::move(it->back()));
+      it->pop_back();
+    }
+  }
+  parked_count_ = 0;
+  promoted_ = false;
+  if (wake_after_replay_) {
+    wake_after_replay_ = false;
+    send(this, timer_atom::value);
+  }
+  if (!replaying_)
+    replay_deferred();
+}
+
+task::pending_message task::take_current() {
+  if (replaying_)
+    return std::move(*replayed_);
+  return {current_sender(), current_mailbox_element()->move_content_to_message()};
+}
+
+caf::strong_actor_ptr task::current_origin() {
+  return replaying_ && replayed_ ? replayed_->sender : current_sender();
+}
+
+// -- determinants -------------------------------------------------------------------------------
+
+void task::record(determinant::kind_t kind, int64_t value) {
+  // While a replacement replays, its predecessor's choices are logged already.
+  if (spec_.record_determinants && live_ && replay_.empty())
+    dets_.push_back({kind, value});
+}
+
+void task::flush_determinants() {
+  if (dets_.empty())
+    return;
+  send(coordinator_, det_atom::value, spec_.slot, spec_.epoch, std::move(dets_));
+  dets_.clear();
+}
+
+int64_t task::read_clock(const std::function<int64_t()>& clock) {
+  if (!live_)
+    return clock(); // opening and restoring are no choices of the moment
+  while (!replay_.empty() && replay_.front().kind == determinant::checkpoint)
+    replay_.pop_front();
+  if (!replay_.empty()) {
+    if (replay_.front().kind == determinant::clock) {
+      auto v = replay_.front().value;
+      replay_.pop_front();
+      return v;
+    }
+    fail("task " + origin() +
+         " diverged from its predecessor while replaying its choices "
+         "(a processing-time read the log does not have)");
+    return clock();
+  }
+  auto v = clock();
+  record(determinant::clock, v);
+  return v;
+}
+
+void task::run_timer() {
+  auto msg = caf::make_message(timer_atom::value);
+  logic_handlers_(msg);
+}
+
+void task::advance_replay() {
+  while (!replay_.empty() && !failed_) {
+    auto& d = replay_.front();
+    if (d.kind == determinant::checkpoint) {
+      replay_.pop_front();
+    } else if (d.kind == determinant::timer) {
+      replay_.pop_front();
+      run_timer();
+    } else if (d.kind == determinant::input) {
+      auto j = static_cast<size_t>(d.value);
+      if (promoted_ || j >= parked_.size() || parked_[j].empty())
+        return; // waits for that input's next message, or for the one put first in line
+      // Its turn came: it goes first in line.
+      promote(j);
+      if (replaying_ || promoted_)
+        return; // taken by the replay running now, or when the output has room
+    } else {
+      return; // a clock read, taken by the next message's processing
+    }
+  }
+  if (!replay_.empty() || failed_ || (parked_count_ == 0 && !wake_after_replay_))
+    return;
+  finish_replay();
+}
+
+// -- runtime state ------------------------------------------------------------------------------
+
+namespace {
+
+template <class T>
+void put(std::string& out, T x) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  out.append(reinterpret_cast<const char*>(&x), sizeof(T));
+}
+
+template <class T>
+T take(const std::string& in, size_t& at) {
+  T x{};
+  if (at + sizeof(T) > in.size())
+    throw std::runtime_error("its runtime state is truncated");
+  std::memcpy(&x, in.data() + at, sizeof(T));
+  at += sizeof(T);
+  return x;
+}
+
+} // namespace
+
+std::string task::runtime_state() const {
+  std::string out;
+  put<uint8_t>(out, 1); // version
+  put<uint32_t>(out, static_cast<uint32_t>(inputs_.size()));
+  for (const auto& in : inputs_) {
+    put<uint64_t>(out, in.next_seq);
+    put<int64_t>(out, in.watermark);
+    put<uint8_t>(out, in.ended ? 1 : 0);
+    put<uint8_t>(out, in.idle ? 1 : 0);
+    put<uint32_t>(out, in.epoch);
+  }
+  put<int64_t>(out, watermark_);
+  put<uint8_t>(out, idle_ ? 1 : 0);
+  auto seqs = output_ ? output_->sequence_numbers() : std::vector<uint64_t>{};
+  put<uint32_t>(out, static_cast<uint32_t>(seqs.size()));
+  for (auto x : seqs)
+    put<uint64_t>(out, x);
+  put<uint64_t>(out, dl_channel_ ? dl_channel_->next_seq() : 0);
+  return out;
+}
+
+void task::restore_runtime(const std::string& bytes) {
+  if (bytes.empty())
+    return; // a checkpoint of another parallelism: the channels start afresh
+  size_t at = 0;
+  if (take<uint8_t>(bytes, at) != 1)
+    throw std::runtime_error("its runtime state has an unknown version");
+  auto n = take<uint32_t>(bytes, at);
+  if (n != inputs_.size())
+    throw std::runtime_error("its runtime state has " + std::to_string(n) + " inputs, not " +
+                             std::to_string(inputs_.size()));
+  for (auto& in : inputs_) {
+    in.next_seq = take<uint64_t>(bytes, at);
+    in.watermark = take<int64_t>(bytes, at);
+    in.ended = take<uint8_t>(bytes, at) != 0;
+    in.idle = take<uint8_t>(bytes, at) != 0;
+    // The senders' incarnations then: a new actor hears from no earlier one, and after a
+    // whole-job restart every sender starts again at 0, so the count starts afresh.
+    (void)take<uint32_t>(bytes, at);
+    in.epoch = 0;
+  }
+  watermark_ = take<int64_t>(bytes, at);
+  idle_ = take<uint8_t>(bytes, at) != 0;
+  auto count = take<uint32_t>(bytes, at);
+  if (count > (bytes.size() - at) / sizeof(uint64_t))
+    throw std::runtime_error("its runtime state is truncated");
+  std::vector<uint64_t> seqs(count);
+  for (auto& x : seqs)
+    x = take<uint64_t>(bytes, at);
+  if (output_)
+    output_->set_sequence_numbers(seqs);
+  auto dl_seq = take<uint64_t>(bytes, at);
+  if (dl_channel_)
+    dl_channel_->set_next_seq(dl_seq);
 }
 
 void task::before_batch(uint32_t input, size_t n) {
   auto& m = metrics();
   m.add(m.batches_in, 1);
   m.add(m.records_in, n);
+  check_crash(m.records_in.load(std::memory_order_relaxed));
   // Data on an input that declared itself idle makes it active again.
   auto& in = inputs_[input];
   if (in.idle) {
@@ -151,7 +463,8 @@ void task::after_batch(uint32_t input, bool urgent) {
     return;
   auto& in = inputs_[input];
   if (in.upstream)
-    send(caf::actor_cast<caf::actor>(in.upstream), credit{in.origin, 1});
+    send(caf::actor_cast<caf::actor>(in.upstream), credit{in.origin, 1, spec_.epoch});
+  advance_replay();
   if (has_partial()) {
     // An urgent input batch means the upstream is lingering (low rate): pass the data on now.
     if (urgent)
@@ -170,15 +483,11 @@ void task::on_control(control& c) {
     recompute_watermark();
     break;
   case control_kind::barrier:
-    // Checkpoint barriers are aligned and snapshotted by the checkpointing issue; until then
-    // each passes through once (on its first input) so the protocol stays in place.
-    if (output_ && c.value > last_barrier_) {
-      last_barrier_ = c.value;
-      output_->broadcast_control(control_kind::barrier, c.value);
-    }
+    on_barrier(c.input, c.value);
     break;
   case control_kind::end_of_stream:
     in.ended = true;
+    check_alignment(); // an input that ended is aligned
     recompute_watermark();
     if (std::all_of(inputs_.begin(), inputs_.end(), [](auto& x) { return x.ended; }))
       finish();
@@ -190,6 +499,91 @@ void task::on_control(control& c) {
   }
   after_output_change();
 }
+
+// -- checkpoints --------------------------------------------------------------------------------
+
+void task::on_barrier(uint32_t input, checkpoint_id id) {
+  if (id <= last_barrier_ || id <= aborted_ || (aligning_ != 0 && id < aligning_))
+    return; // a checkpoint taken already, abandoned, or one a newer checkpoint overtook
+  if (aligning_ != 0 && id > aligning_) {
+    // A newer checkpoint overtook the one being aligned (the coordinator gave that one up):
+    // align on the newer one; what was held goes back in line.
+    aligning_ = 0;
+    release_held();
+  }
+  aligning_ = id;
+  inputs_[input].barrier = id;
+  check_alignment();
+}
+
+void task::check_alignment() {
+  if (aligning_ == 0)
+    return;
+  for (const auto& in : inputs_)
+    if (!in.ended && in.barrier != aligning_)
+      return;
+  auto id = aligning_;
+  aligning_ = 0;
+  take_checkpoint(id);
+  release_held();
+}
+
+void task::take_checkpoint(checkpoint_id id) {
+  last_barrier_ = id;
+  record(determinant::checkpoint, id);
+  if (spec_.snapshots) {
+    instance_state state;
+    try {
+      logic_->snapshot(*this, id, state);
+      state.runtime = runtime_state();
+    } catch (const std::exception& e) {
+      fail("operator " + origin() + " could not take its snapshot for checkpoint " +
+           std::to_string(id) + ": " + e.what());
+    }
+    if (failed_)
+      return;
+    send(spec_.snapshots, snapshot_atom::value, id, spec_.op_index, spec_.instance,
+         std::move(state));
+  }
+  // The barrier follows everything emitted before the snapshot, on every output and on the
+  // dead-letter channel (the dead letters before it belong to the checkpoint too).
+  if (output_)
+    output_->broadcast_control(control_kind::barrier, id);
+  if (dl_channel_)
+    dl_channel_->send_control(control_kind::barrier, id);
+}
+
+void task::release_held() {
+  // Held messages go before the deferred ones: they arrived earlier.
+  while (!held_.empty()) {
+    deferred_.push_front(std::move(held_.back()));
+    held_.pop_back();
+  }
+}
+
+void task::end_restored_finished() {
+  finishing_ = true;
+  if (output_)
+    output_->broadcast_control(control_kind::end_of_stream, 0);
+  if (dl_channel_)
+    dl_channel_->send_control(control_kind::end_of_stream, 0);
+  try_quit();
+}
+
+void task::check_crash(uint64_t records) {
+  if (spec_.crash_after_records == 0 || records < spec_.crash_after_records || failed_)
+    return;
+  crash("injected fault: " + origin() + " crashed after " + std::to_string(records) + " records");
+}
+
+void task::crash(std::string reason) {
+  if (failed_)
+    return;
+  failed_ = true;
+  quit(make_error(fault_errc::injected_crash, fault_category, std::move(reason)));
+}
+
+// -- event time ---------------------------------------------------------------------------------
 
 void task::recompute_watermark() {
   // The minimum over the inputs that are still open and not idle. When every open input is idle
@@ -257,9 +651,9 @@ void task::on_credit(const credit& c) {
     return;
   if (c.origin == dead_letter_origin) {
     if (dl_channel_)
-      dl_channel_->on_credit(c.amount);
+      dl_channel_->on_credit(c.amount, c.epoch);
   } else if (output_) {
-    output_->on_credit(c.origin, c.amount);
+    output_->on_credit(c.origin, c.amount, c.epoch);
   }
   after_output_change();
 }
@@ -280,6 +674,13 @@ void task::flush_all() {
 }
 
 void task::after_output_change() {
+  update_output();
+  // What was decided while handling this message reaches the coordinator before the next one
+  // (a task is stopped between messages, never within one).
+  flush_determinants();
+}
+
+void task::update_output() {
   if (failed_ || (!output_ && !dl_channel_))
     return;
   update_peak_queued();
@@ -307,8 +708,10 @@ void task::replay_deferred() {
   while (!deferred_.empty() && !failed_ && !blocked()) {
     auto msg = std::move(deferred_.front());
     deferred_.pop_front();
-    handlers_(msg);
+    replayed_ = &msg;
+    handlers_(msg.content);
   }
+  replayed_ = nullptr;
   replaying_ = false;
 }
 
@@ -326,7 +729,10 @@ void task::arm_linger() {
 }
 
 void task::update_peak_queued() {
-  auto queued = deferred_.size() + (output_ ? output_->queued() : 0) +
+  size_t parked = 0;
+  for (const auto& q : parked_)
+    parked += q.size();
+  auto queued = deferred_.size() + held_.size() + parked + (output_ ? output_->queued() : 0) +
                 (dl_channel_ ? dl_channel_->queued() : 0);
   metrics().raise(metrics().peak_queued, queued);
 }
@@ -349,6 +755,10 @@ void task::run_source() {
       return;
     }
     auto r = logic_->produce(*this);
+    if (failed_)
+      return;
+    if (output_)
+      check_crash(output_->emitted());
     if (failed_)
       return;
     if (r.status == produce_result::done) {
@@ -405,7 +815,7 @@ void task::try_quit() {
   if (done_ || (output_ && output_->queued() > 0) || (dl_channel_ && dl_channel_->queued() > 0))
     return;
   done_ = true;
-  send(coordinator_, done_atom::value, metrics().snapshot());
+  send(coordinator_, done_atom::value, metrics().snapshot(), last_barrier_);
   quit();
 }
 
@@ -428,6 +838,7 @@ void task::user_error(const std::string& what, std::string record) {
 void task::fail(std::string reason) {
   if (failed_)
     return;
+  flush_determinants(); // a replacement replays up to here
   failed_ = true;
   send(coordinator_, failed_atom::value, std::move(reason));
   quit(caf::sec::runtime_error);

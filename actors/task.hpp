@@ -22,9 +22,11 @@
 
 #include <eddy/actors/atoms.hpp>
 #include <eddy/actors/channel_config.hpp>
+#include <eddy/actors/error.hpp>
 #include <eddy/actors/messages.hpp>
 #include <eddy/actors/metrics.hpp>
 #include <eddy/actors/output.hpp>
+#include <eddy/actors/snapshot.hpp>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/message_handler.hpp>
@@ -74,6 +76,17 @@ public:
   [[nodiscard]] virtual bool is_source() const noexcept { return false; }
   /// Sources: emit up to about one batch of records.
   virtual produce_result produce(task&) { return {produce_result::done, {}}; }
+  /// Checkpoint `id`: the barrier reached this instance on every input (sources: the
+  /// coordinator asked). Write everything the instance needs to continue from here into `out`
+  /// (keyed state per key group, a source's position); the output emitted so far belongs to the
+  /// checkpoint, what follows does not. Runs on the task's thread between batches, so it must be
+  /// a quick copy: the runtime writes the files elsewhere. Default: no state.
+  virtual void snapshot(task&, checkpoint_id /*id*/, instance_state& /*out*/) {}
+  /// Recovery: called once, before any message, with the state this instance takes over from
+  /// the last completed checkpoint (its key groups, possibly gathered from several old instances
+  /// after a change of parallelism, and the operator state of the same instance index).
+  /// Throwing fails the restore with the exception's message. Default: nothing to restore.
+  virtual void restore(task&, checkpoint_id /*id*/, instance_state&& /*in*/) {}
 };
 
 /// Everything a task needs to know about the instance it runs.
@@ -101,7 +114,45 @@ struct task_spec {
   caf::actor dead_letters;
   /// The input of `dead_letters` this instance's dead-letter channel feeds.
   uint32_t dead_letter_input = 0;
+  /// Index of the operator in the job: names the operator in snapshot files.
+  uint32_t op_index = 0;
+  /// Where this instance sends its state at each checkpoint (the job's snapshot writer), or
+  /// nullptr when the job takes no checkpoints (barriers then only pass through).
+  caf::actor snapshots;
+  /// Recovery: the state this instance starts from, restored before its first message.
+  std::shared_ptr<instance_state> restore;
+  /// Recovery: the checkpoint `restore` comes from.
+  checkpoint_id restore_id = 0;
+  /// Recovery: the instance had finished before that checkpoint: it ends its outputs at once
+  /// and runs no user code.
+  bool restore_finished = false;
+  /// Fault injection: stop as if the process died (no clean end, no report) once this many
+  /// records came in (sources: went out). 0: never.
+  uint64_t crash_after_records = 0;
+  /// This instance's incarnation: 0, one more each time it is replaced alone.
+  uint32_t epoch = 0;
+  /// The coordinator's number for this instance (on its determinants).
+  uint32_t slot = 0;
+  /// Single-task recovery: keep what each output channel sent since the last completed
+  /// checkpoint, up to this many bytes per channel; 0: no in-flight log.
+  size_t log_limit = 0;
+  /// Single-task recovery: send this instance's determinants to the coordinator.
+  bool record_determinants = false;
+  /// Single-task recovery: the predecessor's determinants since `restore_id`, to replay.
+  std::vector<determinant> replay;
+  /// Checkpoints up to this one were abandoned (or are, as this instance starts): their
+  /// barriers are ignored.
+  checkpoint_id aborted = 0;
 };
+
+/// Error codes of faults the runtime injects (category `fault_category`).
+enum class fault_errc : uint8_t {
+  /// A task stopped because a fault plan said so.
+  injected_crash = 1,
+};
+
+/// The category atom of injected faults.
+inline constexpr caf::atom_value fault_category = caf::atom("eddy_flt");
 
 /// The channel id of a task's dead-letter channel, in its credit messages.
 inline constexpr uint32_t dead_letter_origin = 0xFFFFFFFF;
@@ -136,10 +187,16 @@ public:
   template <class In, class F>
   caf::message_handler data_handler(F on_batch) {
     return caf::message_handler{[this, on_batch](batch<In>& b) mutable {
-      if (!admit(b.input, b.origin))
+      if (!admit(b.input, b.origin, b.epoch))
         return;
+      if (!fresh_records(b.input, b.seq, b.items, b.times)) {
+        after_batch(b.input, false); // seen before (a replay): only the credit goes back
+        return;
+      }
       auto n = b.items.size();
       before_batch(b.input, n);
+      if (failed_)
+        return; // crashed (fault injection) before taking the batch
       on_batch(b);
       after_batch(b.input, b.urgent);
     }};
@@ -161,6 +218,17 @@ public:
   /// Fails the job with `reason`; the task stops.
   void fail(std::string reason);
 
+  /// Processing time through `clock`, logged as a determinant (or replayed) when the job
+  /// recovers tasks alone: operators read processing time through this.
+  int64_t read_clock(const std::function<int64_t()>& clock);
+
+  /// Stops at once as if the process died: no end of stream, no report (fault injection).
+  void crash(std::string reason);
+
+  /// The highest checkpoint this instance took a snapshot for (0: none yet, or the checkpoint it
+  /// was restored from).
+  [[nodiscard]] checkpoint_id last_checkpoint() const noexcept { return last_barrier_; }
+
   /// The logic emitted outside an input batch (a processing-time timer fired): what it emitted
   /// ships after the linger time, as after a batch, even while no input arrives.
   void emitted_outside_batch();
@@ -181,14 +249,79 @@ private:
     bool ended = false;
     /// The sender declared itself idle and has sent nothing since.
     bool idle = false;
+    /// The checkpoint barrier last received on this input: while the task aligns on it, what
+    /// follows on this input waits in `held_`.
+    checkpoint_id barrier = 0;
+    /// The sequence number of the next record expected (earlier ones are duplicates).
+    uint64_t next_seq = 0;
+    /// The sender's incarnation.
+    uint32_t epoch = 0;
   };
 
-  bool admit(uint32_t input, uint32_t origin);
+  /// A message put aside (deferred, held or parked), with its sender.
+  struct pending_message {
+    caf::strong_actor_ptr sender;
+    caf::message content;
+  };
+
+  /// Drops the records of `items` (and `times`) that input `input` has seen already; false when
+  /// none is left. A gap (records missing) fails the task.
+  template <class T>
+  bool fresh_records(uint32_t input, uint64_t seq, std::vector<T>& items,
+                     std::vector<timestamp>& times) {
+    auto& in = inputs_[input];
+    auto n = items.size();
+    if (seq > in.next_seq) {
+      fail("task " + origin() + " missed records " + std::to_string(in.next_seq) + " to " +
+           std::to_string(seq - 1) + " on input " + std::to_string(input) + " (incarnation " +
+           std::to_string(spec_.epoch) + ", " + std::to_string(replay_.size()) +
+           " choices left to replay, " + std::to_string(deferred_.size()) + " deferred, " +
+           std::to_string(held_.size()) + " held): the recovery protocol lost data");
+      return false;
+    }
+    if (seq + n <= in.next_seq) {
+      metrics().add(metrics().duplicates_dropped, n);
+      return false;
+    }
+    if (seq < in.next_seq) {
+      auto skip = static_cast<std::ptrdiff_t>(in.next_seq - seq);
+      items.erase(items.begin(), items.begin() + skip);
+      if (!times.empty())
+        times.erase(times.begin(), times.begin() + skip);
+      metrics().add(metrics().duplicates_dropped, static_cast<uint64_t>(skip));
+    }
+    in.next_seq = seq + n;
+    return true;
+  }
+
+  bool admit(uint32_t input, uint32_t origin, uint32_t epoch);
+  /// The message being handled, moved out with its sender (to defer, hold or park it).
+  pending_message take_current();
+  /// The sender of the message being handled (also while replaying deferred ones).
+  caf::strong_actor_ptr current_origin();
+  /// Records determinant `d` (sent at the end of the message being handled).
+  void record(determinant::kind_t kind, int64_t value);
+  /// Sends the determinants recorded while handling a message to the coordinator.
+  void flush_determinants();
+  /// While replaying determinants: takes the next steps that are due (timer wake-ups, parked
+  /// messages whose turn it is); ends the replay when none is left.
+  void advance_replay();
+  /// Runs the logic's processing-time wake-up.
+  void run_timer();
+  /// Puts the first parked message of `input` first in line (its turn came).
+  void promote(size_t input);
+  /// Ends a replay: parked messages go back in line, a wake-up that came runs.
+  void finish_replay();
+  /// The runtime's part of a snapshot, and its restore.
+  std::string runtime_state() const;
+  void restore_runtime(const std::string& bytes);
   void before_batch(uint32_t input, size_t n);
   void after_batch(uint32_t input, bool urgent);
   void on_control(control& c);
   void on_credit(const credit& c);
   void after_output_change();
+  /// The body of after_output_change: blocked accounting, deferred messages, quitting.
+  void update_output();
   void replay_deferred();
   void run_source();
   void schedule_produce();
@@ -205,6 +338,18 @@ private:
   void flush_all();
   /// Sources: declares idleness after `idle_timeout` without a record.
   void check_source_idle();
+  /// Checkpoint barrier `id` arrived on input `input`: align, then snapshot and forward it.
+  void on_barrier(uint32_t input, checkpoint_id id);
+  /// Snapshots when barrier `aligning_` arrived on every open input.
+  void check_alignment();
+  /// Takes the snapshot of checkpoint `id` and sends the barrier downstream.
+  void take_checkpoint(checkpoint_id id);
+  /// Messages held during an alignment go back in front of the deferred ones, in order.
+  void release_held();
+  /// Recovery of an instance that had finished: ends its outputs without running user code.
+  void end_restored_finished();
+  /// Fault injection: crashes once `crash_after_records` is reached.
+  void check_crash(uint64_t records);
 
   /// What this task runs.
   task_spec spec_;
@@ -217,9 +362,27 @@ private:
   /// State per input channel.
   std::vector<input_state> inputs_;
   /// Messages received while the output was blocked, in arrival order.
-  std::deque<caf::message> deferred_;
+  std::deque<pending_message> deferred_;
   /// True while replaying `deferred_` (admit then never defers).
   bool replaying_ = false;
+  /// The deferred message being replayed.
+  pending_message* replayed_ = nullptr;
+  /// The logic's own handlers (its processing-time wake-up among them).
+  caf::message_handler logic_handlers_;
+  /// Determinants recorded while handling the current message.
+  std::vector<determinant> dets_;
+  /// Determinants left to replay (a replacement restored from a checkpoint).
+  std::deque<determinant> replay_;
+  /// While replaying: messages of inputs whose turn has not come, per input.
+  std::vector<std::deque<pending_message>> parked_;
+  /// A wake-up arrived while replaying: run one once the replay is over.
+  bool wake_after_replay_ = false;
+  /// A parked message whose turn came waits first in line in `deferred_`.
+  bool promoted_ = false;
+  /// Messages in `parked_`.
+  size_t parked_count_ = 0;
+  /// The highest checkpoint the coordinator abandoned.
+  checkpoint_id aborted_ = 0;
   /// The job coordinator, set by the start message.
   caf::actor coordinator_;
   /// Where dead letters go, set by the start message.
@@ -240,10 +403,16 @@ private:
   bool done_ = false;
   /// Why the logic could not be created, if it could not.
   std::string init_error_;
-  /// The highest checkpoint barrier forwarded.
-  int64_t last_barrier_ = -1;
+  /// The highest checkpoint snapshotted and forwarded (or restored from).
+  checkpoint_id last_barrier_ = 0;
+  /// The checkpoint barrier being aligned on, 0 when none.
+  checkpoint_id aligning_ = 0;
+  /// Messages that arrived on inputs already past the barrier being aligned on, in order.
+  std::deque<pending_message> held_;
   /// Failed: ignore everything.
   bool failed_ = false;
+  /// Construction (and restore) is over: processing-time reads are choices from now on.
+  bool live_ = false;
   /// Counters of the dead-letter channel (its batches are not the operator's output).
   instance_metrics dl_metrics_{"dead-letters", 0};
   /// Batches dead letters under credit to `dead_letters_`.

@@ -35,9 +35,11 @@
 #include <eddy/operators/stream.hpp>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace eddy {
 
@@ -129,6 +131,26 @@ public:
   }
 
   void on_watermark(task& t, timestamp wm) override { core::fire_event_timers(t, wm); }
+
+  /// Checkpoints: the keyed state and timers per key group, and the broadcast state as the
+  /// instance's operator state (its bytes, with their CRC-32C).
+  void snapshot(task&, checkpoint_id, instance_state& out) override {
+    core::snapshot_keyed_state(out);
+    auto bytes = broadcast_.write_bytes();
+    out.operator_state.assign(bytes.data(), bytes.size());
+  }
+
+  /// Recovery. Every instance held the same broadcast state, and each gets back its own copy (the
+  /// operator state of its index). After a change of parallelism an instance beyond the old
+  /// count has none: it starts with an empty broadcast state until the broadcast input fills it.
+  void restore(task& t, checkpoint_id, instance_state&& in) override {
+    core::restore_keyed_state(t, in);
+    if (in.operator_state.empty())
+      return;
+    std::vector<char> bytes(in.operator_state.begin(), in.operator_state.end());
+    if (auto err = broadcast_.read_bytes(bytes))
+      throw std::runtime_error(describe(err));
+  }
 
   /// The instance's broadcast state (for snapshots).
   [[nodiscard]] const broadcast_map_state<K, V>& broadcast() const noexcept { return broadcast_; }

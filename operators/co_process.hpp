@@ -92,6 +92,16 @@ public:
 
   void on_watermark(task& t, timestamp wm) override { core::fire_event_timers(t, wm); }
 
+  /// Checkpoints: the keyed state and timers. The joins built on this logic keep nothing else
+  /// that matters (the window join's cache of registered timers starts empty, which is correct).
+  void snapshot(task&, checkpoint_id, instance_state& out) override {
+    core::snapshot_keyed_state(out);
+  }
+
+  void restore(task& t, checkpoint_id, instance_state&& in) override {
+    core::restore_keyed_state(t, in);
+  }
+
 private:
   void on_batch1(task& t, batch<A>& in) override {
     core::keyed_batch(t, in, key_a_, [this](const A& x) { this->f_.process1(x, this->ctx_); });

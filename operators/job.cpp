@@ -1,15 +1,20 @@
 #include <eddy/operators/job.hpp>
 
 #include <eddy/actors/atoms.hpp>
+#include <eddy/checkpoint/storage.hpp>
 #include <eddy/operators/internal/dead_letter_logic.hpp>
 #include <eddy/operators/internal/remote.hpp>
+#include <eddy/state/key_group_range.hpp>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <deque>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -280,7 +285,13 @@ task_spec make_spec(const internal::node& n, uint32_t i, uint32_t inputs,
   spec.on_error = n.on_error;
   spec.metrics = std::make_shared<instance_metrics>(n.name, i);
   auto make = n.make;
-  spec.make_logic = [make, i, wiring = std::move(wiring)](task& t) { return make(t, i, wiring); };
+  spec.make_logic = [make, i, wiring = std::move(wiring)](task& t) {
+    // Operators read processing time through the task, which logs it for replays.
+    auto w = wiring;
+    if (w.processing_clock)
+      w.processing_clock = [&t, clock = wiring.processing_clock] { return t.read_clock(clock); };
+    return make(t, i, w);
+  };
   return spec;
 }
 
@@ -327,6 +338,89 @@ internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32
 
 } // namespace
 
+namespace {
+
+/// One task of the generation that runs now.
+struct task_slot {
+  /// The operator (node id) and instance.
+  uint32_t op = 0;
+  uint32_t instance = 0;
+  caf::actor actor;
+  /// Reported done (finished cleanly).
+  bool done = false;
+  /// Its down message arrived.
+  bool down = false;
+  /// With `done`: the last checkpoint it took a snapshot for.
+  checkpoint_id last_checkpoint = 0;
+  /// Its incarnation (one more per single-task recovery).
+  uint32_t epoch = 0;
+  /// The input of the dead-letter task its dead-letter channel feeds.
+  uint32_t dl_input = 0;
+  /// Its determinants since the last completed checkpoint (single-task recovery).
+  std::deque<determinant> dets;
+  /// Next sequence number of its dead-letter channel, when the coordinator receives it.
+  uint64_t dl_seq = 0;
+  /// When it was last replaced alone: the last completed checkpoint then (-1: never). Until a
+  /// newer one completes, what it sent since that checkpoint may be cut into other batches than
+  /// its receivers' determinants name.
+  checkpoint_id replaced_at = -1;
+};
+
+/// A checkpoint the coordinator started and that has not completed yet.
+struct pending_checkpoint {
+  checkpoint_id id = 0;
+  std::chrono::steady_clock::time_point started;
+  /// Slots whose snapshot is stored, with its size.
+  std::map<size_t, uint64_t> acked;
+};
+
+/// The snapshot writer of one generation: writes each task's state to the checkpoint
+/// directory off the tasks' threads, and tells the coordinator.
+caf::behavior snapshot_writer(caf::event_based_actor* self,
+                              std::shared_ptr<checkpoint::storage> storage, caf::actor coordinator,
+                              uint64_t generation, std::shared_ptr<internal::graph> g,
+                              uint32_t key_groups) {
+  return {
+      [=](snapshot_atom, checkpoint_id id, uint32_t op, uint32_t instance, instance_state& st) {
+        checkpoint::snapshot_meta meta;
+        meta.checkpoint = id;
+        meta.op_index = op;
+        const auto& n = g->nodes[op];
+        meta.op = n.name;
+        meta.instance = instance;
+        meta.parallelism = n.parallelism;
+        auto keyed = std::any_of(n.inputs.begin(), n.inputs.end(),
+                                 [](auto& e) { return e.kind == partitioning::hash; });
+        if (keyed) {
+          auto range = state::key_group_range::of(instance, n.parallelism, key_groups);
+          meta.kg_first = range.first;
+          meta.kg_end = range.end;
+          meta.key_groups = key_groups;
+        }
+        auto written = storage->write_snapshot(meta, st);
+        if (written)
+          self->send(coordinator, ack_atom::value, generation, id, op, instance, *written,
+                     std::string{});
+        else
+          self->send(coordinator, ack_atom::value, generation, id, op, instance, uint64_t{0},
+                     describe(written.error()));
+      },
+  };
+}
+
+/// The wait before restart number `n` (1-based) of a window: doubling from `base` up to `max`,
+/// with +-20 % jitter.
+caf::timespan backoff_for(size_t n, const checkpoint_config& cfg, std::mt19937_64& rng) {
+  auto wait = static_cast<double>(cfg.backoff.count());
+  for (size_t i = 1; i < n && wait < static_cast<double>(cfg.max_backoff.count()); ++i)
+    wait *= 2;
+  wait = std::min(wait, static_cast<double>(cfg.max_backoff.count()));
+  std::uniform_real_distribution<double> jitter{0.8, 1.2};
+  return caf::timespan{static_cast<int64_t>(wait * jitter(rng))};
+}
+
+} // namespace
+
 caf::expected<job_report> job::run() {
   std::vector<size_t> order;
   if (auto err = prepare(order))
@@ -342,6 +436,28 @@ caf::expected<job_report> job::run() {
       return make_error(errc::invalid_topology, "job_config.place names operator '" + op +
                                                     "', which the job does not have");
   }
+  const auto& chk_cfg = cfg_.checkpoints;
+  const bool checkpointing = !chk_cfg.directory.empty();
+  std::shared_ptr<checkpoint::storage> storage;
+  checkpoint_id next_checkpoint = 1;
+  if (checkpointing) {
+    if (auto err = check_checkpointing())
+      return err;
+    auto opened = checkpoint::storage::open(chk_cfg.directory, chk_cfg.keep_last);
+    if (!opened)
+      return make_error(errc::invalid_topology,
+                        "job_config.checkpoints.directory: " + describe(opened.error()));
+    storage = std::make_shared<checkpoint::storage>(std::move(*opened));
+    if (auto err = storage->remove_incomplete())
+      return make_error(errc::invalid_topology,
+                        "job_config.checkpoints.directory: " + describe(err));
+    // A new run starts from its input's beginning; its checkpoint ids follow earlier runs'.
+    auto earlier = storage->completed();
+    if (!earlier.empty())
+      next_checkpoint = earlier.back() + 1;
+  }
+  if (auto err = check_faults())
+    return err;
 
   caf::actor_system_config sys_cfg;
   configure(sys_cfg, cfg_, *g_, !cfg_.placement.empty());
@@ -400,16 +516,12 @@ caf::expected<job_report> job::run() {
 
   // The dead-letter task has one input per instance outside the dead-letter pipeline: each
   // task's dead-letter channel.
-  size_t total = 0;
   size_t main_total = 0;
-  for (auto& n : nodes) {
-    total += n.parallelism;
+  for (auto& n : nodes)
     if (dl_ops.count(n.name) == 0)
       main_total += n.parallelism;
-  }
   if (dead_letter_node_)
     input_count[*dead_letter_node_] = static_cast<uint32_t>(main_total);
-  uint32_t next_dl_input = 0;
 
   // Spawn sinks first, so every task knows its downstream actors when it is created; and the
   // dead-letter pipeline before everything else, so every task knows where dead letters go.
@@ -422,129 +534,609 @@ caf::expected<job_report> job::run() {
   for (auto it = order.rbegin(); it != order.rend(); ++it)
     if (dl_ops.count(nodes[*it].name) == 0)
       spawn_order.push_back(*it);
-  std::vector<std::vector<caf::actor>> actors(nodes.size());
-  std::vector<std::shared_ptr<instance_metrics>> all_metrics;
-  caf::error failure;
-  for (auto it = spawn_order.begin(); it != spawn_order.end() && !failure; ++it) {
-    auto& n = nodes[*it];
-    auto placed = cfg_.placement.find(n.name);
-    // The dead-letter pipeline, spawned first, exists when the first other node is spawned.
-    bool to_coordinator = !dead_letter_node_ || dl_ops.count(n.name) != 0;
-    auto dead_letters = to_coordinator ? coordinator : actors[*dead_letter_node_].front();
-    for (uint32_t i = 0; i < n.parallelism && !failure; ++i) {
-      auto dl_input = to_coordinator ? 0 : next_dl_input++;
-      internal::instance_wiring wiring;
-      wiring.timed = n.timed;
-      wiring.state_backend = n.state_backend.value_or(cfg_.state_backend);
-      wiring.processing_clock = processing_clock();
-      wiring.input_edges = input_edges[n.id];
-      wiring.first_side_edges = n.first_side_edges;
-      for (auto c : n.consumers) {
-        auto& consumer = nodes[c];
-        for (size_t k = 0; k < consumer.inputs.size(); ++k) {
-          auto& e = consumer.inputs[k];
-          if (e.from != n.id)
-            continue;
-          internal::out_edge out;
-          out.consumer = c;
-          out.edge = k;
-          out.kind = e.kind;
-          out.key_hash = e.key_hash;
-          out.port = e.port;
-          auto base = edge_base[c][k];
-          if (e.kind == partitioning::forward)
-            out.targets.push_back({actors[c][i], base});
-          else
-            for (auto& dest : actors[c])
-              out.targets.push_back({dest, base + i});
-          wiring.outputs.push_back(std::move(out));
-        }
-      }
-      if (placed == cfg_.placement.end()) {
-        auto spec = make_spec(n, i, input_count[n.id], cfg_.channels, std::move(wiring),
-                              coordinator, dead_letters, dl_input);
-        all_metrics.push_back(spec.metrics);
-        actors[n.id].push_back(sys.spawn<task>(std::move(spec)));
-        continue;
-      }
-      auto request = make_request(n, i, input_count[n.id], cfg_.channels, wiring, coordinator,
-                                  dead_letters, dl_input);
-      self->request(workers[placed->second], std::chrono::seconds{30}, internal::spawn_atom::value,
-                    std::move(request))
-          .receive([&](caf::actor& a) { actors[n.id].push_back(std::move(a)); },
-                   [&](caf::error& err) {
-                     failure = make_error(errc::remote_failure, "node '" + placed->second +
-                                                                    "' could not start '" + n.name +
-                                                                    "': " + describe(err));
-                   });
-    }
-  }
-  if (failure) {
-    for (auto& instances : actors)
-      for (auto& a : instances)
-        self->send_exit(a, caf::exit_reason::user_shutdown);
-    shutdown_workers();
-    return failure;
-  }
-  {
-    std::lock_guard<std::mutex> guard{live_mtx_};
-    live_ = all_metrics;
-  }
-
-  auto start = std::chrono::steady_clock::now();
-  for (auto& instances : actors)
-    for (auto& a : instances)
-      self->monitor(a);
-  for (auto it = order.rbegin(); it != order.rend(); ++it)
-    for (auto& a : actors[*it])
-      self->send(a, start_atom::value);
 
   job_report report;
-  size_t done = 0;
-  std::set<caf::actor_addr> finished;
+  std::vector<std::shared_ptr<sink_committer>> committers;
+  for (auto& n : nodes)
+    if (n.committer)
+      committers.push_back(n.committer);
+  // Dead letters are exactly-once too: those a task sent before a checkpoint's barrier belong to
+  // that checkpoint, and the report keeps them once it completed.
+  std::map<size_t, std::vector<dead_letter>> dl_open; // by slot
+  std::map<size_t, checkpoint_id> dl_barrier;         // the last barrier of each channel
+  std::map<checkpoint_id, std::vector<dead_letter>> dl_staged;
+  std::map<checkpoint_id, std::vector<dead_letter>> dl_committed;
+  // -- one generation of tasks: the first, and one more per recovery --------------------------
+  uint64_t generation = 0;
+  std::vector<task_slot> slots;
+  std::map<caf::actor_addr, size_t> slot_of;
+  std::vector<std::vector<caf::actor>> actors(nodes.size());
+  std::vector<bool> crash_fired(cfg_.faults.crashes.size(), false);
+  caf::error failure;
+  caf::actor writer_of_generation;
+  const bool single_task = checkpointing && chk_cfg.recovery == recovery_mode::single_task;
+  // The outgoing edges of instance `i` of `n`, to the tasks running now.
+  auto outputs_of = [&](const internal::node& n, uint32_t i) {
+    std::vector<internal::out_edge> outs;
+    for (auto c : n.consumers) {
+      auto& consumer = nodes[c];
+      for (size_t k = 0; k < consumer.inputs.size(); ++k) {
+        auto& e = consumer.inputs[k];
+        if (e.from != n.id)
+          continue;
+        internal::out_edge out;
+        out.consumer = c;
+        out.edge = k;
+        out.kind = e.kind;
+        out.key_hash = e.key_hash;
+        out.port = e.port;
+        auto base = edge_base[c][k];
+        if (e.kind == partitioning::forward)
+          out.targets.push_back({actors[c][i], base});
+        else
+          for (auto& dest : actors[c])
+            out.targets.push_back({dest, base + i});
+        outs.push_back(std::move(out));
+      }
+    }
+    return outs;
+  };
+  // The spec of instance `i` of `n`, wired to the tasks running now, restored from `chk`.
+  auto instance_spec = [&](const internal::node& n, uint32_t i, uint32_t dl_input,
+                           const checkpoint::loaded_checkpoint* chk) {
+    bool to_coordinator = !dead_letter_node_ || dl_ops.count(n.name) != 0;
+    auto dead_letters = to_coordinator ? coordinator : actors[*dead_letter_node_].front();
+    internal::instance_wiring wiring;
+    wiring.timed = n.timed;
+    wiring.state_backend = n.state_backend.value_or(cfg_.state_backend);
+    wiring.processing_clock = processing_clock();
+    wiring.input_edges = input_edges[n.id];
+    wiring.first_side_edges = n.first_side_edges;
+    wiring.outputs = outputs_of(n, i);
+    auto spec = make_spec(n, i, input_count[n.id], cfg_.channels, std::move(wiring), coordinator,
+                          dead_letters, dl_input);
+    spec.op_index = static_cast<uint32_t>(n.id);
+    spec.snapshots = writer_of_generation;
+    if (single_task) {
+      spec.log_limit = chk_cfg.in_flight_log_bytes;
+      spec.record_determinants = true;
+    }
+    if (chk) {
+      spec.restore_id = chk->m.id;
+      spec.restore_finished = checkpoint::finished(*chk, spec.op_index, i);
+      spec.restore = std::make_shared<instance_state>(
+          checkpoint::assemble(*chk, spec.op_index, i, n.parallelism, cfg_.channels.key_groups));
+    }
+    for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f) {
+      const auto& crash = cfg_.faults.crashes[f];
+      if (!crash_fired[f] && crash.op == n.name && crash.instance == i)
+        spec.crash_after_records = crash.after_records;
+    }
+    return spec;
+  };
+  // Spawns every task, restored from `chk` when given.
+  auto spawn_generation = [&](const checkpoint::loaded_checkpoint* chk) {
+    ++generation;
+    slots.clear();
+    slot_of.clear();
+    for (auto& instances : actors)
+      instances.clear();
+    caf::actor writer;
+    if (checkpointing)
+      writer = sys.spawn<caf::detached>(snapshot_writer, storage, coordinator, generation, g_,
+                                        cfg_.channels.key_groups);
+    std::vector<std::shared_ptr<instance_metrics>> all_metrics;
+    uint32_t next_dl_input = 0;
+    writer_of_generation = writer;
+    for (auto it = spawn_order.begin(); it != spawn_order.end() && !failure; ++it) {
+      auto& n = nodes[*it];
+      auto placed = cfg_.placement.find(n.name);
+      bool to_coordinator = !dead_letter_node_ || dl_ops.count(n.name) != 0;
+      for (uint32_t i = 0; i < n.parallelism && !failure; ++i) {
+        auto dl_input = to_coordinator ? 0 : next_dl_input++;
+        task_slot slot;
+        slot.op = static_cast<uint32_t>(n.id);
+        slot.instance = i;
+        slot.dl_input = dl_input;
+        if (placed == cfg_.placement.end()) {
+          auto spec = instance_spec(n, i, dl_input, chk);
+          spec.slot = static_cast<uint32_t>(slots.size());
+          all_metrics.push_back(spec.metrics);
+          slot.actor = sys.spawn<task>(std::move(spec));
+        } else {
+          auto dead_letters = to_coordinator ? coordinator : actors[*dead_letter_node_].front();
+          internal::instance_wiring wiring;
+          wiring.timed = n.timed;
+          wiring.input_edges = input_edges[n.id];
+          wiring.first_side_edges = n.first_side_edges;
+          wiring.outputs = outputs_of(n, i);
+          auto request = make_request(n, i, input_count[n.id], cfg_.channels, wiring, coordinator,
+                                      dead_letters, dl_input);
+          self->request(workers[placed->second], std::chrono::seconds{30},
+                        internal::spawn_atom::value, std::move(request))
+              .receive([&](caf::actor& a) { slot.actor = std::move(a); },
+                       [&](caf::error& err) {
+                         failure = make_error(errc::remote_failure,
+                                              "node '" + placed->second + "' could not start '" +
+                                                  n.name + "': " + describe(err));
+                       });
+          if (failure)
+            break;
+        }
+        actors[n.id].push_back(slot.actor);
+        if (chk)
+          dl_barrier[slots.size()] = chk->m.id;
+        slot_of[slot.actor.address()] = slots.size();
+        slots.push_back(std::move(slot));
+      }
+    }
+    {
+      std::lock_guard<std::mutex> guard{live_mtx_};
+      live_ = all_metrics;
+    }
+    if (failure)
+      return;
+    for (auto& s : slots)
+      self->monitor(s.actor);
+    for (auto it = order.rbegin(); it != order.rend(); ++it)
+      for (auto& a : actors[*it])
+        self->send(a, start_atom::value);
+  };
+
+  // -- the coordinator ----------------------------------------------------------------------
+  auto keep = [&](std::vector<dead_letter>& xs) {
+    for (auto& x : xs) {
+      if (report.dead_letters.size() < cfg_.kept_dead_letters)
+        report.dead_letters.push_back(std::move(x));
+      else
+        ++report.dead_letters_not_kept;
+    }
+    xs.clear();
+  };
+  // Checkpoints.
+  std::vector<checkpoint_id> completed; // this run's, ascending
+  std::optional<pending_checkpoint> pending;
+  auto abandon = [&](const std::string& why) {
+    if (!pending)
+      return;
+    // Tasks aligning on it stop holding their inputs back.
+    for (auto& s : slots)
+      if (!s.done && !s.down)
+        self->send(s.actor, abort_atom::value, pending->id);
+    ++report.checkpoints_abandoned;
+    if (!why.empty())
+      report.notes.push_back("checkpoint " + std::to_string(pending->id) + " abandoned: " + why);
+    pending.reset();
+  };
+  // Recovery.
+  enum class phase { running, stopping, waiting } ph = phase::running;
+  std::string recovery_cause;
+  auto failure_at = std::chrono::steady_clock::now();
+  std::deque<std::chrono::steady_clock::time_point> restarts;
+  std::mt19937_64 rng{cfg_.faults.seed};
+  size_t kills = 0;
+  std::map<caf::actor_addr, std::string> killed;
   bool running = true;
+
+  auto slot_name = [&](const task_slot& s) {
+    return nodes[s.op].name + '#' + std::to_string(s.instance);
+  };
+  auto is_source_slot = [&](const task_slot& s) {
+    return nodes[s.op].is_source && (!dead_letter_node_ || s.op != *dead_letter_node_);
+  };
+  auto current = [&](const caf::actor_addr& a) -> task_slot* {
+    auto it = slot_of.find(a);
+    return it == slot_of.end() ? nullptr : &slots[it->second];
+  };
+  auto try_complete = [&] {
+    if (!pending)
+      return;
+    for (size_t k = 0; k < slots.size(); ++k) {
+      const auto& s = slots[k];
+      bool finished_before = s.done && s.last_checkpoint < pending->id;
+      if (!finished_before && pending->acked.count(k) == 0)
+        return;
+    }
+    checkpoint::manifest m;
+    m.id = pending->id;
+    m.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    uint64_t bytes = 0;
+    for (size_t k = 0; k < slots.size(); ++k) {
+      checkpoint::task_entry e;
+      e.op_index = slots[k].op;
+      e.op = nodes[slots[k].op].name;
+      e.instance = slots[k].instance;
+      e.parallelism = nodes[slots[k].op].parallelism;
+      auto acked = pending->acked.find(k);
+      e.finished = acked == pending->acked.end();
+      e.bytes = e.finished ? 0 : acked->second;
+      bytes += e.bytes;
+      m.tasks.push_back(std::move(e));
+    }
+    if (auto err = storage->complete(m)) {
+      abandon(describe(err));
+      return;
+    }
+    auto id = pending->id;
+    report.checkpoints.push_back({id, std::chrono::steady_clock::now() - pending->started, bytes});
+    completed.push_back(id);
+    pending.reset();
+    // In-flight logs and determinants before it are no longer needed.
+    for (auto& s : slots) {
+      if (single_task && !s.done && !s.down)
+        self->send(s.actor, complete_atom::value, id);
+      auto marker = std::find_if(s.dets.begin(), s.dets.end(), [id](const determinant& d) {
+        return d.kind == determinant::checkpoint && d.value == id;
+      });
+      if (marker != s.dets.end())
+        s.dets.erase(s.dets.begin(), marker + 1);
+      else if (s.done)
+        s.dets.clear();
+    }
+    for (auto& c : committers)
+      c->commit(id);
+    auto end = dl_staged.upper_bound(id);
+    for (auto it = dl_staged.begin(); it != end; ++it)
+      dl_committed[it->first] = std::move(it->second);
+    dl_staged.erase(dl_staged.begin(), end);
+  };
+  auto on_failure = [&](std::string cause) {
+    if (ph != phase::running)
+      return;
+    if (!checkpointing) {
+      failure = make_error(errc::job_failed, std::move(cause));
+      running = false;
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    restarts.push_back(now);
+    while (!restarts.empty() && now - restarts.front() > chk_cfg.restart_window)
+      restarts.pop_front();
+    if (restarts.size() > chk_cfg.max_restarts) {
+      failure =
+          make_error(errc::job_failed,
+                     "the job failed " + std::to_string(restarts.size()) + " times within " +
+                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            chk_cfg.restart_window)
+                                            .count()) +
+                         " ms, more than checkpoints.max_restarts (" +
+                         std::to_string(chk_cfg.max_restarts) + "); the last failure: " + cause +
+                         ". Fix the cause, or raise max_restarts / shorten restart_window");
+      running = false;
+      return;
+    }
+    abandon({});
+    ph = phase::stopping;
+    if (std::getenv("EDDY_DEBUG"))
+      std::fprintf(stderr, "whole-job restart: %s\n", cause.c_str());
+    recovery_cause = std::move(cause);
+    failure_at = now;
+    // Everything goes back to the last completed checkpoint: stop every task first.
+    for (auto& s : slots)
+      if (!s.down)
+        self->send_exit(s.actor, caf::exit_reason::kill);
+  };
+  // Whether slot `u` sends to slot `k` (an edge, or the dead-letter channel).
+  auto feeds = [&](size_t u, size_t k) {
+    const auto& to = slots[k];
+    const auto& from = slots[u];
+    for (const auto& e : nodes[to.op].inputs)
+      if (e.from == from.op && (e.kind != partitioning::forward || from.instance == to.instance))
+        return true;
+    return dead_letter_node_ && to.op == *dead_letter_node_ &&
+           dl_ops.count(nodes[from.op].name) == 0;
+  };
+  // Replaces slot `k` alone (single-task recovery); false when that cannot be done, and the
+  // whole job must go back instead.
+  auto recover_alone = [&](size_t k, const std::string& cause) {
+    auto& s = slots[k];
+    if (!single_task || ph != phase::running || s.done)
+      return false;
+    // Single-task recoveries count against the restart limit like whole-job ones (which
+    // on_failure applies when this declines).
+    auto now = std::chrono::steady_clock::now();
+    while (!restarts.empty() && now - restarts.front() > chk_cfg.restart_window)
+      restarts.pop_front();
+    if (restarts.size() + 1 > chk_cfg.max_restarts)
+      return false;
+    auto from = completed.empty() ? checkpoint_id{0} : completed.back();
+    if (s.replaced_at == from)
+      return false; // its replacement failed before a checkpoint completed: go back as a whole
+    std::vector<size_t> feeders;
+    for (size_t u = 0; u < slots.size(); ++u) {
+      if (u == k || !feeds(u, k))
+        continue;
+      if (slots[u].done && slots[u].last_checkpoint < from)
+        continue; // it finished before the checkpoint: the snapshot has all it sent
+      if (slots[u].done || slots[u].down)
+        return false; // its log is gone with it
+      if (slots[u].replaced_at == from)
+        return false; // replaced since the checkpoint: its batches differ from the ones taken
+      feeders.push_back(u);
+    }
+    std::optional<checkpoint::loaded_checkpoint> chk;
+    if (from > 0) {
+      auto got = storage->load(from);
+      if (!got)
+        return false;
+      chk = std::move(*got);
+    }
+    abandon({});
+    // What the failed instance pre-committed after the checkpoint goes (its replacement sends
+    // it again) before the replacement can pre-commit anything.
+    if (nodes[s.op].committer)
+      nodes[s.op].committer->abort_instance_after(from, s.instance);
+    auto detected = std::chrono::steady_clock::now();
+    auto old = s.actor;
+    slot_of.erase(old.address());
+    self->send_exit(old, caf::exit_reason::kill); // in case it is still alive (it failed)
+    ++s.epoch;
+    auto spec = instance_spec(nodes[s.op], s.instance, s.dl_input, chk ? &*chk : nullptr);
+    spec.slot = static_cast<uint32_t>(k);
+    spec.epoch = s.epoch;
+    spec.replay.assign(s.dets.begin(), s.dets.end());
+    spec.aborted = next_checkpoint - 1; // every checkpoint after `from` is abandoned
+    auto metrics = spec.metrics;
+    s.actor = sys.spawn<task>(std::move(spec));
+    s.down = false;
+    slot_of[s.actor.address()] = k;
+    actors[s.op][s.instance] = s.actor;
+    {
+      std::lock_guard<std::mutex> guard{live_mtx_};
+      for (auto& m : live_)
+        if (m->op() == nodes[s.op].name && m->instance() == s.instance)
+          m = metrics;
+    }
+    self->monitor(s.actor);
+    bool rewired = true;
+    for (auto u : feeders)
+      self->request(slots[u].actor, std::chrono::seconds{10}, rewire_atom::value, old.address(),
+                    s.actor, s.epoch, from)
+          .receive([&](bool ok) { rewired = rewired && ok; },
+                   [&](caf::error&) { rewired = false; });
+    if (!rewired)
+      return false; // the caller restarts the whole job, the replacement with it
+    restarts.push_back(now);
+    s.replaced_at = from;
+    self->send(s.actor, start_atom::value);
+    report.recoveries.push_back({cause, from, std::chrono::steady_clock::now() - detected});
+    if (std::getenv("EDDY_DEBUG"))
+      std::fprintf(stderr, "recovered %s alone from %lld (%zu dets, %zu feeders)\n",
+                   slot_name(s).c_str(), static_cast<long long>(from), s.dets.size(),
+                   feeders.size());
+    return true;
+  };
+  auto maybe_restart = [&] {
+    if (ph != phase::stopping ||
+        std::any_of(slots.begin(), slots.end(), [](auto& s) { return !s.down; }))
+      return;
+    if (writer_of_generation)
+      self->send_exit(writer_of_generation, caf::exit_reason::user_shutdown);
+    auto from = completed.empty() ? checkpoint_id{0} : completed.back();
+    for (auto& c : committers)
+      c->abort_after(from);
+    dl_open.clear();
+    dl_barrier.clear();
+    dl_staged.clear();
+    for (auto& s : slots)
+      s.dets.clear();
+    ph = phase::waiting;
+    self->delayed_send(self, backoff_for(restarts.size(), chk_cfg, rng), restart_atom::value,
+                       generation);
+  };
+  auto restart = [&] {
+    std::optional<checkpoint::loaded_checkpoint> chk;
+    while (!completed.empty()) {
+      auto got = storage->load(completed.back());
+      if (got) {
+        chk = std::move(*got);
+        break;
+      }
+      auto damaged = completed.back();
+      completed.pop_back();
+      report.notes.push_back("checkpoint " + std::to_string(damaged) + " is damaged (" +
+                             describe(got.error()) + "): recovering from " +
+                             (completed.empty()
+                                  ? std::string{"the start of the input"}
+                                  : "checkpoint " + std::to_string(completed.back())) +
+                             " instead");
+    }
+    auto from = completed.empty() ? checkpoint_id{0} : completed.back();
+    // Going back past a completed checkpoint takes back what sinks committed after it.
+    for (auto& c : committers)
+      c->abort_after(from);
+    dl_committed.erase(dl_committed.upper_bound(from), dl_committed.end());
+    report.metrics.clear();
+    spawn_generation(chk ? &*chk : nullptr);
+    if (failure) {
+      running = false;
+      return;
+    }
+    report.recoveries.push_back(
+        {recovery_cause, from, std::chrono::steady_clock::now() - failure_at});
+    ph = phase::running;
+  };
+
+  auto start = std::chrono::steady_clock::now();
+  spawn_generation(nullptr);
+  if (!failure) {
+    if (checkpointing)
+      self->delayed_send(self, chk_cfg.interval, trigger_atom::value);
+    if (cfg_.faults.kill_every.count() > 0 && cfg_.faults.kill_count > 0)
+      self->delayed_send(self, cfg_.faults.kill_every, fault_atom::value);
+  }
+  running = !failure;
   self->receive_while(running)(
-      [&](done_atom, metrics_snapshot& m) {
-        finished.insert(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      [&](done_atom, metrics_snapshot& m, checkpoint_id last) {
+        auto* s = current(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        if (!s || s->done)
+          return;
+        s->done = true;
+        s->last_checkpoint = last;
         report.metrics.push_back(std::move(m));
-        ++done;
-        running = done < total;
+        try_complete();
+        running = ph != phase::running ||
+                  std::any_of(slots.begin(), slots.end(), [](auto& x) { return !x.done; });
       },
       // Dead letters of tasks with no dead-letter stream to feed, in batches under credit.
       [&](batch<dead_letter>& b) {
-        for (auto& x : b.items) {
-          if (report.dead_letters.size() < cfg_.kept_dead_letters)
-            report.dead_letters.push_back(std::move(x));
-          else
-            ++report.dead_letters_not_kept;
+        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        auto* s = current(sender);
+        if (!s)
+          return;
+        // A replacement sends again what its predecessor sent since the checkpoint.
+        auto n = b.items.size();
+        if (b.seq + n <= s->dl_seq) {
+          b.items.clear();
+        } else if (b.seq < s->dl_seq) {
+          b.items.erase(b.items.begin(),
+                        b.items.begin() + static_cast<std::ptrdiff_t>(s->dl_seq - b.seq));
+        }
+        s->dl_seq = std::max(s->dl_seq, b.seq + n);
+        if (checkpointing) {
+          auto& open = dl_open[slot_of[sender]];
+          open.insert(open.end(), std::make_move_iterator(b.items.begin()),
+                      std::make_move_iterator(b.items.end()));
+        } else {
+          keep(b.items);
         }
         self->send(caf::actor_cast<caf::actor>(self->current_sender()), credit{b.origin, 1});
       },
-      [&](control&) {}, // the end of a dead-letter channel
+      [&](control& c) {
+        // The barriers and end of a dead-letter channel: the dead letters before barrier n
+        // belong to checkpoint n; those after a task's last barrier to the next checkpoint (the
+        // first that counts the task as finished).
+        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        if (!current(sender))
+          return;
+        auto k = slot_of[sender];
+        checkpoint_id id = 0;
+        if (c.kind == control_kind::barrier && c.value > dl_barrier[k])
+          id = dl_barrier[k] = c.value;
+        else if (c.kind == control_kind::end_of_stream)
+          id = dl_barrier[k] + 1;
+        else
+          return;
+        auto& open = dl_open[k];
+        auto& staged = dl_staged[id];
+        staged.insert(staged.end(), std::make_move_iterator(open.begin()),
+                      std::make_move_iterator(open.end()));
+        open.clear();
+      },
       [&](failed_atom, std::string& reason) {
-        failure = make_error(errc::job_failed, std::move(reason));
-        running = false;
+        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        if (!current(sender))
+          return;
+        if (!recover_alone(slot_of[sender], reason))
+          on_failure(std::move(reason));
+      },
+      [&](det_atom, uint32_t k, uint32_t epoch, std::vector<determinant>& ds) {
+        if (k < slots.size() && slots[k].epoch == epoch)
+          slots[k].dets.insert(slots[k].dets.end(), ds.begin(), ds.end());
       },
       [&](caf::down_msg& x) {
+        auto* s = current(x.source);
+        if (!s)
+          return;
+        s->down = true;
         // A task reports done before it quits, so one that is gone without reporting failed
         // (or its process or connection did).
-        if (finished.count(x.source) == 0) {
-          failure = make_error(errc::job_failed,
-                               "an operator instance stopped unexpectedly (" +
-                                   (x.reason ? sys.render(x.reason) : std::string{"no reason"}) +
-                                   "): if it ran on a worker, check that process");
-          running = false;
+        if (!s->done && ph == phase::running) {
+          std::string why = x.reason ? describe(x.reason) : std::string{"no reason"};
+          if (x.reason.category() == fault_category) {
+            report.faults.push_back(why);
+            for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f)
+              if (cfg_.faults.crashes[f].op == nodes[s->op].name &&
+                  cfg_.faults.crashes[f].instance == s->instance)
+                crash_fired[f] = true;
+          } else if (auto k = killed.find(x.source); k != killed.end()) {
+            report.faults.push_back(k->second);
+            why = "killed by the fault plan";
+          }
+          auto cause = checkpointing
+                           ? "operator " + slot_name(*s) + " stopped unexpectedly (" + why + ")"
+                           : "an operator instance stopped unexpectedly (" + why +
+                                 "): if it ran on a worker, check that process";
+          if (!recover_alone(slot_of[x.source], cause))
+            on_failure(cause);
         }
+        maybe_restart();
+      },
+      [&](ack_atom, uint64_t gen, checkpoint_id id, uint32_t op, uint32_t instance, uint64_t bytes,
+          std::string& error) {
+        if (gen != generation || !pending || pending->id != id || ph != phase::running)
+          return;
+        if (!error.empty()) {
+          abandon(error);
+          return;
+        }
+        for (size_t k = 0; k < slots.size(); ++k)
+          if (slots[k].op == op && slots[k].instance == instance)
+            pending->acked[k] = bytes;
+        try_complete();
+      },
+      [&](trigger_atom) {
+        self->delayed_send(self, chk_cfg.interval, trigger_atom::value);
+        if (ph != phase::running)
+          return;
+        if (pending && std::chrono::steady_clock::now() - pending->started >= chk_cfg.timeout)
+          abandon("not complete within checkpoints.timeout");
+        if (pending || std::none_of(slots.begin(), slots.end(),
+                                    [&](auto& s) { return is_source_slot(s) && !s.done; }))
+          return; // one checkpoint at a time; none once every source has ended
+        pending = pending_checkpoint{next_checkpoint++, std::chrono::steady_clock::now(), {}};
+        for (auto& s : slots)
+          if (is_source_slot(s) && !s.done)
+            self->send(s.actor, checkpoint_atom::value, pending->id);
+        try_complete();
+      },
+      [&](fault_atom) {
+        if (ph == phase::running) {
+          std::vector<size_t> alive;
+          for (size_t k = 0; k < slots.size(); ++k)
+            if (!slots[k].done && !slots[k].down)
+              alive.push_back(k);
+          if (!alive.empty()) {
+            auto& s = slots[alive[std::uniform_int_distribution<size_t>{0, alive.size() - 1}(rng)]];
+            auto at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start);
+            // Reported when its down message shows the kill hit a running task.
+            killed[s.actor.address()] = "injected fault: killed " + slot_name(s) + " at " +
+                                        std::to_string(at.count()) + " ms";
+            self->send_exit(s.actor, caf::exit_reason::kill);
+            ++kills;
+          }
+        }
+        if (kills < cfg_.faults.kill_count)
+          self->delayed_send(self, cfg_.faults.kill_every, fault_atom::value);
+      },
+      [&](restart_atom, uint64_t gen) {
+        if (gen == generation && ph == phase::waiting)
+          restart();
       });
   report.elapsed = std::chrono::steady_clock::now() - start;
-  // Dead letters precede their task's done message (CAF keeps per-sender order).
+  if (writer_of_generation)
+    self->send_exit(writer_of_generation, caf::exit_reason::user_shutdown);
   if (failure)
-    for (auto& instances : actors)
-      for (auto& a : instances)
-        self->send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& s : slots)
+      self->send_exit(s.actor, caf::exit_reason::user_shutdown);
   shutdown_workers();
-  if (failure)
+  if (failure) {
+    for (auto& c : committers)
+      c->abort_after(completed.empty() ? 0 : completed.back());
     return failure;
+  }
+  // The end of the run is its last checkpoint: everything pre-committed becomes visible.
+  for (auto& c : committers)
+    c->commit(final_checkpoint);
+  for (auto& [id, xs] : dl_committed)
+    keep(xs);
+  for (auto& [id, xs] : dl_staged)
+    keep(xs);
+  for (auto& [sender, xs] : dl_open)
+    keep(xs);
   // Metrics in topological order, then by instance.
   std::map<std::string, size_t> rank;
   for (size_t k = 0; k < order.size(); ++k)
@@ -553,6 +1145,48 @@ caf::expected<job_report> job::run() {
     return std::make_pair(rank[x.op], x.instance) < std::make_pair(rank[y.op], y.instance);
   });
   return report;
+}
+
+caf::error job::check_checkpointing() const {
+  const auto& c = cfg_.checkpoints;
+  auto invalid = [](std::string what) { return make_error(errc::invalid_topology, what); };
+  if (!cfg_.placement.empty())
+    return invalid("job_config.checkpoints: checkpoints of operators placed on other nodes are "
+                   "not supported yet; run the job in one process or leave checkpoints off");
+  if (c.interval.count() <= 0)
+    return invalid("job_config.checkpoints.interval must be positive (e.g. 1 s)");
+  if (c.keep_last == 0)
+    return invalid("job_config.checkpoints.keep_last is 0: keep at least the last checkpoint");
+  if (c.timeout.count() <= 0 || c.restart_window.count() <= 0)
+    return invalid("job_config.checkpoints.timeout and restart_window must be positive");
+  for (const auto& n : g_->nodes)
+    if (n.is_source && (!dead_letter_node_ || n.id != *dead_letter_node_) && !n.replayable)
+      return invalid("source '" + n.name +
+                     "' cannot go back to a checkpoint's position (it has no position() and "
+                     "seek()): with checkpoints every source must be replayable, or a recovery "
+                     "would lose or repeat its records");
+  return caf::none;
+}
+
+caf::error job::check_faults() const {
+  for (const auto& crash : cfg_.faults.crashes) {
+    auto it = std::find_if(g_->nodes.begin(), g_->nodes.end(),
+                           [&](auto& n) { return n.name == crash.op; });
+    if (it == g_->nodes.end())
+      return make_error(errc::invalid_topology,
+                        "fault plan: there is no operator named '" + crash.op + "' to crash");
+    if (crash.instance >= it->parallelism)
+      return make_error(errc::invalid_topology, "fault plan: operator '" + crash.op + "' has " +
+                                                    std::to_string(it->parallelism) +
+                                                    " instance(s), there is no #" +
+                                                    std::to_string(crash.instance) + " to crash");
+    if (crash.after_records == 0)
+      return make_error(errc::invalid_topology,
+                        "fault plan: a crash of '" + crash.op +
+                            "' needs after_records of at least 1 (it fires once that many "
+                            "records came in)");
+  }
+  return caf::none;
 }
 
 caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,

@@ -17,6 +17,7 @@
 #include <eddy/actors/messages.hpp>
 #include <eddy/actors/metrics.hpp>
 #include <eddy/operators/errc.hpp>
+#include <eddy/operators/fault_plan.hpp>
 #include <eddy/operators/job_report.hpp>
 #include <eddy/operators/source.hpp>
 #include <eddy/operators/stream.hpp>
@@ -33,6 +34,48 @@
 #include <vector>
 
 namespace eddy {
+
+/// How a job recovers from a failed task.
+enum class recovery_mode : uint8_t {
+  /// Only the failed task restarts, from its snapshot in the last completed checkpoint: its
+  /// upstream tasks send again what they sent since (their in-flight logs), it replays its
+  /// predecessor's choices (input order, processing time), and its downstream tasks drop what
+  /// they have seen. Everything else keeps running. Falls back to `whole_job` when it cannot
+  /// (a log outgrew its limit, a task that fed it has finished, two tasks failed together).
+  single_task,
+  /// Every task restarts from the last completed checkpoint, sources rewound (Flink's way).
+  whole_job,
+};
+
+/// Checkpoints and recovery: where snapshots go, how often, and how failures are handled.
+struct checkpoint_config {
+  /// The folder snapshot files go to (one `chk-<id>` folder per checkpoint). Empty: no
+  /// checkpoints, and a failed operator fails the job. Default: empty.
+  std::string directory;
+  /// Time from the start of one checkpoint to the start of the next. Default: 1 s.
+  caf::timespan interval = std::chrono::seconds{1};
+  /// Completed checkpoints kept on disk (older ones are removed). Default: 3.
+  size_t keep_last = 3;
+  /// A checkpoint not complete this long after it started is abandoned (the next one starts at
+  /// its time). Default: 60 s.
+  caf::timespan timeout = std::chrono::seconds{60};
+  /// Recoveries allowed within `restart_window`; one more fails the job with an error naming the
+  /// operator, the cause and the count. Default: 10.
+  uint32_t max_restarts = 10;
+  /// The window of `max_restarts`. Default: 60 s.
+  caf::timespan restart_window = std::chrono::seconds{60};
+  /// Wait before the first restart in a window, doubled for each further one up to
+  /// `max_backoff`, with +-20 % jitter from `fault_plan::seed`. Default: 1 ms.
+  caf::timespan backoff = std::chrono::milliseconds{1};
+  /// The longest wait before a restart. Default: 1 s.
+  caf::timespan max_backoff = std::chrono::seconds{1};
+  /// How a failed task is recovered. Default: single_task.
+  recovery_mode recovery = recovery_mode::single_task;
+  /// With single_task: bytes of records each channel keeps since the last completed checkpoint
+  /// to send again to a replaced receiver; a channel past it makes that receiver's recovery a
+  /// whole-job one until the next checkpoint. Default: 64 MiB.
+  size_t in_flight_log_bytes = 64u << 20;
+};
 
 /// How a job runs.
 struct job_config {
@@ -55,6 +98,24 @@ struct job_config {
   std::map<std::string, std::pair<std::string, uint16_t>> nodes;
   /// Operator name -> node name; operators not listed run in this process. Default: none.
   std::map<std::string, std::string> placement;
+  /// Checkpoints and recovery. Default: none.
+  checkpoint_config checkpoints;
+  /// Faults to inject. Default: none.
+  fault_plan faults;
+
+  /// Takes a checkpoint every `interval` into `directory`, and recovers failed operators from
+  /// the last completed one (see checkpoint_config).
+  job_config& with_checkpoints(std::string directory,
+                               caf::timespan interval = std::chrono::seconds{1}) {
+    checkpoints.directory = std::move(directory);
+    checkpoints.interval = interval;
+    return *this;
+  }
+  /// Injects the faults of `plan`.
+  job_config& with_faults(fault_plan plan) {
+    faults = std::move(plan);
+    return *this;
+  }
 
   /// Declares the remote node `name`, a worker listening on host:port.
   job_config& with_node(std::string name, std::string host, uint16_t port) {
@@ -134,6 +195,7 @@ public:
       n.timed = src.timed();
     if constexpr (internal::has_check<Source>::value)
       n.check = [src] { return src.check(); };
+    n.replayable = internal::has_position<Source>::value;
     n.make = [src](task& t, uint32_t, const internal::instance_wiring& w) {
       return std::make_unique<internal::source_logic<T, Source>>(t, w, src);
     };
@@ -170,6 +232,12 @@ public:
 private:
   /// The processing clock keyed operators use.
   [[nodiscard]] std::function<int64_t()> processing_clock() const;
+
+  /// Checks what checkpoints need: replayable sources, sensible settings.
+  [[nodiscard]] caf::error check_checkpointing() const;
+
+  /// Checks the fault plan against the topology.
+  [[nodiscard]] caf::error check_faults() const;
 
   /// Checks the graph and puts it in topological order; `run_checks` also runs the sources'
   /// and sinks' own checks (files), for the operators that run in this process.

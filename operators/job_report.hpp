@@ -14,6 +14,26 @@
 
 namespace eddy {
 
+/// A checkpoint that completed during the run.
+struct checkpoint_record {
+  /// Its id (ids grow through the run, also across recoveries).
+  int64_t id = 0;
+  /// From the coordinator's trigger to the last acknowledgement.
+  std::chrono::nanoseconds duration{0};
+  /// Bytes of snapshot files written.
+  uint64_t bytes = 0;
+};
+
+/// A recovery: a failure and the restart that followed it.
+struct recovery_record {
+  /// What failed and why, as reported.
+  std::string cause;
+  /// The checkpoint the job went back to (0: the start of the input).
+  int64_t from_checkpoint = 0;
+  /// From the failure's detection to the replacement tasks running.
+  std::chrono::nanoseconds downtime{0};
+};
+
 /// The outcome of a job that ran to its end.
 struct job_report {
   /// Final counters of every instance.
@@ -26,6 +46,16 @@ struct job_report {
   uint64_t dead_letters_not_kept = 0;
   /// Wall time from start to the last instance's end.
   std::chrono::nanoseconds elapsed{0};
+  /// Checkpoints that completed, in order.
+  std::vector<checkpoint_record> checkpoints;
+  /// Checkpoints started but not completed (a task failed, a write failed, it timed out).
+  uint64_t checkpoints_abandoned = 0;
+  /// Recoveries, in order.
+  std::vector<recovery_record> recoveries;
+  /// Faults injected (`job_config::faults`), one sentence each, in order.
+  std::vector<std::string> faults;
+  /// What the job noticed and worked around (a damaged checkpoint it skipped, ...).
+  std::vector<std::string> notes;
 
   /// Records received by operator `op`, over all its instances.
   [[nodiscard]] uint64_t records_in(const std::string& op) const;

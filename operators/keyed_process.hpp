@@ -66,6 +66,14 @@ public:
 
   void on_watermark(task& t, timestamp wm) override { core::fire_event_timers(t, wm); }
 
+  void snapshot(task&, checkpoint_id, instance_state& out) override {
+    core::snapshot_keyed_state(out);
+  }
+
+  void restore(task& t, checkpoint_id, instance_state&& in) override {
+    core::restore_keyed_state(t, in);
+  }
+
 private:
   void on_batch(task& t, batch<In>& in) override {
     core::keyed_batch(t, in, key_, [this](const In& x) { this->f_(x, this->ctx_); });

@@ -15,11 +15,30 @@
 // instance, on a copy of the object), `caf::error check() const` (run before the job starts:
 // a missing file is an error then), `bool timed() const` (records carry event times),
 // `static constexpr uint32_t max_parallelism` (a file source reads with one instance).
+//
+// A replayable source (one that checkpoints can restart) also has all three of:
+//   `using position_type = ...;`  where reading is, encodable with state/codec.hpp (a trivially
+//                                 copyable struct, integers, strings, vectors, tuples);
+//   `position_type position() const`  where the next `produce` continues: everything emitted so
+//                                 far (records, watermarks, dead letters) is before it, and what
+//                                 the source needs to go on as if never stopped (its watermark,
+//                                 its counters) is in it;
+//   `void seek(const position_type&)`  called after `open`, before the first `produce`, on a
+//                                 fresh copy: continue from that position. Throw
+//                                 std::runtime_error with a sentence when it cannot (the file
+//                                 changed, the parallelism differs).
+// A checkpoint stores the position as the instance's operator state, and recovery seeks a new
+// instance there. A job with checkpoints refuses a source without these three.
 #pragma once
 
 #include <eddy/operators/internal/logic_base.hpp>
+#include <eddy/state/codec.hpp>
 
+#include <cstring>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
+#include <vector>
 
 namespace eddy {
 
@@ -92,6 +111,22 @@ template <class S>
 struct max_parallelism_of<S, std::void_t<decltype(S::max_parallelism)>>
     : std::integral_constant<uint32_t, S::max_parallelism> {};
 
+/// True when `S` is replayable: `position_type`, `position() const` and `seek(const
+/// position_type&)`.
+template <class S, class = void>
+struct has_position : std::false_type {};
+template <class S>
+struct has_position<
+    S,
+    std::void_t<typename S::position_type,
+                decltype(std::declval<S&>().seek(std::declval<const typename S::position_type&>())),
+                std::enable_if_t<std::is_convertible_v<
+                    decltype(std::declval<const S&>().position()), typename S::position_type>>>>
+    : std::true_type {};
+
+/// The first four bytes of a source position in a checkpoint (the codec bytes follow).
+inline constexpr char source_position_magic[4] = {'E', 'S', 'P', '1'};
+
 /// Per-instance logic of a source.
 template <class T, class S>
 class source_logic final : public unary_logic<T> {
@@ -117,6 +152,42 @@ public:
       t.fail("source " + t.origin() + " failed with an unknown exception");
     }
     return {produce_result::done, {}};
+  }
+
+  /// Writes the source's position (a replayable source), else nothing.
+  void snapshot(task&, checkpoint_id, instance_state& out) override {
+    if constexpr (has_position<S>::value) {
+      auto bytes = state::encode<typename S::position_type>(src_.position());
+      out.operator_state.assign(source_position_magic, sizeof(source_position_magic));
+      out.operator_state.append(bytes.data(), bytes.size());
+    }
+  }
+
+  /// Seeks the source to the position in `in`; no position (an instance index the checkpoint
+  /// did not have): from the beginning.
+  void restore(task& t, checkpoint_id id, instance_state&& in) override {
+    if (in.operator_state.empty())
+      return;
+    if constexpr (has_position<S>::value) {
+      const auto& bytes = in.operator_state;
+      typename S::position_type pos{};
+      constexpr auto magic = sizeof(source_position_magic);
+      bool ok = bytes.size() >= magic &&
+                std::memcmp(bytes.data(), source_position_magic, magic) == 0 &&
+                state::decode(std::vector<char>(bytes.begin() + magic, bytes.end()), pos);
+      if (!ok)
+        throw std::runtime_error("source " + t.origin() + " cannot restore checkpoint " +
+                                 std::to_string(id) + ": its position (" +
+                                 std::to_string(bytes.size()) +
+                                 " bytes) does not decode; it was written by another source or "
+                                 "another version of it");
+      src_.seek(pos);
+    } else {
+      throw std::runtime_error("source " + t.origin() + " cannot restore checkpoint " +
+                               std::to_string(id) +
+                               ": it has state there, but is not replayable (no position_type, "
+                               "position() and seek())");
+    }
   }
 
 private:

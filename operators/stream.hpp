@@ -261,6 +261,8 @@ public:
     n.is_sink = true;
     if constexpr (internal::has_check<S>::value)
       n.check = [s] { return s.check(); };
+    if constexpr (internal::has_committer<S>::value)
+      n.committer = s.committer();
     n.make = [s](task& t, uint32_t, const internal::instance_wiring&) {
       return std::make_unique<internal::sink_logic<T, S>>(t, s);
     };

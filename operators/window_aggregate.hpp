@@ -21,6 +21,7 @@
 // lateness updates its fired windows at once (a late firing, `late_update = true`).
 #pragma once
 
+#include <eddy/operators/internal/keyed_snapshot.hpp>
 #include <eddy/operators/internal/keyed_store.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/internal/window_late.hpp>
@@ -70,7 +71,34 @@ public:
     backend_ok(t, store_);
   }
 
+  /// Checkpoints: the window state per key group. The fire index is not state: it is rebuilt.
+  void snapshot(task&, checkpoint_id, instance_state& out) override {
+    snapshot_keyed<K>(store_, nullptr, out);
+  }
+
+  /// Recovery: the window state of the key groups in `in`, then the fire index rebuilt from it.
+  void restore(task& t, checkpoint_id, instance_state&& in) override {
+    restore_keyed<K>(store_, nullptr, in);
+    rebuild_fire_index();
+    backend_ok(t, store_);
+  }
+
 private:
+  /// Puts every key with window state in the fire index at the time its state says it is due
+  /// (window_key_state::scheduled): the one entry of the key that a visit acts on. The entries a
+  /// visit would skip as stale are left out, and keys due at the same time are visited in key
+  /// group order rather than in the order they were scheduled.
+  void rebuild_fire_index() {
+    auto range = store_.range();
+    for (auto kg = range.first; kg < range.end; ++kg)
+      for (const auto& key : store_.keys(windows_, kg)) {
+        if (!store_.set_current_key(key, kg))
+          continue;
+        if (const auto* s = windows_.accumulator(); s != nullptr && s->scheduled != no_time)
+          due_.add(s->scheduled, kg, key);
+      }
+  }
+
   void on_batch(task& t, batch<T>& in) override {
     if (in.times.empty() && !in.items.empty()) {
       t.fail("window operator " + t.origin() +

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <eddy/actors/atoms.hpp>
+#include <eddy/operators/internal/keyed_snapshot.hpp>
 #include <eddy/operators/internal/keyed_store.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/internal/window_late.hpp>
@@ -271,6 +272,19 @@ public:
             [&](entry& e) { return trigger_.on_event_time(x.time, e.window, e.trigger, *this); });
     });
     backend_ok(t, store_);
+  }
+
+  /// Checkpoints: the windows and timers per key group; everything else is description or
+  /// scratch of the key being processed.
+  void snapshot(task&, checkpoint_id, instance_state& out) override {
+    snapshot_keyed(store_, &timers_, out);
+  }
+
+  /// Recovery: the windows and timers of the key groups in `in`, and a wake-up for the earliest
+  /// restored processing-time timer.
+  void restore(task& t, checkpoint_id, instance_state&& in) override {
+    restore_keyed(store_, &timers_, in);
+    arm_processing_wake(t);
   }
 
 private:

@@ -4,13 +4,22 @@
 //   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(alert, mote, score)
 //   alerts.sink(eddy::jsonl_sink<alert>("alerts.jsonl"));
 //
-// With parallelism p > 1, instance i writes `<path>.<i>`.
+// With parallelism p > 1, instance i writes `<path>.<i>`. Exactly-once: records go to hidden part
+// files next to the path and reach the visible file only when the checkpoint they belong to
+// completes (and at the end of the run), so after any recoveries it holds exactly what a run
+// without failures writes (with checkpoints and sources that can go back).
+// The file appears, replacing an older one, when the first checkpoint with records completes
+// (without checkpoints: when the run ends), and grows by whole checkpoints. See sinks/README.md.
 #pragma once
 
 #include <eddy/actors/messages.hpp>
+#include <eddy/actors/snapshot.hpp>
 #include <eddy/sinks/internal/text_sink_file.hpp>
 
 #include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
 
 namespace eddy {
 
@@ -33,10 +42,17 @@ public:
 
   void operator()(const T& x) { file_.stream() << nlohmann::json(x).dump() << '\n'; }
 
-  void finish() { file_.close(); }
+  void finish() { file_.finish(); }
+
+  /// Makes what this instance wrote since the last pre-commit durable, visible once checkpoint
+  /// `id` completes.
+  void pre_commit(checkpoint_id id) { file_.pre_commit(id); }
+
+  /// Commits (makes visible) or drops what the instances pre-committed.
+  [[nodiscard]] std::shared_ptr<sink_committer> committer() const { return file_.committer(); }
 
 private:
-  /// The output file.
+  /// This instance's side of the output file.
   internal::text_sink_file file_;
 };
 

@@ -5,16 +5,30 @@
 //   auto t = job.source(eddy::from_container(xs, [](const int& x) { return eddy::timestamp{x}; }));
 //
 // With parallelism p, instance k emits the elements at positions k, k + p, ...; with an event
-// time function it also emits watermarks (the largest time seen so far).
+// time function it also emits watermarks (the largest time seen so far). Replayable
+// (operators/source.hpp): its position is the next element and the largest time emitted, valid for
+// the same parallelism.
 #pragma once
 
 #include <eddy/operators/source.hpp>
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace eddy {
+
+/// Where a container source instance is: what `position()` returns and `seek` takes.
+struct container_position {
+  /// The next element the instance emits.
+  uint64_t next = 0;
+  /// The largest event time emitted (min_time: none, or untimed).
+  timestamp watermark = min_time;
+  /// The instances of the source when the position was taken.
+  uint64_t parallelism = 1;
+};
 
 /// Emits the elements of a vector.
 template <class T>
@@ -22,6 +36,7 @@ class container_source {
 public:
   using value_type = T;
   using time_fn = std::function<timestamp(const T&)>;
+  using position_type = container_position;
 
   explicit container_source(std::vector<T> xs, time_fn time = {})
       : xs_(std::make_shared<const std::vector<T>>(std::move(xs)))
@@ -32,6 +47,22 @@ public:
   void open(uint32_t instance, uint32_t parallelism) {
     next_ = instance;
     step_ = parallelism;
+  }
+
+  /// Where the next `produce` continues.
+  [[nodiscard]] position_type position() const noexcept { return {next_, watermark_, step_}; }
+
+  /// Continues from `pos` (after `open`, before the first `produce`). Throws when `pos` was taken
+  /// with another parallelism or belongs to another instance.
+  void seek(const position_type& pos) {
+    if (pos.parallelism != step_ || pos.next < next_ || (pos.next - next_) % step_ != 0)
+      throw std::runtime_error("container source: the position (element " +
+                               std::to_string(pos.next) + " of " + std::to_string(pos.parallelism) +
+                               " instances) does not belong to instance " +
+                               std::to_string(next_ % step_) + " of " + std::to_string(step_) +
+                               ": restore it with the parallelism it had at the checkpoint");
+    next_ = pos.next;
+    watermark_ = pos.watermark;
   }
 
   produce_result produce(source_context<T>& ctx) {

@@ -10,6 +10,10 @@
 // With a rate the source emits what is due by the wall clock and sleeps (without blocking a
 // thread) until the next record is due. With event times it also emits watermarks (the largest
 // time seen minus the allowed out-of-orderness).
+//
+// Replayable (operators/source.hpp): its position is the next index and the largest event time
+// emitted, valid for the same parallelism. A paced generator resumed from a position starts its
+// pacing afresh there: the record after the position is due at once, the rest at the rate.
 #pragma once
 
 #include <eddy/operators/source.hpp>
@@ -18,8 +22,20 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
+#include <string>
 
 namespace eddy {
+
+/// Where a generator instance is: what `position()` returns and `seek` takes.
+struct generator_position {
+  /// The next index the instance makes.
+  uint64_t next = 0;
+  /// The largest event time emitted (min_time: none, or untimed).
+  timestamp watermark = min_time;
+  /// The instances of the generator when the position was taken.
+  uint64_t parallelism = 1;
+};
 
 /// Generates `count` records from a function of their index.
 template <class T>
@@ -28,6 +44,7 @@ public:
   using value_type = T;
   using make_fn = std::function<T(uint64_t)>;
   using time_fn = std::function<timestamp(const T&)>;
+  using position_type = generator_position;
 
   generator(uint64_t count, make_fn make)
       : count_(count)
@@ -56,6 +73,23 @@ public:
     step_ = parallelism;
     if (rate_ > 0)
       rate_ /= parallelism;
+  }
+
+  /// Where the next `produce` continues.
+  [[nodiscard]] position_type position() const noexcept { return {next_, watermark_, step_}; }
+
+  /// Continues from `pos` (after `open`, before the first `produce`). Throws when `pos` was taken
+  /// with another parallelism or belongs to another instance: the indices would not line up.
+  void seek(const position_type& pos) {
+    if (pos.parallelism != step_ || pos.next < next_ || (pos.next - next_) % step_ != 0)
+      throw std::runtime_error(
+          "generator: the position (next index " + std::to_string(pos.next) + " of " +
+          std::to_string(pos.parallelism) + " instances) does not belong to instance " +
+          std::to_string(next_ % step_) + " of " + std::to_string(step_) +
+          ": restore a generator with the parallelism it had at the checkpoint");
+    next_ = pos.next;
+    watermark_ = pos.watermark;
+    emitted_ = 0; // pacing starts afresh with the next produce
   }
 
   produce_result produce(source_context<T>& ctx) {
@@ -114,7 +148,7 @@ private:
   uint64_t next_ = 0;
   /// Distance between this instance's indices.
   uint64_t step_ = 1;
-  /// Records emitted by this instance.
+  /// Records emitted by this instance since pacing started (at the first produce, or a seek).
   uint64_t emitted_ = 0;
   /// When pacing started.
   std::chrono::steady_clock::time_point start_;

@@ -1,8 +1,8 @@
 // The flagship job: statistics per mote over the labelled sensor data, in keyed state and in
-// event-time windows.
+// event-time windows, and the same job under injected faults giving the same output.
 //
 // source (CSV, event time = reading x 5 s, bad rows -> dead letters) -> filter (plausible)
-//   -> key_by(mote) -> process (running statistics in keyed state)  -> sink (latest per mote)
+//   -> key_by(mote) -> process (running statistics in keyed state, final ones at the end)
 //                   -> window (last minute, every 10 s: mean, deviation, min, max, rate of
 //                              change of temperature and humidity; late readings counted)
 //
@@ -11,33 +11,41 @@
 // fires once event time has passed it for every mote (with --repeat, during the next pass).
 //
 //   mote_statistics [--data data/sensors/single_hop.csv] [--parallelism 2] [--repeat 1]
+//                   [--faults "crash:statistics#1@after=100000; kill:random@every=200ms,count=5"]
+//                   [--checkpoints DIR] [--checkpoint-interval 100ms]
 //
-// `--repeat N` reads the file N times over: a longer stream to watch.
+// `--repeat N` reads the file N times over: a longer stream to watch. `--faults` (the syntax is
+// in operators/fault_plan.hpp) runs the job with the faults and checkpoints into DIR (default: a
+// fresh folder under the system's temporary directory, removed at the end), then again without
+// either; it prints every recovery and exits with 1 unless both gave exactly the same output.
 #include "sensor.hpp"
 
 #include <eddy/operators/job.hpp>
-#include <eddy/sinks/stdout_sink.hpp>
+#include <eddy/sinks/collect.hpp>
 #include <eddy/sources/csv_source.hpp>
 
 #include <CLI/CLI.hpp>
 
-#include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <future>
-#include <map>
-#include <memory>
-#include <mutex>
+#include <optional>
+#include <tuple>
+#include <vector>
 
 using sensors::minute_stats;
 using sensors::mote_stats;
 using sensors::reading;
+using minute = eddy::window_result<int, minute_stats>;
 using namespace std::chrono_literals;
 
 namespace {
 
-/// Running statistics per mote, in keyed state (checkpointed with the job, not in a lambda).
+/// Running statistics per mote in keyed state (checkpointed with the job, not in a lambda),
+/// emitted once per mote when the input ends (an event-time timer at the end of time).
 struct running_statistics {
   eddy::state::value_state<mote_stats> stats;
   void open(eddy::keyed_context<int, mote_stats>& ctx) {
@@ -45,84 +53,68 @@ struct running_statistics {
   }
   void operator()(const reading& r, eddy::keyed_context<int, mote_stats>& ctx) {
     auto s = stats.value_or(mote_stats{});
+    if (s.count == 0)
+      ctx.register_event_time_timer(eddy::max_time);
     sensors::update(s, r);
     stats.update(s);
-    ctx.emit(s);
+  }
+  void on_timer(eddy::timestamp, eddy::keyed_context<int, mote_stats>& ctx) {
+    ctx.emit(*stats.value());
   }
 };
 
-/// Keeps the latest statistics of every mote, shared by the sink's instances.
-struct latest {
-  std::mutex mtx;
-  std::map<int, mote_stats> by_mote;
+/// What one run gives: its report and everything its (exactly-once) sinks received, sorted.
+struct outcome {
+  eddy::job_report report;
+  std::vector<minute> minutes;
+  std::vector<mote_stats> motes;
 };
 
-/// Keeps the latest minute of every mote.
-struct latest_minutes {
-  std::mutex mtx;
-  std::map<int, minute_stats> by_mote;
-};
+/// Every field of a window result, to sort and compare them.
+auto fields(const minute& w) {
+  return std::tie(w.key, w.start, w.end, w.value, w.late_update, w.early);
+}
+bool same_window(const minute& x, const minute& y) {
+  return fields(x) == fields(y);
+}
 
-} // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"Running statistics per mote over the labelled sensor data set"};
+struct options {
   std::string data = "data/sensors/single_hop.csv";
   uint32_t parallelism = 2;
   int repeat = 1;
-  app.add_option("--data", data, "the sensor CSV file")->capture_default_str();
-  app.add_option("--parallelism", parallelism, "instances of the keyed operator")
-      ->capture_default_str();
-  app.add_option("--repeat", repeat, "read the file this many times (a longer stream)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
+};
 
-  eddy::job job{eddy::job_config{}.with_threads(2).with_batch_size(2048)};
-  auto result = std::make_shared<latest>();
+/// Runs the job with `cfg`, printing its progress.
+std::optional<outcome> run(const options& o, eddy::job_config cfg) {
+  eddy::job job{cfg.with_threads(2).with_batch_size(2048)};
   auto five_seconds = [](const reading& r) { return eddy::timestamp{r.reading * 5'000}; };
   auto by_mote =
-      job.source(eddy::csv_source<reading>(data)
+      job.source(eddy::csv_source<reading>(o.data)
                      .with_event_time(five_seconds, 8 * 3600 * 1000LL) // one pass
-                     .repeat(static_cast<uint64_t>(repeat)))
+                     .repeat(static_cast<uint64_t>(o.repeat)))
           .name("csv")
           .filter([](const reading& r) {
             return std::isfinite(r.temperature) && r.temperature > -40 && r.temperature < 85;
           })
           .name("plausible")
           .key_by([](const reading& r) { return r.mote_id; });
-  auto windows = std::make_shared<std::atomic<uint64_t>>(0);
-  auto last_minute = std::make_shared<latest_minutes>();
+  outcome out;
   by_mote.window(eddy::sliding(1min, 10s))
       .on_late(eddy::late_policy::count)
       .aggregate(sensors::minute_aggregate{})
       .name("minute")
-      .parallelism(parallelism)
-      .sink([windows, last_minute](const eddy::window_result<int, minute_stats>& w) {
-        ++*windows;
-        if (w.value.readings < 10) // the last windows of a mote's readings are partial
-          return;
-        std::lock_guard<std::mutex> guard{last_minute->mtx};
-        last_minute->by_mote[w.key] = w.value;
-      })
+      .parallelism(o.parallelism)
+      .sink(eddy::collect(out.minutes))
       .name("minutes");
   by_mote.process<mote_stats>(running_statistics{})
       .name("statistics")
-      .parallelism(parallelism)
-      .sink([result](const mote_stats& s) {
-        std::lock_guard<std::mutex> guard{result->mtx};
-        result->by_mote[s.mote_id] = s;
-      })
-      .name("latest");
-  job.dead_letters()
-      .sink(eddy::stdout_sink<eddy::dead_letter>{[](const eddy::dead_letter& d) {
-        return "dead letter from " + d.origin + ": " + d.reason + ": " + d.record;
-      }})
-      .name("dead-letter-printer");
+      .parallelism(o.parallelism)
+      .sink(eddy::collect(out.motes))
+      .name("final");
 
   auto t0 = std::chrono::steady_clock::now();
   auto running = std::async(std::launch::async, [&] { return job.run(); });
-  while (running.wait_for(std::chrono::milliseconds{100}) != std::future_status::ready) {
+  while (running.wait_for(250ms) != std::future_status::ready) {
     uint64_t n = 0;
     for (const auto& m : job.metrics())
       if (m.op == "statistics")
@@ -134,30 +126,156 @@ int main(int argc, char** argv) {
   auto report = running.get();
   if (!report) {
     std::fprintf(stderr, "the job failed: %s\n", eddy::describe(report.error()).c_str());
-    return 1;
+    return std::nullopt;
   }
-  auto seconds = report->elapsed.count() / 1e9;
-  std::printf("\n%s\n", report->summary().c_str());
+  out.report = std::move(*report);
+  std::sort(out.minutes.begin(), out.minutes.end(),
+            [](const minute& x, const minute& y) { return fields(x) < fields(y); });
+  std::sort(out.motes.begin(), out.motes.end());
+  return out;
+}
+
+/// Prints the injected faults, the recoveries and the checkpoints of a run.
+void print_recovery(const eddy::job_report& r) {
+  std::printf("\n");
+  for (const auto& f : r.faults)
+    std::printf("fault: %s\n", f.c_str());
+  for (const auto& x : r.recoveries) {
+    auto to = x.from_checkpoint == 0 ? std::string{"the start"}
+                                     : "checkpoint " + std::to_string(x.from_checkpoint);
+    std::printf("recovery: back to %s, %.1f ms down: %s\n", to.c_str(), x.downtime.count() / 1e6,
+                x.cause.c_str());
+  }
+  std::vector<int64_t> ns;
+  for (const auto& c : r.checkpoints)
+    ns.push_back(c.duration.count());
+  std::sort(ns.begin(), ns.end());
+  std::printf("checkpoints: %zu completed (p50 %.2f ms), %llu abandoned\n", ns.size(),
+              ns.empty() ? 0.0 : ns[ns.size() / 2] / 1e6,
+              static_cast<unsigned long long>(r.checkpoints_abandoned));
+  for (const auto& n : r.notes)
+    std::printf("note: %s\n", n.c_str());
+}
+
+/// Prints the final statistics and the last full minute of every mote.
+void print_results(const outcome& o) {
+  const auto& r = o.report;
+  auto seconds = r.elapsed.count() / 1e9;
+  std::printf("\n%s\n", r.summary().c_str());
   std::printf("%-5s %8s %10s %8s %8s %8s %10s\n", "mote", "readings", "temp mean", "std", "min",
               "max", "anomalies");
-  for (const auto& [mote, s] : result->by_mote)
-    std::printf("%-5d %8lld %10.2f %8.2f %8.2f %8.2f %10lld\n", mote,
+  for (const auto& s : o.motes)
+    std::printf("%-5d %8lld %10.2f %8.2f %8.2f %8.2f %10lld\n", s.mote_id,
                 static_cast<long long>(s.count), s.temperature_mean,
                 std::sqrt(s.temperature_m2 / std::max<int64_t>(1, s.count - 1)), s.temperature_min,
                 s.temperature_max, static_cast<long long>(s.anomalies));
-  std::printf("\nlast minute per mote (sliding windows of 1 min every 10 s, %llu fired, %llu "
+  std::printf("\nlast minute per mote (sliding windows of 1 min every 10 s, %zu fired, %llu "
               "late readings):\n",
-              static_cast<unsigned long long>(windows->load()),
-              static_cast<unsigned long long>(report->late_record_count()));
+              o.minutes.size(), static_cast<unsigned long long>(r.late_record_count()));
   std::printf("%-5s %8s %10s %8s %12s %10s %12s\n", "mote", "readings", "temp mean", "std",
               "temp/min", "hum mean", "hum/min");
-  for (const auto& [mote, m] : last_minute->by_mote)
-    std::printf("%-5d %8lld %10.2f %8.3f %12.4f %10.2f %12.4f\n", mote,
-                static_cast<long long>(m.readings), m.temperature_mean, m.temperature_std,
-                m.temperature_per_minute, m.humidity_mean, m.humidity_per_minute);
-  std::printf("\n%llu readings in %.3f s (%.0f events/s), %llu dead letters\n",
-              static_cast<unsigned long long>(report->records_in("statistics")), seconds,
-              report->records_in("statistics") / seconds,
-              static_cast<unsigned long long>(report->dead_letter_count()));
-  return 0;
+  for (size_t i = 0; i < o.minutes.size(); ++i) { // the last full window of each key
+    const auto& w = o.minutes[i];
+    bool last = i + 1 == o.minutes.size() || o.minutes[i + 1].key != w.key;
+    if (last) // the last windows of a mote's readings are partial: go back to a full one
+      for (size_t j = i; j > 0 && o.minutes[j].key == w.key; --j)
+        if (o.minutes[j].value.readings >= 10) {
+          const auto& m = o.minutes[j].value;
+          std::printf("%-5d %8lld %10.2f %8.3f %12.4f %10.2f %12.4f\n", w.key,
+                      static_cast<long long>(m.readings), m.temperature_mean, m.temperature_std,
+                      m.temperature_per_minute, m.humidity_mean, m.humidity_per_minute);
+          break;
+        }
+  }
+  for (const auto& d : r.dead_letters)
+    std::printf("dead letter from %s: %s: %s\n", d.origin.c_str(), d.reason.c_str(),
+                d.record.c_str());
+  int64_t readings = 0; // not the metrics: after a recovery they count the last attempt only
+  for (const auto& s : o.motes)
+    readings += s.count;
+  std::printf("\n%lld readings in %.3f s (%.0f events/s), %zu dead letters\n",
+              static_cast<long long>(readings), seconds, readings / seconds,
+              r.dead_letters.size() + static_cast<size_t>(r.dead_letters_not_kept));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Running statistics per mote over the labelled sensor data set"};
+  options o;
+  std::string faults_spec;
+  std::string checkpoints;
+  std::string interval_spec = "100ms";
+  app.add_option("--data", o.data, "the sensor CSV file")->capture_default_str();
+  app.add_option("--parallelism", o.parallelism, "instances of the keyed operators")
+      ->capture_default_str();
+  app.add_option("--repeat", o.repeat, "read the file this many times (a longer stream)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--faults", faults_spec,
+                 "faults to inject, e.g. \"crash:statistics#1@after=100000; "
+                 "kill:random@every=200ms,count=5\" (then runs the job without them, to compare)");
+  app.add_option("--checkpoints", checkpoints,
+                 "checkpoint folder (default with --faults: a fresh one in the temp folder)");
+  app.add_option("--checkpoint-interval", interval_spec, "time between checkpoints")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  auto faults = eddy::parse_fault_plan(faults_spec);
+  auto interval = eddy::parse_duration(interval_spec);
+  if (!faults || !interval) {
+    auto& err = !faults ? faults.error() : interval.error();
+    std::fprintf(stderr, "%s\n", eddy::describe(err).c_str());
+    return 2;
+  }
+  bool fresh_folder = checkpoints.empty() && !faults->empty();
+  if (fresh_folder) {
+    auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
+    checkpoints =
+        (std::filesystem::temp_directory_path() / ("eddy-mote-statistics-" + std::to_string(stamp)))
+            .string();
+  }
+
+  if (!faults->empty())
+    std::printf("== with faults: %s (checkpoints every %s into %s)\n",
+                eddy::to_string(*faults).c_str(), eddy::to_duration_string(*interval).c_str(),
+                checkpoints.c_str());
+  auto cfg = eddy::job_config{}.with_faults(*faults);
+  if (!checkpoints.empty())
+    cfg.with_checkpoints(checkpoints, *interval);
+  auto result = run(o, cfg);
+  if (fresh_folder)
+    std::filesystem::remove_all(checkpoints);
+  if (!result)
+    return 1;
+  std::optional<outcome> reference; // the same job without faults nor checkpoints
+  if (!faults->empty()) {
+    std::printf("== the same without faults, without checkpoints, to compare\n");
+    if (!(reference = run(o, eddy::job_config{})))
+      return 1;
+  }
+  print_results(*result);
+  if (!checkpoints.empty())
+    print_recovery(result->report);
+  if (!reference)
+    return 0;
+  const auto &a = result->minutes, &b = reference->minutes;
+  auto diff = std::mismatch(a.begin(), a.end(), b.begin(), b.end(), same_window);
+  bool same = diff.first == a.end() && diff.second == b.end() && result->motes == reference->motes;
+  std::printf("\noutput with faults %s the output without: %zu window results, %zu motes "
+              "(%.3f s with %zu recoveries, %.3f s without)\n",
+              same ? "is exactly" : "DIFFERS from", a.size(), result->motes.size(),
+              result->report.elapsed.count() / 1e9, result->report.recoveries.size(),
+              reference->report.elapsed.count() / 1e9);
+  auto show = [](const std::vector<minute>& v, std::vector<minute>::const_iterator w) {
+    return w == v.end() ? std::string{"none"}
+                        : "mote " + std::to_string(w->key) + " [" + std::to_string(w->start) +
+                              ", " + std::to_string(w->end) + ") of " +
+                              std::to_string(w->value.readings) + " readings";
+  };
+  if (!same)
+    std::printf("without faults: %zu window results, %zu motes; the first that differs is #%zu: "
+                "%s with faults, %s without\n",
+                b.size(), reference->motes.size(), static_cast<size_t>(diff.first - a.begin()),
+                show(a, diff.first).c_str(), show(b, diff.second).c_str());
+  return same ? 0 : 1;
 }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <tuple>
 
 namespace sensors {
 
@@ -42,6 +43,18 @@ typename Inspector::result_type inspect(Inspector& f, mote_stats& x) {
   return f(caf::meta::type_name("mote_stats"), x.mote_id, x.count, x.temperature_mean,
            x.temperature_m2, x.temperature_min, x.temperature_max, x.humidity_mean, x.anomalies,
            x.last_reading);
+}
+
+/// Every field, to compare statistics exactly (two runs must give the very same doubles).
+inline auto fields(const mote_stats& x) {
+  return std::tie(x.mote_id, x.count, x.temperature_mean, x.temperature_m2, x.temperature_min,
+                  x.temperature_max, x.humidity_mean, x.anomalies, x.last_reading);
+}
+inline bool operator==(const mote_stats& x, const mote_stats& y) {
+  return fields(x) == fields(y);
+}
+inline bool operator<(const mote_stats& x, const mote_stats& y) {
+  return fields(x) < fields(y);
 }
 
 /// Adds one reading to a mote's statistics.
@@ -87,6 +100,18 @@ typename Inspector::result_type inspect(Inspector& f, minute_stats& x) {
   return f(caf::meta::type_name("minute_stats"), x.readings, x.temperature_mean, x.temperature_std,
            x.temperature_min, x.temperature_max, x.humidity_mean, x.humidity_std, x.humidity_min,
            x.humidity_max, x.temperature_per_minute, x.humidity_per_minute);
+}
+
+inline auto fields(const minute_stats& x) {
+  return std::tie(x.readings, x.temperature_mean, x.temperature_std, x.temperature_min,
+                  x.temperature_max, x.humidity_mean, x.humidity_std, x.humidity_min,
+                  x.humidity_max, x.temperature_per_minute, x.humidity_per_minute);
+}
+inline bool operator==(const minute_stats& x, const minute_stats& y) {
+  return fields(x) == fields(y);
+}
+inline bool operator<(const minute_stats& x, const minute_stats& y) {
+  return fields(x) < fields(y);
 }
 
 /// The window aggregate of the flagship job (create_accumulator, add, merge, get_result).

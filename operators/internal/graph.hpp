@@ -118,6 +118,11 @@ struct node {
   std::function<void(caf::actor_system_config&)> register_types;
   /// Side outputs: port p is side_outputs[p - 1].
   std::vector<side_port> side_outputs;
+  /// Sources: the source can seek back to a position kept in a checkpoint (has `position()` and
+  /// `seek()`), so a recovery replays exactly what followed the checkpoint.
+  bool replayable = false;
+  /// Exactly-once sinks: the committing half shared by the instances (operators/sink.hpp).
+  std::shared_ptr<sink_committer> committer;
 };
 
 /// The nodes of one job, shared by the job and its streams.

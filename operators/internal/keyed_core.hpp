@@ -3,10 +3,12 @@
 // function (two inputs) and the joins built on them. It owns the user's function object, the
 // instance's keyed state store, its timers and the context the function sees, and does the per
 // record and per timer bookkeeping (current key, TTL clock, processing-time wake-ups, dead letters
-// for throwing timers).
+// for throwing timers). Checkpoints take its store and timers per key group
+// (keyed_snapshot.hpp); everything else it holds is scratch or rebuilt.
 #pragma once
 
 #include <eddy/actors/atoms.hpp>
+#include <eddy/operators/internal/keyed_snapshot.hpp>
 #include <eddy/operators/internal/keyed_store.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/keyed_context.hpp>
@@ -123,6 +125,17 @@ public:
       return false;
     ctx_.set(&current_, kg, time, wm);
     return true;
+  }
+
+  /// Checkpoint: every key group of the store and the timers. The rest of the core is scratch
+  /// (the current key, the context) or follows from the timers (the wake-up).
+  void snapshot_keyed_state(instance_state& out) const { snapshot_keyed(store_, &timers_, out); }
+
+  /// Recovery: the store and timers of the key groups in `in`, and a wake-up for the earliest
+  /// restored processing-time timer, so it fires without waiting for a batch.
+  void restore_keyed_state(task& t, const instance_state& in) {
+    restore_keyed(store_, &timers_, in);
+    arm_processing_wake(t);
   }
 
 protected:

@@ -25,6 +25,7 @@ public:
     path_ = other.path_;
     in_.reset();
     line_ = 0;
+    offset_ = 0;
     return *this;
   }
 
@@ -50,9 +51,37 @@ public:
   [[nodiscard]] caf::error open() {
     if (auto err = check())
       return err;
-    in_ = std::make_unique<std::ifstream>(path_);
+    in_ = std::make_unique<std::ifstream>(path_, std::ios::binary);
     line_ = 0;
+    offset_ = 0;
     return caf::none;
+  }
+
+  /// Moves the open file to byte `offset`, the start of a line (or the end of the file), after
+  /// `line` lines: where `offset()` and `line()` were. Throws when the file cannot be there: it
+  /// is shorter, or no line starts at `offset` (it changed since the position was taken).
+  void seek(uint64_t offset, uint64_t line) {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(path_, ec);
+    bool ok = !ec && offset <= size;
+    if (ok && offset > 0) {
+      char before = 0;
+      in_->seekg(static_cast<std::streamoff>(offset - 1));
+      ok = static_cast<bool>(in_->get(before)) && (before == '\n' || offset == size);
+    }
+    if (ok) {
+      in_->clear();
+      ok = static_cast<bool>(in_->seekg(static_cast<std::streamoff>(offset)));
+    }
+    if (!ok)
+      throw std::runtime_error("cannot continue input file '" + path_ + "' at byte " +
+                               std::to_string(offset) + " (line " + std::to_string(line + 1) +
+                               "): " +
+                               (ec ? "its size cannot be read (" + ec.message() + ")"
+                                   : "no line starts there, so the file changed since the "
+                                     "checkpoint; restore it as it was, or start afresh"));
+    offset_ = offset;
+    line_ = line;
   }
 
   [[nodiscard]] bool is_open() const noexcept { return in_ != nullptr; }
@@ -64,6 +93,8 @@ public:
     errno = 0;
     if (std::getline(*in_, line)) {
       ++line_;
+      // The line and its newline; the last line of a file may have none (then eof is set).
+      offset_ += line.size() + (in_->eof() ? 0 : 1);
       return true;
     }
     if (in_->bad()) {
@@ -74,6 +105,12 @@ public:
     }
     return false;
   }
+
+  /// The byte where the next line starts (0 before the first).
+  [[nodiscard]] uint64_t offset() const noexcept { return offset_; }
+
+  /// The number of the last line read, 1-based (0: none yet).
+  [[nodiscard]] uint64_t line() const noexcept { return line_; }
 
   /// "path:line" of the last line read.
   [[nodiscard]] std::string where() const { return path_ + ':' + std::to_string(line_); }
@@ -87,6 +124,8 @@ private:
   std::unique_ptr<std::ifstream> in_;
   /// Number of the last line read, 1-based.
   size_t line_ = 0;
+  /// The byte where the next line starts.
+  uint64_t offset_ = 0;
 };
 
 } // namespace eddy::internal

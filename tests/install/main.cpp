@@ -1,5 +1,6 @@
 // Uses eddy from outside its tree (installed package or add_subdirectory): a small job must give
 // its result.
+#include <eddy/checkpoint/snapshot_file.hpp>
 #include <eddy/ml/fwd.hpp>
 #include <eddy/operators/job.hpp>
 #include <eddy/sinks/collect.hpp>
@@ -37,7 +38,14 @@ int main() {
   bool windows_ok = windowed_report && windows.size() == 20;
   for (const auto& w : windows)
     windows_ok = windows_ok && w.value == 50;
-  bool ok = out.size() == 500 && sum == 250000 && v.sum() == 3.0 && windows_ok;
+  // A snapshot frame through eddy::checkpoint (Boost.Serialization linked through the package).
+  eddy::instance_state st;
+  st.operator_state = "position";
+  st.key_groups = {{3, "kg"}};
+  auto frame = eddy::checkpoint::decode_snapshot(
+      eddy::checkpoint::encode_snapshot({1, 0, "source", 0, 1, 0, 8, 8}, st), "memory");
+  bool checkpoint_ok = frame && frame->second.key_groups == st.key_groups;
+  bool ok = out.size() == 500 && sum == 250000 && v.sum() == 3.0 && windows_ok && checkpoint_ok;
   std::printf("eddy used from outside its tree: %zu records, sum %llu: %s\n", out.size(),
               static_cast<unsigned long long>(sum), ok ? "ok" : "WRONG");
   return ok ? 0 : 1;

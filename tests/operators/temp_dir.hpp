@@ -1,5 +1,5 @@
 // A fresh, empty folder under the system's temporary directory, for tests that keep state in
-// RocksDB.
+// RocksDB or write files (the sink tests use it too).
 #pragma once
 
 #include <filesystem>

@@ -122,6 +122,33 @@ inline std::vector<result> run_windows(job_config cfg, const shuffled_grid& g, w
   return out;
 }
 
+/// Tumbling 100 ms windows summing event times per key over `g`, read by a paced source at
+/// `rate` records a second: "events" (2 instances) -> "windows" (2) -> "collect". The recovery
+/// tests crash or kill its tasks.
+inline std::vector<result> run_paced_windows(job_config cfg, const shuffled_grid& g, double rate,
+                                             job_report* report = nullptr) {
+  job j{cfg};
+  std::vector<result> out;
+  j.source(generator<event>(g.size(), [g](uint64_t i) { return g.at(i); })
+               .with_event_time([](const event& e) { return e.time; }, g.out_of_orderness())
+               .at_rate(rate))
+      .name("events")
+      .parallelism(2)
+      .key_by([](const event& e) { return e.key; })
+      .window(window_spec{100, 100, 0, late_policy::dead_letter})
+      .aggregate(sum_times{})
+      .name("windows")
+      .parallelism(2)
+      .sink(collect(out))
+      .name("collect");
+  auto r = j.run();
+  if (!r)
+    FAIL(describe(r.error()));
+  if (report)
+    *report = *r;
+  return out;
+}
+
 /// What differs between two sorted row lists, or empty.
 inline std::string differences(const std::vector<row>& got, const std::vector<row>& expected) {
   std::vector<row> missing, extra;

@@ -1,0 +1,356 @@
+// Faults a job injects into itself, reproducibly: a product feature for testing one's own job
+// under failures, built on the same supervisors that recover from real ones.
+//
+//   eddy::fault_plan faults;
+//   faults.crashes.push_back({"windows", 1, 50'000});   // windows#1 dies after 50,000 records
+//   faults.kill_every = std::chrono::milliseconds{100};  // and a random task every 100 ms,
+//   faults.kill_count = 20;                              // 20 times
+//   faults.seed = 42;                                    // the same seed, the same faults
+//   eddy::job job{eddy::job_config{}.with_checkpoints(dir).with_faults(faults)};
+//   auto report = job.run();          // report->faults: what was injected; ->recoveries
+//
+// The same plan as text, for a command line (`parse_fault_plan`, and back with `to_string`):
+//
+//   crash:windows#1@after=50000; kill:random@every=100ms,count=20; seed=42
+//
+// Items are separated by `;` (or `,`): `crash:<op>#<instance>@after=<records>` (`#0` when the
+// instance is left out), `kill:random@every=<duration>,count=<n>` (durations in ns, us, ms, s,
+// min or h: `250ms`, `2s`) and `seed=<n>`. Numbers may be grouped with `_` (`50_000`).
+// Whitespace around items and parameters is ignored; operator names cannot contain `#@;,:`.
+#pragma once
+
+#include <eddy/operators/errc.hpp>
+
+#include <caf/expected.hpp>
+#include <caf/timespan.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace eddy {
+
+/// Faults a job injects into itself, reproducibly: the same plan and seed inject the same
+/// faults. Each fault is listed in `job_report::faults`.
+struct fault_plan {
+  /// Instance `instance` of operator `op` crashes (stops as if its process died) once it has
+  /// taken `after_records` records (a source: emitted them). Fires once.
+  struct crash {
+    std::string op;
+    uint32_t instance = 0;
+    uint64_t after_records = 0;
+  };
+  /// Crashes by record count.
+  std::vector<crash> crashes;
+  /// Every `kill_every` the coordinator kills one running task chosen at random (seeded), up to
+  /// `kill_count` times. 0: never. Default: 0.
+  caf::timespan kill_every{0};
+  /// How many timed kills. Default: 0.
+  size_t kill_count = 0;
+  /// Seeds the choice of tasks and the restart jitter. Default: 1.
+  uint64_t seed = 1;
+
+  /// True when the plan injects nothing.
+  [[nodiscard]] bool empty() const noexcept {
+    return crashes.empty() && (kill_every.count() <= 0 || kill_count == 0);
+  }
+};
+
+[[nodiscard]] inline bool operator==(const fault_plan::crash& x, const fault_plan::crash& y) {
+  return x.op == y.op && x.instance == y.instance && x.after_records == y.after_records;
+}
+
+[[nodiscard]] inline bool operator==(const fault_plan& x, const fault_plan& y) {
+  return x.crashes == y.crashes && x.kill_every == y.kill_every && x.kill_count == y.kill_count &&
+         x.seed == y.seed;
+}
+
+[[nodiscard]] inline bool operator!=(const fault_plan& x, const fault_plan& y) {
+  return !(x == y);
+}
+
+namespace internal {
+
+/// `s` without leading and trailing whitespace.
+inline std::string_view trim(std::string_view s) {
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && ws(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && ws(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+/// The mistake `what` in a fault plan, as an error whose sentence quotes it.
+inline caf::error fault_plan_error(const std::string& what) {
+  return make_error(errc::invalid_topology, "fault plan: " + what);
+}
+
+/// Reads a whole number, digits optionally grouped with `_`.
+inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view what,
+                                           std::string_view in) {
+  std::string digits;
+  for (auto c : s)
+    if (c != '_')
+      digits += c;
+  uint64_t x = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), x);
+  if (ec == std::errc::result_out_of_range)
+    return fault_plan_error("'" + std::string{s} + "' in '" + std::string{in} + "' is too large" +
+                            (what.empty() ? "" : " for " + std::string{what}));
+  if (digits.empty() || ec != std::errc{} || ptr != digits.data() + digits.size() ||
+      s.front() == '_' || s.back() == '_')
+    return fault_plan_error("'" + std::string{s} + "' in '" + std::string{in} +
+                            "' is not a whole number" +
+                            (what.empty() ? "" : " of " + std::string{what}) +
+                            ": write digits, optionally grouped with _ (e.g. 50_000)");
+  return x;
+}
+
+} // namespace internal
+
+/// Reads a duration such as `250ms`, `2s` or `1min` (units: ns, us, ms, s, min, h).
+[[nodiscard]] inline caf::expected<caf::timespan> parse_duration(std::string_view text) {
+  auto s = internal::trim(text);
+  size_t n = 0;
+  while (n < s.size() && (std::isdigit(static_cast<unsigned char>(s[n])) || s[n] == '_'))
+    ++n;
+  auto unit = s.substr(n);
+  static constexpr std::pair<std::string_view, int64_t> units[] = {{"ns", 1},
+                                                                   {"us", 1'000},
+                                                                   {"ms", 1'000'000},
+                                                                   {"s", 1'000'000'000},
+                                                                   {"min", 60'000'000'000},
+                                                                   {"h", 3'600'000'000'000}};
+  int64_t scale = 0;
+  for (const auto& [name, ns] : units)
+    if (unit == name)
+      scale = ns;
+  auto count = internal::parse_count(s.substr(0, n), "time units", s);
+  if (n == 0 || scale == 0 || !count)
+    return make_error(errc::invalid_topology,
+                      "'" + std::string{s} +
+                          "' is not a duration: write a whole number and a "
+                          "unit (ns, us, ms, s, min or h), e.g. 250ms or 2s");
+  if (*count > static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / scale))
+    return make_error(errc::invalid_topology, "'" + std::string{s} + "' is too long a duration");
+  return caf::timespan{static_cast<int64_t>(*count) * scale};
+}
+
+/// Writes `d` in the largest unit that divides it exactly (`250ms`, `2s`), as `parse_duration`
+/// reads it.
+[[nodiscard]] inline std::string to_duration_string(caf::timespan d) {
+  static constexpr std::pair<const char*, int64_t> units[] = {{"h", 3'600'000'000'000},
+                                                              {"min", 60'000'000'000},
+                                                              {"s", 1'000'000'000},
+                                                              {"ms", 1'000'000},
+                                                              {"us", 1'000}};
+  auto ns = d.count();
+  for (const auto& [name, scale] : units)
+    if (ns != 0 && ns % scale == 0)
+      return std::to_string(ns / scale) + name;
+  return std::to_string(ns) + "ns";
+}
+
+/// Reads a fault plan from text, e.g.
+/// `crash:windows#1@after=50000; kill:random@every=100ms,count=20; seed=42` (the grammar is at
+/// the top of this header). An empty text is a plan without faults. A mistake comes back as an
+/// `errc::invalid_topology` error that quotes the bad part and says how to write it.
+/// Whether the operators exist is checked when the job runs.
+[[nodiscard]] inline caf::expected<fault_plan> parse_fault_plan(std::string_view spec) {
+  using internal::fault_plan_error;
+  using internal::parse_count;
+  using internal::trim;
+  static const std::string forms = "crash:<op>#<instance>@after=<records>, "
+                                   "kill:random@every=<duration>,count=<n> or seed=<n>";
+  // Cut at ';' and ',' into tokens. A token after ',' that does not start an item (`<kind>:`
+  // or `seed=`) is a further parameter of the item before it: "...every=200ms,count=5".
+  auto starts_item = [](std::string_view t) {
+    auto colon = t.find(':');
+    auto eq = t.find('=');
+    return (colon != std::string_view::npos && colon < eq) || trim(t.substr(0, eq)) == "seed";
+  };
+  std::vector<std::string> items;
+  char separator = ';';
+  for (size_t begin = 0; begin <= spec.size();) {
+    auto end = std::min(spec.find_first_of(";,", begin), spec.size());
+    auto token = trim(spec.substr(begin, end - begin));
+    if (!token.empty()) {
+      if (separator == ',' && !items.empty() && !starts_item(token))
+        items.back() += "," + std::string{token};
+      else
+        items.emplace_back(token);
+    }
+    separator = end < spec.size() ? spec[end] : ';';
+    begin = end + 1;
+  }
+  fault_plan plan;
+  bool seen_kill = false;
+  bool seen_seed = false;
+  for (const auto& text : items) {
+    std::string_view item = text;
+    auto quoted = "'" + text + "'";
+    auto colon = item.find(':');
+    auto equals = item.find('=');
+    if (equals != std::string_view::npos && trim(item.substr(0, equals)) == "seed") {
+      if (seen_seed)
+        return fault_plan_error("the seed is given twice (" + quoted + "): keep one seed=<n>");
+      seen_seed = true;
+      auto seed = parse_count(trim(item.substr(equals + 1)), "", item);
+      if (!seed)
+        return seed.error();
+      plan.seed = *seed;
+      continue;
+    }
+    auto kind = colon == std::string_view::npos ? item : trim(item.substr(0, colon));
+    if (kind != "crash" && kind != "kill")
+      return fault_plan_error(quoted + " is not a fault: write " + forms + ", separated by ';'");
+    if (colon == std::string_view::npos)
+      return fault_plan_error(quoted + " says no more: write " +
+                              (kind == "crash" ? std::string{"crash:<op>#<instance>@after="
+                                                             "<records>, e.g. "
+                                                             "crash:windows#1@after=50000"}
+                                               : std::string{"kill:random@every=<duration>,"
+                                                             "count=<n>, e.g. "
+                                                             "kill:random@every=200ms,count=5"}));
+    auto rest = item.substr(colon + 1);
+    auto at = rest.find('@');
+    if (at == std::string_view::npos && rest.find('=') != std::string_view::npos) {
+      auto comma = rest.find(',');
+      auto fixed = comma < rest.find('=')
+                       ? std::string{kind} + ":" + std::string{trim(rest.substr(0, comma))} + "@" +
+                             std::string{trim(rest.substr(comma + 1))}
+                   : kind == "crash" ? std::string{"crash:windows#1@after=50000"}
+                                     : std::string{"kill:random@every=200ms,count=5"};
+      return fault_plan_error(quoted + " has parameters but no '@' before them: write " + fixed);
+    }
+    auto target = trim(rest.substr(0, at));
+    auto params = at == std::string_view::npos ? std::string_view{} : rest.substr(at + 1);
+    // The parameters, name=value separated by ','.
+    std::vector<std::pair<std::string_view, std::string_view>> values;
+    for (size_t b = 0; b <= params.size() && !trim(params).empty();) {
+      auto e = std::min(params.find(',', b), params.size());
+      auto p = trim(params.substr(b, e - b));
+      auto eq = p.find('=');
+      if (eq == std::string_view::npos || trim(p.substr(0, eq)).empty())
+        return fault_plan_error("'" + std::string{p} + "' in " + quoted +
+                                " is not a parameter: write <name>=<value>, e.g. " +
+                                (kind == "crash" ? "after=50000" : "every=200ms"));
+      auto name = trim(p.substr(0, eq));
+      for (const auto& v : values)
+        if (v.first == name)
+          return fault_plan_error(std::string{name} + " is given twice in " + quoted +
+                                  ": keep one");
+      values.emplace_back(name, trim(p.substr(eq + 1)));
+      b = e + 1;
+    }
+    if (kind == "crash") {
+      auto hash = target.find('#');
+      auto op = trim(target.substr(0, hash));
+      if (op.empty())
+        return fault_plan_error(quoted + " names no operator: write crash:<op>#<instance>@after="
+                                         "<records>, e.g. crash:windows#1@after=50000");
+      fault_plan::crash c;
+      c.op = std::string{op};
+      if (hash != std::string_view::npos) {
+        auto digits = trim(target.substr(hash + 1));
+        auto n = parse_count(digits, "instance", item);
+        if (!n || *n > std::numeric_limits<uint32_t>::max())
+          return fault_plan_error("'#" + std::string{digits} + "' in " + quoted +
+                                  " is not an instance: instances are numbered #0, #1, ... up to "
+                                  "the operator's parallelism - 1");
+        c.instance = static_cast<uint32_t>(*n);
+      }
+      bool has_after = false;
+      for (const auto& [name, value] : values) {
+        if (name != "after")
+          return fault_plan_error("a crash has no parameter '" + std::string{name} + "' (in " +
+                                  quoted + "): it takes after=<records>");
+        auto n = parse_count(value, "records", item);
+        if (!n)
+          return n.error();
+        if (*n == 0)
+          return fault_plan_error("after=0 in " + quoted +
+                                  " never fires: a crash fires once the task has taken that "
+                                  "many records, so write after=1 or more");
+        c.after_records = *n;
+        has_after = true;
+      }
+      if (!has_after)
+        return fault_plan_error(quoted + " does not say when: add @after=<records>, e.g. " +
+                                "crash:" + c.op + "#" + std::to_string(c.instance) +
+                                "@after=50000");
+      plan.crashes.push_back(std::move(c));
+      continue;
+    }
+    // kill
+    if (target != "random")
+      return fault_plan_error(
+          quoted + ": only kill:random exists (a task chosen at random, by the seed); to stop "
+                   "one given task write crash:<op>#<instance>@after=<records>");
+    if (seen_kill)
+      return fault_plan_error("kill:random is given twice (" + quoted +
+                              "): a plan has one schedule of random kills, "
+                              "kill:random@every=<duration>,count=<n>");
+    seen_kill = true;
+    bool has_every = false;
+    bool has_count = false;
+    for (const auto& [name, value] : values) {
+      if (name == "every") {
+        auto d = parse_duration(value);
+        if (!d)
+          return fault_plan_error("every=" + std::string{value} + " in " + quoted +
+                                  " is not a duration: write a whole number and a unit (ns, us, "
+                                  "ms, s, min or h), e.g. every=200ms");
+        if (d->count() == 0)
+          return fault_plan_error("every=" + std::string{value} + " in " + quoted +
+                                  " is no interval: write a positive one, e.g. every=200ms");
+        plan.kill_every = *d;
+        has_every = true;
+      } else if (name == "count") {
+        auto n = parse_count(value, "kills", item);
+        if (!n)
+          return n.error();
+        if (*n == 0)
+          return fault_plan_error("count=0 in " + quoted +
+                                  " kills nothing: write count=1 or more, or leave the kill out");
+        plan.kill_count = static_cast<size_t>(*n);
+        has_count = true;
+      } else {
+        return fault_plan_error("kill:random has no parameter '" + std::string{name} + "' (in " +
+                                quoted + "): it takes every=<duration> and count=<n>");
+      }
+    }
+    if (!has_every || !has_count)
+      return fault_plan_error(quoted + " needs " +
+                              (has_every   ? "count=<n> (how many kills)"
+                               : has_count ? "every=<duration> (the time between kills)"
+                                           : "every=<duration> and count=<n>") +
+                              ", e.g. kill:random@every=200ms,count=5");
+  }
+  return plan;
+}
+
+/// Writes `plan` as `parse_fault_plan` reads it: crashes in order, then the random kills, then
+/// the seed when it is not the default (1). An empty plan is an empty text.
+[[nodiscard]] inline std::string to_string(const fault_plan& plan) {
+  std::string out;
+  auto add = [&out](const std::string& item) { out += (out.empty() ? "" : "; ") + item; };
+  for (const auto& c : plan.crashes)
+    add("crash:" + c.op + "#" + std::to_string(c.instance) +
+        "@after=" + std::to_string(c.after_records));
+  if (plan.kill_every.count() > 0 && plan.kill_count > 0)
+    add("kill:random@every=" + to_duration_string(plan.kill_every) +
+        ",count=" + std::to_string(plan.kill_count));
+  if (plan.seed != fault_plan{}.seed)
+    add("seed=" + std::to_string(plan.seed));
+  return out;
+}
+
+} // namespace eddy

@@ -1,0 +1,208 @@
+// Checkpoints and recovery as a job sees them: checkpoints complete while records flow, a task
+// that fails is restarted from the last completed checkpoint, and the output is exactly what a
+// run without failures gives.
+#include "temp_dir.hpp"
+#include "window_fixtures.hpp"
+
+#include <eddy/checkpoint/storage.hpp>
+#include <eddy/operators/job.hpp>
+#include <eddy/sinks/collect.hpp>
+#include <eddy/sources/container_source.hpp>
+#include <eddy/sources/generator.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace eddy;
+using namespace std::chrono_literals;
+using test::closed_form;
+using test::differences;
+using test::event;
+using test::rows;
+using test::shuffled_grid;
+
+namespace {
+
+/// 0, 2, 4, ...: what doubling 0..n-1 gives.
+std::vector<int64_t> doubled(int64_t n) {
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < n; ++i)
+    out.push_back(2 * i);
+  return out;
+}
+
+/// A paced source of 0..n-1 doubled by a map named "double", into `out`.
+void doubling_job(job& j, int64_t n, double rate, std::vector<int64_t>& out) {
+  j.source(generator<int64_t>(static_cast<uint64_t>(n),
+                              [](uint64_t i) { return static_cast<int64_t>(i); })
+               .at_rate(rate))
+      .name("numbers")
+      .map([](const int64_t& x) { return 2 * x; })
+      .name("double")
+      .sink(collect(out))
+      .name("collect");
+}
+
+} // namespace
+
+SCENARIO("checkpoints complete while records flow, and change nothing in the output") {
+  auto dir = test::temp_dir("eddy_checkpoints_flow");
+  job j{job_config{}.with_threads(2).with_batch_size(64).with_checkpoints(dir, 20ms)};
+  std::vector<int64_t> out;
+  doubling_job(j, 6'000, 20'000, out);
+  auto report = j.run();
+  REQUIRE(report);
+  std::sort(out.begin(), out.end());
+  CHECK(out == doubled(6'000));
+  // About 300 ms of input at one checkpoint every 20 ms.
+  REQUIRE(report->checkpoints.size() >= 3);
+  for (size_t k = 1; k < report->checkpoints.size(); ++k)
+    CHECK(report->checkpoints[k].id > report->checkpoints[k - 1].id);
+  // Every task wrote a snapshot file (the source its position); only a checkpoint that started
+  // as the input ended may find every task finished and hold nothing.
+  CHECK(report->checkpoints.front().bytes > 0);
+  // Only the last three are kept, and each of them loads.
+  auto storage = checkpoint::storage::open(dir);
+  REQUIRE(storage);
+  auto kept = storage->completed();
+  CHECK(kept.size() == 3);
+  CHECK(kept.back() == report->checkpoints.back().id);
+  auto last = storage->load(kept.back());
+  REQUIRE(last);
+  CHECK(last->m.tasks.size() == 3); // numbers, double, collect
+  CHECK(report->recoveries.empty());
+}
+
+SCENARIO("a crashed task is restarted from the last completed checkpoint: nothing lost, nothing "
+         "repeated") {
+  auto dir = test::temp_dir("eddy_checkpoints_crash");
+  fault_plan faults;
+  faults.crashes.push_back({"double", 0, 4'000});
+  job j{job_config{}.with_threads(2).with_batch_size(64).with_checkpoints(dir, 20ms).with_faults(
+      faults)};
+  std::vector<int64_t> out;
+  doubling_job(j, 8'000, 20'000, out);
+  auto report = j.run();
+  REQUIRE(report);
+  std::sort(out.begin(), out.end());
+  CHECK(out == doubled(8'000));
+  REQUIRE(report->faults.size() == 1);
+  CHECK(report->faults[0].find("double#0 crashed after") != std::string::npos);
+  REQUIRE(report->recoveries.size() == 1);
+  CHECK(report->recoveries[0].from_checkpoint > 0); // it went back to a checkpoint, not the start
+  CHECK(report->recoveries[0].cause.find("double#0") != std::string::npos);
+}
+
+SCENARIO("without checkpoints a crash fails the job and says what happened") {
+  fault_plan faults;
+  faults.crashes.push_back({"double", 0, 100});
+  job j{job_config{}.with_threads(2).with_batch_size(16).with_faults(faults)};
+  std::vector<int64_t> out;
+  doubling_job(j, 1'000, 0, out);
+  auto report = j.run();
+  REQUIRE_FALSE(report);
+  CHECK(describe(report.error()).find("injected fault: double#0 crashed") != std::string::npos);
+  CHECK(out.empty()); // nothing was committed
+}
+
+SCENARIO("a task that keeps failing stops the job once the restart limit is reached") {
+  auto dir = test::temp_dir("eddy_checkpoints_limit");
+  auto cfg = job_config{}.with_threads(2).with_checkpoints(dir, 10ms);
+  cfg.checkpoints.max_restarts = 3;
+  job j{cfg};
+  std::vector<int64_t> out;
+  j.source(generator<int64_t>(100, [](uint64_t i) { return static_cast<int64_t>(i); }))
+      .map([](const int64_t& x) -> int64_t {
+        if (x == 42)
+          throw std::runtime_error("cannot take 42");
+        return x;
+      })
+      .name("picky")
+      .on_error(error_policy::fail)
+      .sink(collect(out));
+  auto report = j.run();
+  REQUIRE_FALSE(report);
+  auto why = describe(report.error());
+  CHECK(why.find("failed 4 times") != std::string::npos);
+  CHECK(why.find("cannot take 42") != std::string::npos);
+  CHECK(why.find("max_restarts (3)") != std::string::npos);
+  CHECK(out.empty());
+}
+
+SCENARIO("a source that cannot seek is refused when checkpoints are on") {
+  struct once {
+    using value_type = int;
+    produce_result produce(source_context<int>& ctx) {
+      ctx.emit(1);
+      return {produce_result::done, {}};
+    }
+  };
+  job j{job_config{}.with_checkpoints(test::temp_dir("eddy_checkpoints_refused"))};
+  std::vector<int> out;
+  j.source(once{}).name("once").sink(collect(out));
+  auto report = j.run();
+  REQUIRE_FALSE(report);
+  CHECK(describe(report.error()).find("source 'once' cannot go back") != std::string::npos);
+}
+
+SCENARIO("dead letters are reported exactly once across a recovery") {
+  auto dir = test::temp_dir("eddy_checkpoints_dead_letters");
+  fault_plan faults;
+  faults.crashes.push_back({"collect", 0, 3'000});
+  job j{job_config{}.with_threads(2).with_batch_size(32).with_checkpoints(dir, 20ms).with_faults(
+      faults)};
+  std::vector<int64_t> out;
+  j.source(generator<int64_t>(6'000, [](uint64_t i) { return static_cast<int64_t>(i); })
+               .at_rate(20'000))
+      .map([](const int64_t& x) -> int64_t {
+        if (x % 100 == 7)
+          throw std::runtime_error("bad " + std::to_string(x));
+        return x;
+      })
+      .name("check")
+      .sink(collect(out))
+      .name("collect");
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(report->recoveries.size() == 1);
+  CHECK(out.size() == 6'000 - 60);
+  REQUIRE(report->dead_letters.size() == 60);
+  std::vector<std::string> reasons;
+  for (const auto& d : report->dead_letters)
+    reasons.push_back(d.reason);
+  std::sort(reasons.begin(), reasons.end());
+  CHECK(std::adjacent_find(reasons.begin(), reasons.end()) == reasons.end());
+}
+
+SCENARIO("keyed windows restored by a whole-job restart give the closed-form sums on both "
+         "backends") {
+  shuffled_grid g;
+  g.keys = 5;
+  g.times = 1'500; // 7,500 events at 15,000/s
+  for (bool rocksdb : {false, true}) {
+    INFO((rocksdb ? "RocksDB" : "memory") << " backend");
+    fault_plan faults;
+    faults.crashes.push_back({"windows", 1, 2'000});
+    auto cfg = job_config{}
+                   .with_threads(2)
+                   .with_batch_size(32)
+                   .with_checkpoints(test::temp_dir("eddy_checkpoints_windows"), 20ms)
+                   .with_faults(faults);
+    cfg.checkpoints.recovery = recovery_mode::whole_job; // single_task_recovery_test: the other
+    if (rocksdb)
+      cfg.with_state_backend(
+          state::backend_config{}.with_rocksdb(test::temp_dir("eddy_checkpoints_windows_db")));
+    job_report report;
+    auto got = test::run_paced_windows(cfg, g, 15'000, &report);
+    CHECK(differences(rows(got), closed_form(g, 100, 100)) == "");
+    REQUIRE(report.recoveries.size() == 1);
+    CHECK(report.recoveries[0].from_checkpoint > 0);
+    CHECK(report.checkpoints.size() >= 2);
+  }
+}

@@ -1,0 +1,158 @@
+// The text form of a fault plan: what parses, what every mistake says, and the round trip.
+#include <eddy/operators/fault_plan.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace eddy;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// The sentence of the error `spec` gives (fails the test when it parses).
+std::string mistake(const std::string& spec) {
+  auto plan = parse_fault_plan(spec);
+  REQUIRE_FALSE(plan);
+  CHECK(is(plan.error(), errc::invalid_topology));
+  return describe(plan.error());
+}
+
+/// True when `text` holds `part`.
+bool says(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+SCENARIO("a fault plan reads crashes, random kills and the seed") {
+  auto plan = parse_fault_plan("crash:windows#1@after=50000; kill:random@every=100ms,count=20; "
+                               "seed=42");
+  REQUIRE(plan);
+  REQUIRE(plan->crashes.size() == 1);
+  CHECK(plan->crashes[0].op == "windows");
+  CHECK(plan->crashes[0].instance == 1);
+  CHECK(plan->crashes[0].after_records == 50'000);
+  CHECK(plan->kill_every == caf::timespan{100ms});
+  CHECK(plan->kill_count == 20);
+  CHECK(plan->seed == 42);
+}
+
+SCENARIO("a fault plan takes ',' between items, whitespace, grouped digits and a default "
+         "instance") {
+  auto plan = parse_fault_plan(" crash: source-0 @ after = 1_000 ,crash:minute#3@after=7,"
+                               "kill:random@count=2, every=2s ,seed=9;");
+  REQUIRE(plan);
+  REQUIRE(plan->crashes.size() == 2);
+  CHECK(plan->crashes[0] == fault_plan::crash{"source-0", 0, 1'000});
+  CHECK(plan->crashes[1] == fault_plan::crash{"minute", 3, 7});
+  CHECK(plan->kill_every == caf::timespan{2s});
+  CHECK(plan->kill_count == 2);
+  CHECK(plan->seed == 9);
+}
+
+SCENARIO("an empty fault plan injects nothing") {
+  for (auto spec : {"", "  ", ";", " ; , "}) {
+    auto plan = parse_fault_plan(spec);
+    REQUIRE(plan);
+    CHECK(plan->empty());
+    CHECK(*plan == fault_plan{});
+  }
+}
+
+SCENARIO("durations take ns, us, ms, s, min and h") {
+  CHECK(*parse_duration("5ns") == caf::timespan{5ns});
+  CHECK(*parse_duration("5us") == caf::timespan{5us});
+  CHECK(*parse_duration("250ms") == caf::timespan{250ms});
+  CHECK(*parse_duration("2s") == caf::timespan{2s});
+  CHECK(*parse_duration("3min") == caf::timespan{3min});
+  CHECK(*parse_duration("1h") == caf::timespan{1h});
+  CHECK(*parse_duration("1_500ms") == caf::timespan{1500ms});
+  for (auto bad : {"", "ms", "100", "1.5s", "-1s", "2 days", "10sec"}) {
+    INFO(bad);
+    auto d = parse_duration(bad);
+    REQUIRE_FALSE(d);
+    CHECK(says(describe(d.error()), "is not a duration: write a whole number and a unit"));
+  }
+  CHECK(says(describe(parse_duration("9999999999h").error()), "too long"));
+}
+
+SCENARIO("every mistake in a fault plan says what is wrong, quotes it and says how to write it") {
+  // An unknown kind of fault.
+  auto m = mistake("explode:windows#1@after=5");
+  CHECK(says(m, "'explode:windows#1@after=5' is not a fault: write crash:<op>#<instance>"));
+  CHECK(says(mistake("crash:w#0@after=5; bogus"), "'bogus' is not a fault"));
+  // A kind with nothing after it.
+  CHECK(says(mistake("crash"), "'crash' says no more: write crash:<op>#<instance>@after="));
+  CHECK(says(mistake("kill"), "'kill' says no more: write kill:random@every="));
+  // Crashes.
+  CHECK(says(mistake("crash:#1@after=5"), "'crash:#1@after=5' names no operator"));
+  CHECK(says(mistake("crash:windows#x@after=5"),
+             "'#x' in 'crash:windows#x@after=5' is not an instance: instances are numbered #0"));
+  CHECK(says(mistake("crash:windows#-1@after=5"), "'#-1' in"));
+  CHECK(says(mistake("crash:windows#1"), "'crash:windows#1' does not say when: add "
+                                         "@after=<records>, e.g. crash:windows#1@after=50000"));
+  CHECK(says(mistake("crash:windows#1@"), "does not say when"));
+  CHECK(says(mistake("crash:windows#1,after=5"),
+             "'crash:windows#1,after=5' has parameters but no '@' before them: write "
+             "crash:windows#1@after=5"));
+  CHECK(says(mistake("kill:random every=1s"), "no '@' before them: write kill:random@every="));
+  CHECK(says(mistake("crash:windows#1@after=5k"),
+             "'5k' in 'crash:windows#1@after=5k' is not a whole number of records: write digits"));
+  CHECK(says(mistake("crash:windows#1@after=99999999999999999999999"), "is too large for records"));
+  CHECK(says(mistake("crash:windows#1@after=0"), "after=0 in 'crash:windows#1@after=0' never "
+                                                 "fires"));
+  CHECK(says(mistake("crash:windows#1@before=5"),
+             "a crash has no parameter 'before' (in 'crash:windows#1@before=5'): it takes "
+             "after=<records>"));
+  CHECK(says(mistake("crash:windows#1@after=5,after=6"), "after is given twice in"));
+  CHECK(says(mistake("crash:windows#1@after"),
+             "'after' in 'crash:windows#1@after' is not a parameter: write <name>=<value>"));
+  // Random kills.
+  CHECK(says(mistake("kill:windows#1@every=1s,count=1"),
+             "'kill:windows#1@every=1s,count=1': only kill:random exists"));
+  CHECK(says(mistake("kill:random@every=100,count=2"),
+             "every=100 in 'kill:random@every=100,count=2' is not a duration: write a whole "
+             "number and a unit"));
+  CHECK(says(mistake("kill:random@every=0ms,count=2"), "is no interval"));
+  CHECK(says(mistake("kill:random@every=1s,count=0"), "count=0 in 'kill:random@every=1s,count=0' "
+                                                      "kills nothing"));
+  CHECK(says(mistake("kill:random@every=1s,count=two"), "'two' in"));
+  CHECK(says(mistake("kill:random@every=1s"), "'kill:random@every=1s' needs count=<n>"));
+  CHECK(says(mistake("kill:random@count=3"), "'kill:random@count=3' needs every=<duration>"));
+  CHECK(says(mistake("kill:random"), "needs every=<duration> and count=<n>"));
+  CHECK(says(mistake("kill:random@every=1s,count=1,often=yes"),
+             "kill:random has no parameter 'often'"));
+  CHECK(says(mistake("kill:random@every=1s,count=1; kill:random@every=2s,count=1"),
+             "kill:random is given twice"));
+  // The seed.
+  CHECK(says(mistake("seed=abc"), "'abc' in 'seed=abc' is not a whole number: write digits"));
+  CHECK(says(mistake("seed=1; seed=2"), "the seed is given twice ('seed=2')"));
+  // Every sentence says where it comes from.
+  CHECK(says(mistake("seed="), "fault plan: "));
+}
+
+SCENARIO("a fault plan written with to_string reads back the same") {
+  fault_plan plan;
+  CHECK(to_string(plan).empty());
+  plan.crashes.push_back({"windows", 1, 50'000});
+  plan.crashes.push_back({"source-0", 0, 7});
+  CHECK(to_string(plan) == "crash:windows#1@after=50000; crash:source-0#0@after=7");
+  plan.kill_every = 1500ms;
+  plan.kill_count = 20;
+  plan.seed = 42;
+  CHECK(to_string(plan) == "crash:windows#1@after=50000; crash:source-0#0@after=7; "
+                           "kill:random@every=1500ms,count=20; seed=42");
+  for (auto every :
+       {caf::timespan{3ns}, caf::timespan{4us}, caf::timespan{200ms}, caf::timespan{2s},
+        caf::timespan{5min}, caf::timespan{2h}, caf::timespan{90s}}) {
+    plan.kill_every = every;
+    auto back = parse_fault_plan(to_string(plan));
+    REQUIRE(back);
+    CHECK(*back == plan);
+  }
+  // And text that was read writes back in the canonical form.
+  auto read = parse_fault_plan("kill:random@count=5,every=1000ms , crash:m@after=3");
+  REQUIRE(read);
+  CHECK(to_string(*read) == "crash:m#0@after=3; kill:random@every=1s,count=5");
+}
