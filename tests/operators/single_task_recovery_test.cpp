@@ -109,6 +109,7 @@ SCENARIO("a failed window task restarts alone: the sources never restart, the su
                      .with_batch_size(32)
                      .with_checkpoints(test::temp_dir("eddy_recovery_windows"), 20ms)
                      .with_faults(faults);
+      cfg.checkpoints.recovery = recovery_mode::single_task;
       if (rocksdb)
         cfg.with_state_backend(
             state::backend_config{}.with_rocksdb(test::temp_dir("eddy_recovery_windows_db")));
@@ -153,11 +154,13 @@ SCENARIO("a replacement takes its inputs in its predecessor's order") {
     INFO("the keyed task crashes after " << after << " records");
     fault_plan faults;
     faults.crashes.push_back({"sums", 0, after});
-    job j{job_config{}
-              .with_threads(2)
-              .with_batch_size(16)
-              .with_checkpoints(test::temp_dir("eddy_recovery_order"), 15ms)
-              .with_faults(faults)};
+    auto cfg = job_config{}
+                   .with_threads(2)
+                   .with_batch_size(16)
+                   .with_checkpoints(test::temp_dir("eddy_recovery_order"), 15ms)
+                   .with_faults(faults);
+    cfg.checkpoints.recovery = recovery_mode::single_task;
+    job j{cfg};
     std::vector<sum_so_far> out;
     j.source(generator<event>(n, numbered).at_rate(20'000))
         .name("numbers")
@@ -193,6 +196,7 @@ SCENARIO("a storm of kills on a keyed window job: every kill recovered alone, ou
                  .with_batch_size(32)
                  .with_checkpoints(test::temp_dir("eddy_recovery_storm"), 15ms)
                  .with_faults(faults);
+  cfg.checkpoints.recovery = recovery_mode::single_task;
   job_report report;
   auto got = test::run_paced_windows(cfg, g, 20'000, &report);
   CHECK(differences(rows(got), closed_form(g, 100, 100)) == "");
