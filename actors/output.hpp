@@ -38,6 +38,9 @@ struct channel_target {
   caf::actor dest;
   /// Index of the receiver's input this channel feeds.
   uint32_t input = 0;
+  /// The receiver's incarnation: the credit it grants names it, so a sender that replaced a
+  /// failed one must start from the receiver's current incarnation (or ignore all its credit).
+  uint32_t epoch = 0;
 };
 
 /// The type-independent face of an output, used by the task actor.
@@ -103,6 +106,7 @@ public:
       , batch_size_(records_per_batch<T>(cfg))
       , timed_(timed)
       , metrics_(metrics) {
+    target_epoch_ = target_.epoch;
     reset_buffer();
   }
 

@@ -29,8 +29,8 @@ task::task(caf::actor_config& cfg, task_spec spec)
     if (cfg.batch_size == 0 || cfg.batch_size > 256)
       cfg.batch_size = 256;
     dl_channel_ = std::make_unique<out_channel<eddy::dead_letter>>(
-        this, channel_target{dead_letters_, spec_.dead_letter_input}, dead_letter_origin, cfg,
-        &dl_metrics_, false);
+        this, channel_target{dead_letters_, spec_.dead_letter_input, spec_.dead_letters_epoch},
+        dead_letter_origin, cfg, &dl_metrics_, false);
   }
   // Opening a file sink or source may throw: the task then fails as soon as it runs.
   try {
@@ -222,14 +222,16 @@ bool task::admit(uint32_t input, uint32_t channel, uint32_t epoch) {
     in.upstream = current_origin();
     in.origin = channel;
   }
-  if (aligning_ != 0 && in.barrier == aligning_) {
-    // This input is past the barrier being aligned on: what follows waits for the snapshot.
-    held_.emplace_back(take_current());
+  // Deferred first: an earlier message of this input may wait there, and must be held (or
+  // taken) before this one.
+  if (!replaying_ && (!deferred_.empty() || blocked())) {
+    deferred_.emplace_back(take_current());
     update_peak_queued();
     return false;
   }
-  if (!replaying_ && (!deferred_.empty() || blocked())) {
-    deferred_.emplace_back(take_current());
+  if (aligning_ != 0 && in.barrier == aligning_) {
+    // This input is past the barrier being aligned on: what follows waits for the snapshot.
+    held_.emplace_back(take_current());
     update_peak_queued();
     return false;
   }

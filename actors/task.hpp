@@ -114,6 +114,8 @@ struct task_spec {
   caf::actor dead_letters;
   /// The input of `dead_letters` this instance's dead-letter channel feeds.
   uint32_t dead_letter_input = 0;
+  /// The incarnation of `dead_letters` (see `channel_target::epoch`).
+  uint32_t dead_letters_epoch = 0;
   /// Index of the operator in the job: names the operator in snapshot files.
   uint32_t op_index = 0;
   /// Where this instance sends its state at each checkpoint (the job's snapshot writer), or

@@ -109,58 +109,60 @@ constexpr unsigned archive_flags =
 
 namespace boost::serialization {
 
+namespace detail {
+
+/// Writes `bytes` as length u64 | bytes.
 template <class Archive>
-void save(Archive& ar, const eddy::instance_state& x, unsigned /*version*/) {
-  uint64_t n = x.operator_state.size();
+void save_bytes(Archive& ar, const std::string& bytes) {
+  uint64_t n = bytes.size();
   ar << n;
   if (n > 0)
-    ar.save_binary(x.operator_state.data(), n);
+    ar.save_binary(bytes.data(), n);
+}
+
+/// Reads what `save_bytes` wrote into `bytes`; `what` names the length in the error a length
+/// beyond the archive's remaining bytes gives.
+template <class Archive>
+void load_bytes(Archive& ar, std::string& bytes, const char* what) {
+  uint64_t n = 0;
+  ar >> n;
+  eddy::checkpoint::check_remaining(n, 1, what);
+  bytes.resize(static_cast<size_t>(n));
+  if (n > 0)
+    ar.load_binary(bytes.data(), n);
+}
+
+} // namespace detail
+
+template <class Archive>
+void save(Archive& ar, const eddy::instance_state& x, unsigned /*version*/) {
+  detail::save_bytes(ar, x.operator_state);
   uint64_t count = x.key_groups.size();
   ar << count;
   for (const auto& [kg, bytes] : x.key_groups) {
     uint32_t k = kg;
-    uint64_t len = bytes.size();
-    ar << k << len;
-    if (len > 0)
-      ar.save_binary(bytes.data(), len);
+    ar << k;
+    detail::save_bytes(ar, bytes);
   }
-  uint64_t r = x.runtime.size();
-  ar << r;
-  if (r > 0)
-    ar.save_binary(x.runtime.data(), r);
+  detail::save_bytes(ar, x.runtime);
 }
 
 template <class Archive>
 void load(Archive& ar, eddy::instance_state& x, unsigned /*version*/) {
-  namespace ck = eddy::checkpoint;
-  uint64_t n = 0;
-  ar >> n;
-  ck::check_remaining(n, 1, "operator state length");
-  x.operator_state.resize(static_cast<size_t>(n));
-  if (n > 0)
-    ar.load_binary(x.operator_state.data(), n);
+  detail::load_bytes(ar, x.operator_state, "operator state length");
   uint64_t count = 0;
   ar >> count;
   // Every entry takes 12 bytes at least (key group and length).
-  ck::check_remaining(count, 12, "key-group count");
+  eddy::checkpoint::check_remaining(count, 12, "key-group count");
   x.key_groups.clear();
   x.key_groups.reserve(static_cast<size_t>(count));
   for (uint64_t i = 0; i < count; ++i) {
     uint32_t kg = 0;
-    uint64_t len = 0;
-    ar >> kg >> len;
-    ck::check_remaining(len, 1, "key-group length");
+    ar >> kg;
     auto& e = x.key_groups.emplace_back(kg, std::string{});
-    e.second.resize(static_cast<size_t>(len));
-    if (len > 0)
-      ar.load_binary(e.second.data(), len);
+    detail::load_bytes(ar, e.second, "key-group length");
   }
-  uint64_t r = 0;
-  ar >> r;
-  ck::check_remaining(r, 1, "runtime state length");
-  x.runtime.resize(static_cast<size_t>(r));
-  if (r > 0)
-    ar.load_binary(x.runtime.data(), r);
+  detail::load_bytes(ar, x.runtime, "runtime state length");
 }
 
 template <class Archive>

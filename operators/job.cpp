@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <deque>
 #include <map>
 #include <random>
@@ -555,6 +554,13 @@ caf::expected<job_report> job::run() {
   caf::error failure;
   caf::actor writer_of_generation;
   const bool single_task = checkpointing && chk_cfg.recovery == recovery_mode::single_task;
+  // The incarnation of instance `i` of operator `op` running now.
+  auto epoch_of = [&](size_t op, uint32_t i) -> uint32_t {
+    for (const auto& s : slots)
+      if (s.op == op && s.instance == i)
+        return s.epoch;
+    return 0;
+  };
   // The outgoing edges of instance `i` of `n`, to the tasks running now.
   auto outputs_of = [&](const internal::node& n, uint32_t i) {
     std::vector<internal::out_edge> outs;
@@ -572,10 +578,10 @@ caf::expected<job_report> job::run() {
         out.port = e.port;
         auto base = edge_base[c][k];
         if (e.kind == partitioning::forward)
-          out.targets.push_back({actors[c][i], base});
+          out.targets.push_back({actors[c][i], base, epoch_of(c, i)});
         else
-          for (auto& dest : actors[c])
-            out.targets.push_back({dest, base + i});
+          for (uint32_t d = 0; d < actors[c].size(); ++d)
+            out.targets.push_back({actors[c][d], base + i, epoch_of(c, d)});
         outs.push_back(std::move(out));
       }
     }
@@ -596,6 +602,7 @@ caf::expected<job_report> job::run() {
     auto spec = make_spec(n, i, input_count[n.id], cfg_.channels, std::move(wiring), coordinator,
                           dead_letters, dl_input);
     spec.op_index = static_cast<uint32_t>(n.id);
+    spec.dead_letters_epoch = to_coordinator ? 0 : epoch_of(*dead_letter_node_, 0);
     spec.snapshots = writer_of_generation;
     if (single_task) {
       spec.log_limit = chk_cfg.in_flight_log_bytes;
@@ -809,8 +816,6 @@ caf::expected<job_report> job::run() {
     }
     abandon({});
     ph = phase::stopping;
-    if (std::getenv("EDDY_DEBUG"))
-      std::fprintf(stderr, "whole-job restart: %s\n", cause.c_str());
     recovery_cause = std::move(cause);
     failure_at = now;
     // Everything goes back to the last completed checkpoint: stop every task first.
@@ -901,11 +906,8 @@ caf::expected<job_report> job::run() {
     restarts.push_back(now);
     s.replaced_at = from;
     self->send(s.actor, start_atom::value);
-    report.recoveries.push_back({cause, from, std::chrono::steady_clock::now() - detected});
-    if (std::getenv("EDDY_DEBUG"))
-      std::fprintf(stderr, "recovered %s alone from %lld (%zu dets, %zu feeders)\n",
-                   slot_name(s).c_str(), static_cast<long long>(from), s.dets.size(),
-                   feeders.size());
+    report.recoveries.push_back(
+        {cause, from, std::chrono::steady_clock::now() - detected, /*single_task=*/true});
     return true;
   };
   auto maybe_restart = [&] {
@@ -954,8 +956,9 @@ caf::expected<job_report> job::run() {
       running = false;
       return;
     }
-    report.recoveries.push_back(
-        {recovery_cause, from, std::chrono::steady_clock::now() - failure_at});
+    report.recoveries.push_back({recovery_cause, from,
+                                 std::chrono::steady_clock::now() - failure_at,
+                                 /*single_task=*/false});
     ph = phase::running;
   };
 

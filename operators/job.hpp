@@ -69,10 +69,9 @@ struct checkpoint_config {
   caf::timespan backoff = std::chrono::milliseconds{1};
   /// The longest wait before a restart. Default: 1 s.
   caf::timespan max_backoff = std::chrono::seconds{1};
-  /// How a failed task is recovered. Default: whole_job (single_task is new: under load a
-  /// two-input task has been seen to miss records, which it detects and turns into a whole-job
-  /// recovery; see the README).
-  recovery_mode recovery = recovery_mode::whole_job;
+  /// How a failed task is recovered. Default: single_task (which falls back to whole_job when it
+  /// cannot; `job_report::recoveries` says which each recovery was).
+  recovery_mode recovery = recovery_mode::single_task;
   /// With single_task: bytes of records each channel keeps since the last completed checkpoint
   /// to send again to a replaced receiver; a channel past it makes that receiver's recovery a
   /// whole-job one until the next checkpoint. Default: 64 MiB.

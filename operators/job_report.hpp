@@ -32,6 +32,9 @@ struct recovery_record {
   int64_t from_checkpoint = 0;
   /// From the failure's detection to the replacement tasks running.
   std::chrono::nanoseconds downtime{0};
+  /// Whether only the failed task was replaced (`recovery_mode::single_task`); false when the
+  /// whole job went back to the checkpoint.
+  bool single_task = false;
 };
 
 /// The outcome of a job that ran to its end.

@@ -143,8 +143,9 @@ void print_recovery(const eddy::job_report& r) {
   for (const auto& x : r.recoveries) {
     auto to = x.from_checkpoint == 0 ? std::string{"the start"}
                                      : "checkpoint " + std::to_string(x.from_checkpoint);
-    std::printf("recovery: back to %s, %.1f ms down: %s\n", to.c_str(), x.downtime.count() / 1e6,
-                x.cause.c_str());
+    std::printf("recovery (%s): back to %s, %.1f ms down: %s\n",
+                x.single_task ? "the task alone" : "the whole job", to.c_str(),
+                x.downtime.count() / 1e6, x.cause.c_str());
   }
   std::vector<int64_t> ns;
   for (const auto& c : r.checkpoints)

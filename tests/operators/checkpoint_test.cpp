@@ -95,6 +95,7 @@ SCENARIO("a crashed task is restarted from the last completed checkpoint: nothin
   REQUIRE(report->faults.size() == 1);
   CHECK(report->faults[0].find("double#0 crashed after") != std::string::npos);
   REQUIRE(report->recoveries.size() == 1);
+  CHECK(report->recoveries[0].single_task);         // the default: the task alone
   CHECK(report->recoveries[0].from_checkpoint > 0); // it went back to a checkpoint, not the start
   CHECK(report->recoveries[0].cause.find("double#0") != std::string::npos);
 }
@@ -202,6 +203,7 @@ SCENARIO("keyed windows restored by a whole-job restart give the closed-form sum
     auto got = test::run_paced_windows(cfg, g, 15'000, &report);
     CHECK(differences(rows(got), closed_form(g, 100, 100)) == "");
     REQUIRE(report.recoveries.size() == 1);
+    CHECK_FALSE(report.recoveries[0].single_task);
     CHECK(report.recoveries[0].from_checkpoint > 0);
     CHECK(report.checkpoints.size() >= 2);
   }

@@ -178,6 +178,7 @@ void check_crash_recovered(const std::string& op, recovery_mode how) {
     REQUIRE(report.faults.size() == 1);
     CHECK(report.faults[0].find(op + "#1 crashed after") != std::string::npos);
     REQUIRE(report.recoveries.size() == 1);
+    CHECK(report.recoveries[0].single_task == (how == recovery_mode::single_task));
     CHECK(report.recoveries[0].from_checkpoint > 0);
     CHECK(report.checkpoints.size() >= 3);
   }
