@@ -133,6 +133,39 @@ fs::path storage::file_of(checkpoint_id id, uint32_t op_index, const std::string
                         std::to_string(instance) + ".snap");
 }
 
+caf::expected<fs::path> storage::damage_snapshot(checkpoint_id id, uint64_t pick,
+                                                 bool truncate) const {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(path_of(id), ec))
+    if (e.path().extension() == ".snap")
+      files.push_back(e.path());
+  if (files.empty())
+    return make_error(errc::not_found,
+                      "checkpoint " + std::to_string(id) + " has no snapshot file to damage");
+  std::sort(files.begin(), files.end());
+  auto file = files[pick % files.size()];
+  auto size = fs::file_size(file, ec);
+  if (!ec) {
+    if (truncate) {
+      fs::resize_file(file, size / 2, ec);
+    } else if (std::FILE* f = std::fopen(file.c_str(), "r+b")) {
+      auto at = static_cast<long>(size / 2);
+      int c = std::fseek(f, at, SEEK_SET) == 0 ? std::fgetc(f) : EOF;
+      bool ok = c != EOF && std::fseek(f, at, SEEK_SET) == 0 &&
+                std::fputc(static_cast<unsigned char>(~c), f) != EOF;
+      ok = std::fclose(f) == 0 && ok;
+      if (!ok)
+        ec = std::error_code{errno == 0 ? EIO : errno, std::generic_category()};
+    } else {
+      ec = std::error_code{errno, std::generic_category()};
+    }
+  }
+  if (ec)
+    return io_error("cannot damage " + file.string() + ": " + ec.message());
+  return file;
+}
+
 caf::expected<uint64_t> storage::write_snapshot(const snapshot_meta& meta,
                                                 const instance_state& st) {
   auto file = file_of(meta.checkpoint, meta.op_index, meta.op, meta.instance);

@@ -142,6 +142,13 @@ public:
   /// files. Thread-safe (an atomic counter); replaces any count left.
   void fail_next_writes(size_t n) noexcept { shared_->failing_writes.store(n); }
 
+  /// Damages one snapshot file of checkpoint `id`, the `pick`-th (modulo their number, in name
+  /// order): flips every bit of the byte in its middle, or with `truncate` cuts it to half its
+  /// length. Returns the file. Errors: not_found when the checkpoint has no snapshot file,
+  /// io_failure when the file cannot be changed.
+  [[nodiscard]] caf::expected<std::filesystem::path>
+  damage_snapshot(checkpoint_id id, uint64_t pick, bool truncate) const;
+
 private:
   /// What the object shares across moves: its lock and failure counter.
   struct shared_state {

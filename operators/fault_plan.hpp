@@ -15,7 +15,10 @@
 //
 // Items are separated by `;` (or `,`): `crash:<op>#<instance>@after=<records>` (`#0` when the
 // instance is left out), `kill:random@every=<duration>,count=<n>` (durations in ns, us, ms, s,
-// min or h: `250ms`, `2s`) and `seed=<n>`. Numbers may be grouped with `_` (`50_000`).
+// min or h: `250ms`, `2s`), `fail:snapshot@checkpoint=<id>` (a snapshot write of that
+// checkpoint fails), `corrupt:snapshot` and `truncate:snapshot` (the next recovery finds a
+// snapshot file of the checkpoint it goes back to with a byte flipped, or cut to half; repeat
+// the item for later recoveries) and `seed=<n>`. Numbers may be grouped with `_` (`50_000`).
 // Whitespace around items and parameters is ignored; operator names cannot contain `#@;,:`.
 #pragma once
 
@@ -53,14 +56,37 @@ struct fault_plan {
   caf::timespan kill_every{0};
   /// How many timed kills. Default: 0.
   size_t kill_count = 0;
-  /// Seeds the choice of tasks and the restart jitter. Default: 1.
+  /// A fault of the checkpoint files.
+  struct snapshot_fault {
+    enum kind_t : uint8_t {
+      /// A snapshot write of checkpoint `checkpoint` fails: the checkpoint is abandoned.
+      fail_write,
+      /// The next recovery finds one snapshot file (chosen by the seed) of the checkpoint it goes
+      /// back to with a byte flipped: it is detected, and the job goes back further.
+      corrupt,
+      /// As `corrupt`, the file cut to half its length.
+      truncate,
+    };
+    kind_t kind = corrupt;
+    /// With fail_write: the checkpoint whose writes fail.
+    int64_t checkpoint = 0;
+  };
+  /// Faults of the checkpoint files, in order (the damage faults hit one recovery each).
+  std::vector<snapshot_fault> snapshot_faults;
+  /// Seeds the choice of tasks and files and the restart jitter. Default: 1.
   uint64_t seed = 1;
 
   /// True when the plan injects nothing.
   [[nodiscard]] bool empty() const noexcept {
-    return crashes.empty() && (kill_every.count() <= 0 || kill_count == 0);
+    return crashes.empty() && (kill_every.count() <= 0 || kill_count == 0) &&
+           snapshot_faults.empty();
   }
 };
+
+[[nodiscard]] inline bool operator==(const fault_plan::snapshot_fault& x,
+                                     const fault_plan::snapshot_fault& y) {
+  return x.kind == y.kind && x.checkpoint == y.checkpoint;
+}
 
 [[nodiscard]] inline bool operator==(const fault_plan::crash& x, const fault_plan::crash& y) {
   return x.op == y.op && x.instance == y.instance && x.after_records == y.after_records;
@@ -68,7 +94,7 @@ struct fault_plan {
 
 [[nodiscard]] inline bool operator==(const fault_plan& x, const fault_plan& y) {
   return x.crashes == y.crashes && x.kill_every == y.kill_every && x.kill_count == y.kill_count &&
-         x.seed == y.seed;
+         x.snapshot_faults == y.snapshot_faults && x.seed == y.seed;
 }
 
 [[nodiscard]] inline bool operator!=(const fault_plan& x, const fault_plan& y) {
@@ -168,7 +194,18 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
   using internal::parse_count;
   using internal::trim;
   static const std::string forms = "crash:<op>#<instance>@after=<records>, "
-                                   "kill:random@every=<duration>,count=<n> or seed=<n>";
+                                   "kill:random@every=<duration>,count=<n>, "
+                                   "fail:snapshot@checkpoint=<id>, corrupt:snapshot, "
+                                   "truncate:snapshot or seed=<n>";
+  auto example = [](std::string_view kind) -> std::string {
+    if (kind == "crash")
+      return "crash:<op>#<instance>@after=<records>, e.g. crash:windows#1@after=50000";
+    if (kind == "kill")
+      return "kill:random@every=<duration>,count=<n>, e.g. kill:random@every=200ms,count=5";
+    if (kind == "fail")
+      return "fail:snapshot@checkpoint=<id>, e.g. fail:snapshot@checkpoint=3";
+    return std::string{kind} + ":snapshot";
+  };
   // Cut at ';' and ',' into tokens. A token after ',' that does not start an item (`<kind>:`
   // or `seed=`) is a further parameter of the item before it: "...every=200ms,count=5".
   auto starts_item = [](std::string_view t) {
@@ -209,16 +246,11 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       continue;
     }
     auto kind = colon == std::string_view::npos ? item : trim(item.substr(0, colon));
-    if (kind != "crash" && kind != "kill")
+    if (kind != "crash" && kind != "kill" && kind != "fail" && kind != "corrupt" &&
+        kind != "truncate")
       return fault_plan_error(quoted + " is not a fault: write " + forms + ", separated by ';'");
     if (colon == std::string_view::npos)
-      return fault_plan_error(quoted + " says no more: write " +
-                              (kind == "crash" ? std::string{"crash:<op>#<instance>@after="
-                                                             "<records>, e.g. "
-                                                             "crash:windows#1@after=50000"}
-                                               : std::string{"kill:random@every=<duration>,"
-                                                             "count=<n>, e.g. "
-                                                             "kill:random@every=200ms,count=5"}));
+      return fault_plan_error(quoted + " says no more: write " + example(kind));
     auto rest = item.substr(colon + 1);
     auto at = rest.find('@');
     if (at == std::string_view::npos && rest.find('=') != std::string_view::npos) {
@@ -226,8 +258,7 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       auto fixed = comma < rest.find('=')
                        ? std::string{kind} + ":" + std::string{trim(rest.substr(0, comma))} + "@" +
                              std::string{trim(rest.substr(comma + 1))}
-                   : kind == "crash" ? std::string{"crash:windows#1@after=50000"}
-                                     : std::string{"kill:random@every=200ms,count=5"};
+                       : example(kind);
       return fault_plan_error(quoted + " has parameters but no '@' before them: write " + fixed);
     }
     auto target = trim(rest.substr(0, at));
@@ -289,6 +320,33 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       plan.crashes.push_back(std::move(c));
       continue;
     }
+    if (kind != "kill") {
+      // fail, corrupt or truncate: faults of the snapshot files.
+      if (target != "snapshot")
+        return fault_plan_error(quoted + ": " + std::string{kind} +
+                                " applies to snapshot files: write " + example(kind));
+      fault_plan::snapshot_fault f;
+      f.kind = kind == "fail"      ? fault_plan::snapshot_fault::fail_write
+               : kind == "corrupt" ? fault_plan::snapshot_fault::corrupt
+                                   : fault_plan::snapshot_fault::truncate;
+      for (const auto& [name, value] : values) {
+        if (kind != "fail" || name != "checkpoint")
+          return fault_plan_error(std::string{kind} + ":snapshot has no parameter '" +
+                                  std::string{name} + "' (in " + quoted + "): write " +
+                                  example(kind));
+        auto n = parse_count(value, "checkpoint id", item);
+        if (!n)
+          return n.error();
+        if (*n == 0 || *n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+          return fault_plan_error("checkpoint=" + std::string{value} + " in " + quoted +
+                                  " names no checkpoint: checkpoints are numbered from 1");
+        f.checkpoint = static_cast<int64_t>(*n);
+      }
+      if (kind == "fail" && f.checkpoint == 0)
+        return fault_plan_error(quoted + " does not say which checkpoint: write " + example(kind));
+      plan.snapshot_faults.push_back(f);
+      continue;
+    }
     // kill
     if (target != "random")
       return fault_plan_error(
@@ -337,8 +395,9 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
   return plan;
 }
 
-/// Writes `plan` as `parse_fault_plan` reads it: crashes in order, then the random kills, then
-/// the seed when it is not the default (1). An empty plan is an empty text.
+/// Writes `plan` as `parse_fault_plan` reads it: crashes in order, then the random kills, the
+/// snapshot faults in order, and the seed when it is not the default (1). An empty plan is an empty
+/// text.
 [[nodiscard]] inline std::string to_string(const fault_plan& plan) {
   std::string out;
   auto add = [&out](const std::string& item) { out += (out.empty() ? "" : "; ") + item; };
@@ -348,6 +407,11 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
   if (plan.kill_every.count() > 0 && plan.kill_count > 0)
     add("kill:random@every=" + to_duration_string(plan.kill_every) +
         ",count=" + std::to_string(plan.kill_count));
+  for (const auto& f : plan.snapshot_faults)
+    add(f.kind == fault_plan::snapshot_fault::fail_write
+            ? "fail:snapshot@checkpoint=" + std::to_string(f.checkpoint)
+        : f.kind == fault_plan::snapshot_fault::corrupt ? std::string{"corrupt:snapshot"}
+                                                        : std::string{"truncate:snapshot"});
   if (plan.seed != fault_plan{}.seed)
     add("seed=" + std::to_string(plan.seed));
   return out;

@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 namespace eddy {
 
@@ -439,6 +440,11 @@ caf::expected<job_report> job::run() {
   const bool checkpointing = !chk_cfg.directory.empty();
   std::shared_ptr<checkpoint::storage> storage;
   checkpoint_id next_checkpoint = 1;
+  if (!checkpointing && !cfg_.faults.snapshot_faults.empty())
+    return make_error(errc::invalid_topology,
+                      "the fault plan damages snapshot files (" + to_string(cfg_.faults) +
+                          "), but the job takes no checkpoints: turn them on with "
+                          "job_config.with_checkpoints(dir, interval), or drop those faults");
   if (checkpointing) {
     if (auto err = check_checkpointing())
       return err;
@@ -718,6 +724,9 @@ caf::expected<job_report> job::run() {
   // Recovery.
   enum class phase { running, stopping, waiting } ph = phase::running;
   std::string recovery_cause;
+  // Why the failed task was not recovered alone; the wait before the whole job restarts.
+  std::string fallback_reason;
+  caf::timespan restart_backoff{0};
   auto failure_at = std::chrono::steady_clock::now();
   std::deque<std::chrono::steady_clock::time_point> restarts;
   std::mt19937_64 rng{cfg_.faults.seed};
@@ -727,6 +736,24 @@ caf::expected<job_report> job::run() {
 
   auto slot_name = [&](const task_slot& s) {
     return nodes[s.op].name + '#' + std::to_string(s.instance);
+  };
+  // Fault injection: the next damage fault of the snapshot files hits the checkpoint the
+  // recovery about to start goes back to.
+  size_t next_damage = 0;
+  auto damage_before_recovery = [&] {
+    using sf = fault_plan::snapshot_fault;
+    const auto& faults = cfg_.faults.snapshot_faults;
+    while (next_damage < faults.size() && faults[next_damage].kind == sf::fail_write)
+      ++next_damage;
+    if (ph != phase::running || completed.empty() || next_damage == faults.size())
+      return;
+    bool cut = faults[next_damage++].kind == sf::truncate;
+    auto id = completed.back();
+    auto file = storage->damage_snapshot(id, rng(), cut);
+    report.faults.push_back(file ? std::string{"injected fault: "} +
+                                       (cut ? "truncated " : "corrupted ") + file->string() +
+                                       " of checkpoint " + std::to_string(id)
+                                 : "injected fault not applied: " + describe(file.error()));
   };
   auto is_source_slot = [&](const task_slot& s) {
     return nodes[s.op].is_source && (!dead_letter_node_ || s.op != *dead_letter_node_);
@@ -837,18 +864,24 @@ caf::expected<job_report> job::run() {
   // whole job must go back instead.
   auto recover_alone = [&](size_t k, const std::string& cause) {
     auto& s = slots[k];
+    fallback_reason.clear();
     if (!single_task || ph != phase::running || s.done)
       return false;
+    // Why the whole job goes back instead: said in the recovery's record.
+    auto decline = [&](std::string why) {
+      fallback_reason = std::move(why);
+      return false;
+    };
     // Single-task recoveries count against the restart limit like whole-job ones (which
     // on_failure applies when this declines).
     auto now = std::chrono::steady_clock::now();
     while (!restarts.empty() && now - restarts.front() > chk_cfg.restart_window)
       restarts.pop_front();
     if (restarts.size() + 1 > chk_cfg.max_restarts)
-      return false;
+      return decline("the restart limit is reached");
     auto from = completed.empty() ? checkpoint_id{0} : completed.back();
     if (s.replaced_at == from)
-      return false; // its replacement failed before a checkpoint completed: go back as a whole
+      return decline("its replacement failed before a checkpoint completed");
     std::vector<size_t> feeders;
     for (size_t u = 0; u < slots.size(); ++u) {
       if (u == k || !feeds(u, k))
@@ -856,16 +889,17 @@ caf::expected<job_report> job::run() {
       if (slots[u].done && slots[u].last_checkpoint < from)
         continue; // it finished before the checkpoint: the snapshot has all it sent
       if (slots[u].done || slots[u].down)
-        return false; // its log is gone with it
+        return decline(slot_name(slots[u]) + ", which feeds it, has " +
+                       (slots[u].done ? "finished" : "failed too") + " since the checkpoint");
       if (slots[u].replaced_at == from)
-        return false; // replaced since the checkpoint: its batches differ from the ones taken
+        return decline(slot_name(slots[u]) + ", which feeds it, was replaced since the checkpoint");
       feeders.push_back(u);
     }
     std::optional<checkpoint::loaded_checkpoint> chk;
     if (from > 0) {
       auto got = storage->load(from);
       if (!got)
-        return false;
+        return decline("its snapshot does not load: " + describe(got.error()));
       chk = std::move(*got);
     }
     abandon({});
@@ -902,12 +936,13 @@ caf::expected<job_report> job::run() {
           .receive([&](bool ok) { rewired = rewired && ok; },
                    [&](caf::error&) { rewired = false; });
     if (!rewired)
-      return false; // the caller restarts the whole job, the replacement with it
+      return decline("a channel feeding it could not send again what it sent since the "
+                     "checkpoint (its in-flight log outgrew checkpoints.in_flight_log_bytes)");
     restarts.push_back(now);
     s.replaced_at = from;
     self->send(s.actor, start_atom::value);
     report.recoveries.push_back(
-        {cause, from, std::chrono::steady_clock::now() - detected, /*single_task=*/true});
+        {cause, from, std::chrono::steady_clock::now() - detected, /*single_task=*/true, {}, {}});
     return true;
   };
   auto maybe_restart = [&] {
@@ -925,8 +960,8 @@ caf::expected<job_report> job::run() {
     for (auto& s : slots)
       s.dets.clear();
     ph = phase::waiting;
-    self->delayed_send(self, backoff_for(restarts.size(), chk_cfg, rng), restart_atom::value,
-                       generation);
+    restart_backoff = backoff_for(restarts.size(), chk_cfg, rng);
+    self->delayed_send(self, restart_backoff, restart_atom::value, generation);
   };
   auto restart = [&] {
     std::optional<checkpoint::loaded_checkpoint> chk;
@@ -956,9 +991,9 @@ caf::expected<job_report> job::run() {
       running = false;
       return;
     }
-    report.recoveries.push_back({recovery_cause, from,
-                                 std::chrono::steady_clock::now() - failure_at,
-                                 /*single_task=*/false});
+    report.recoveries.push_back(
+        {recovery_cause, from, std::chrono::steady_clock::now() - failure_at,
+         /*single_task=*/false, std::exchange(fallback_reason, {}), restart_backoff});
     ph = phase::running;
   };
 
@@ -1032,6 +1067,7 @@ caf::expected<job_report> job::run() {
         auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
         if (!current(sender))
           return;
+        damage_before_recovery();
         if (!recover_alone(slot_of[sender], reason))
           on_failure(std::move(reason));
       },
@@ -1062,6 +1098,7 @@ caf::expected<job_report> job::run() {
                            ? "operator " + slot_name(*s) + " stopped unexpectedly (" + why + ")"
                            : "an operator instance stopped unexpectedly (" + why +
                                  "): if it ran on a worker, check that process";
+          damage_before_recovery();
           if (!recover_alone(slot_of[x.source], cause))
             on_failure(cause);
         }
@@ -1090,6 +1127,12 @@ caf::expected<job_report> job::run() {
                                     [&](auto& s) { return is_source_slot(s) && !s.done; }))
           return; // one checkpoint at a time; none once every source has ended
         pending = pending_checkpoint{next_checkpoint++, std::chrono::steady_clock::now(), {}};
+        for (const auto& f : cfg_.faults.snapshot_faults)
+          if (f.kind == fault_plan::snapshot_fault::fail_write && f.checkpoint == pending->id) {
+            storage->fail_next_writes(1);
+            report.faults.push_back("injected fault: a snapshot write of checkpoint " +
+                                    std::to_string(pending->id) + " fails");
+          }
         for (auto& s : slots)
           if (is_source_slot(s) && !s.done)
             self->send(s.actor, checkpoint_atom::value, pending->id);

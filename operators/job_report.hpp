@@ -35,6 +35,12 @@ struct recovery_record {
   /// Whether only the failed task was replaced (`recovery_mode::single_task`); false when the
   /// whole job went back to the checkpoint.
   bool single_task = false;
+  /// With a whole-job recovery under `recovery_mode::single_task`: why the task could not be
+  /// recovered alone (e.g. "events#0, which feeds it, was replaced since the checkpoint").
+  std::string fallback;
+  /// Of `downtime`, the wait before a whole-job restart (exponential backoff with jitter over
+  /// the recent recoveries, see `checkpoint_config::backoff`).
+  std::chrono::nanoseconds backoff{0};
 };
 
 /// The outcome of a job that ran to its end.

@@ -146,6 +146,8 @@ void print_recovery(const eddy::job_report& r) {
     std::printf("recovery (%s): back to %s, %.1f ms down: %s\n",
                 x.single_task ? "the task alone" : "the whole job", to.c_str(),
                 x.downtime.count() / 1e6, x.cause.c_str());
+    if (!x.fallback.empty())
+      std::printf("  (not the task alone: %s)\n", x.fallback.c_str());
   }
   std::vector<int64_t> ns;
   for (const auto& c : r.checkpoints)

@@ -388,6 +388,32 @@ SCENARIO("fail_next_writes fails exactly the next n writes without touching thei
   }
 }
 
+SCENARIO("damage_snapshot corrupts or cuts one file, which loading then detects") {
+  eddy::test::scratch_dir tmp{"damage"};
+  auto s = ck::storage::open(tmp.path());
+  REQUIRE(s);
+  for (bool truncate : {false, true}) {
+    INFO((truncate ? "truncated" : "corrupted"));
+    eddy::checkpoint_id id = truncate ? 2 : 1;
+    write_checkpoint(*s, id, 2);
+    REQUIRE(s->load(id));
+    // Files in name order: 0-source-0, 1-counts-0, 1-counts-1; pick 4 is the second.
+    auto file = s->file_of(id, 1, "counts", 0);
+    auto before = fs::file_size(file);
+    auto damaged = s->damage_snapshot(id, 4, truncate);
+    REQUIRE(damaged);
+    CHECK(*damaged == file);
+    CHECK(fs::file_size(file) == (truncate ? before / 2 : before));
+    auto loaded = s->load(id);
+    REQUIRE_FALSE(loaded);
+    CHECK(ck::is(loaded.error(), ck::errc::corrupt_snapshot));
+    CHECK_THAT(eddy::describe(loaded.error()), Catch::Contains(file.filename().string()));
+  }
+  auto none = s->damage_snapshot(7, 0, false);
+  REQUIRE_FALSE(none);
+  CHECK(ck::is(none.error(), ck::errc::not_found));
+}
+
 SCENARIO("a checkpoint written by a newer eddy is neither used nor removed") {
   eddy::test::scratch_dir tmp{"newer"};
   const auto& dir = tmp.path();

@@ -49,6 +49,19 @@ void doubling_job(job& j, int64_t n, double rate, std::vector<int64_t>& out) {
       .name("collect");
 }
 
+/// Runs `doubling_job` over 0..n-1 at 20,000 records a second with `cfg`; checks that the
+/// output is exact and returns the report.
+job_report run_doubling(const job_config& cfg, int64_t n) {
+  job j{cfg};
+  std::vector<int64_t> out;
+  doubling_job(j, n, 20'000, out);
+  auto report = j.run();
+  REQUIRE(report);
+  std::sort(out.begin(), out.end());
+  CHECK(out == doubled(n));
+  return *report;
+}
+
 } // namespace
 
 SCENARIO("checkpoints complete while records flow, and change nothing in the output") {
@@ -84,20 +97,16 @@ SCENARIO("a crashed task is restarted from the last completed checkpoint: nothin
   auto dir = test::temp_dir("eddy_checkpoints_crash");
   fault_plan faults;
   faults.crashes.push_back({"double", 0, 4'000});
-  job j{job_config{}.with_threads(2).with_batch_size(64).with_checkpoints(dir, 20ms).with_faults(
-      faults)};
-  std::vector<int64_t> out;
-  doubling_job(j, 8'000, 20'000, out);
-  auto report = j.run();
-  REQUIRE(report);
-  std::sort(out.begin(), out.end());
-  CHECK(out == doubled(8'000));
-  REQUIRE(report->faults.size() == 1);
-  CHECK(report->faults[0].find("double#0 crashed after") != std::string::npos);
-  REQUIRE(report->recoveries.size() == 1);
-  CHECK(report->recoveries[0].single_task);         // the default: the task alone
-  CHECK(report->recoveries[0].from_checkpoint > 0); // it went back to a checkpoint, not the start
-  CHECK(report->recoveries[0].cause.find("double#0") != std::string::npos);
+  auto report = run_doubling(
+      job_config{}.with_threads(2).with_batch_size(64).with_checkpoints(dir, 20ms).with_faults(
+          faults),
+      8'000);
+  REQUIRE(report.faults.size() == 1);
+  CHECK(report.faults[0].find("double#0 crashed after") != std::string::npos);
+  REQUIRE(report.recoveries.size() == 1);
+  CHECK(report.recoveries[0].single_task);         // the default: the task alone
+  CHECK(report.recoveries[0].from_checkpoint > 0); // it went back to a checkpoint, not the start
+  CHECK(report.recoveries[0].cause.find("double#0") != std::string::npos);
 }
 
 SCENARIO("without checkpoints a crash fails the job and says what happened") {
@@ -207,4 +216,81 @@ SCENARIO("keyed windows restored by a whole-job restart give the closed-form sum
     CHECK(report.recoveries[0].from_checkpoint > 0);
     CHECK(report.checkpoints.size() >= 2);
   }
+}
+
+SCENARIO("a damaged snapshot file is detected: the job goes back to the checkpoint before, and "
+         "the output is exact") {
+  // windows#1 crashes after at least two checkpoints completed; the recovery finds a snapshot
+  // file of the checkpoint it goes back to corrupted (or cut short), and the whole job goes
+  // back one checkpoint further.
+  shuffled_grid g;
+  g.keys = 5;
+  g.times = 1'500; // 7,500 events at 15,000/s
+  for (auto damage : {"corrupt:snapshot", "truncate:snapshot"}) {
+    INFO(damage);
+    auto faults = parse_fault_plan(std::string{"crash:windows#1@after=2000; "} + damage);
+    REQUIRE(faults);
+    auto cfg = job_config{}
+                   .with_threads(2)
+                   .with_batch_size(32)
+                   .with_checkpoints(test::temp_dir("eddy_checkpoints_damaged"), 20ms)
+                   .with_faults(*faults);
+    job_report report;
+    auto got = test::run_paced_windows(cfg, g, 15'000, &report);
+    CHECK(differences(rows(got), closed_form(g, 100, 100)) == "");
+    std::string faults_seen;
+    for (const auto& f : report.faults)
+      faults_seen += f + "; ";
+    INFO("faults: " << faults_seen);
+    REQUIRE(report.faults.size() == 2);
+    CHECK(report.faults[0].find("windows#1 crashed after") != std::string::npos);
+    auto damaged = report.faults[1];
+    CHECK(damaged.find(std::string{"injected fault: "} +
+                       (damage[0] == 'c' ? "corrupted " : "truncated ")) == 0);
+    // The damaged checkpoint's id ends the sentence.
+    auto id = std::stoll(damaged.substr(damaged.rfind(' ') + 1));
+    REQUIRE(report.recoveries.size() == 1);
+    CHECK_FALSE(report.recoveries[0].single_task);
+    CHECK(report.recoveries[0].fallback.find("its snapshot does not load") == 0);
+    CHECK(report.recoveries[0].from_checkpoint < id); // one further back (or more, had one
+    CHECK(report.recoveries[0].from_checkpoint > 0);  // in between been abandoned)
+    std::string notes;
+    for (const auto& n : report.notes)
+      notes += n + "; ";
+    CHECK(notes.find("checkpoint " + std::to_string(id) + " is damaged") != std::string::npos);
+  }
+}
+
+SCENARIO("a failed snapshot write abandons its checkpoint; the next one completes") {
+  auto faults = parse_fault_plan("fail:snapshot@checkpoint=2");
+  REQUIRE(faults);
+  auto report =
+      run_doubling(job_config{}
+                       .with_threads(2)
+                       .with_batch_size(64)
+                       .with_checkpoints(test::temp_dir("eddy_checkpoints_failed_write"), 20ms)
+                       .with_faults(*faults),
+                   6'000);
+  REQUIRE(report.faults.size() == 1);
+  CHECK(report.faults[0] == "injected fault: a snapshot write of checkpoint 2 fails");
+  CHECK(report.checkpoints_abandoned == 1);
+  REQUIRE(report.notes.size() == 1);
+  CHECK(report.notes[0].find("checkpoint 2 abandoned") == 0);
+  REQUIRE(report.checkpoints.size() >= 2);
+  CHECK(report.checkpoints[0].id == 1);
+  CHECK(report.checkpoints[1].id == 3);
+  CHECK(report.recoveries.empty());
+}
+
+SCENARIO("damaging snapshot files without checkpoints is a configuration mistake") {
+  auto faults = parse_fault_plan("corrupt:snapshot");
+  REQUIRE(faults);
+  job j{job_config{}.with_threads(2).with_faults(*faults)};
+  std::vector<int64_t> out;
+  doubling_job(j, 100, 0, out);
+  auto report = j.run();
+  REQUIRE_FALSE(report);
+  CHECK(describe(report.error())
+            .find("the job takes no checkpoints: turn them on with "
+                  "job_config.with_checkpoints") != std::string::npos);
 }

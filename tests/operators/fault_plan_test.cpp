@@ -38,6 +38,22 @@ SCENARIO("a fault plan reads crashes, random kills and the seed") {
   CHECK(plan->seed == 42);
 }
 
+SCENARIO("a fault plan reads faults of the snapshot files") {
+  using sf = fault_plan::snapshot_fault;
+  auto plan = parse_fault_plan("fail:snapshot@checkpoint=3; corrupt:snapshot; truncate: snapshot ;"
+                               "corrupt:snapshot");
+  REQUIRE(plan);
+  REQUIRE(plan->snapshot_faults.size() == 4);
+  CHECK(plan->snapshot_faults[0] == sf{sf::fail_write, 3});
+  CHECK(plan->snapshot_faults[1] == sf{sf::corrupt, 0});
+  CHECK(plan->snapshot_faults[2] == sf{sf::truncate, 0});
+  CHECK(plan->snapshot_faults[3] == sf{sf::corrupt, 0});
+  CHECK_FALSE(plan->empty());
+  CHECK(to_string(*plan) ==
+        "fail:snapshot@checkpoint=3; corrupt:snapshot; truncate:snapshot; corrupt:snapshot");
+  CHECK(*parse_fault_plan(to_string(*plan)) == *plan);
+}
+
 SCENARIO("a fault plan takes ',' between items, whitespace, grouped digits and a default "
          "instance") {
   auto plan = parse_fault_plan(" crash: source-0 @ after = 1_000 ,crash:minute#3@after=7,"
@@ -125,6 +141,18 @@ SCENARIO("every mistake in a fault plan says what is wrong, quotes it and says h
              "kill:random has no parameter 'often'"));
   CHECK(says(mistake("kill:random@every=1s,count=1; kill:random@every=2s,count=1"),
              "kill:random is given twice"));
+  // Snapshot faults.
+  CHECK(says(mistake("fail"), "'fail' says no more: write fail:snapshot@checkpoint=<id>"));
+  CHECK(says(mistake("corrupt:windows#1"),
+             "'corrupt:windows#1': corrupt applies to snapshot files: write corrupt:snapshot"));
+  CHECK(says(mistake("fail:snapshot"), "'fail:snapshot' does not say which checkpoint: write "
+                                       "fail:snapshot@checkpoint=<id>"));
+  CHECK(says(mistake("fail:snapshot@checkpoint=0"), "names no checkpoint"));
+  CHECK(says(mistake("fail:snapshot@after=5"), "fail:snapshot has no parameter 'after'"));
+  CHECK(says(mistake("truncate:snapshot@checkpoint=2"),
+             "truncate:snapshot has no parameter 'checkpoint'"));
+  CHECK(says(mistake("fail:snapshot,checkpoint=2"),
+             "no '@' before them: write fail:snapshot@checkpoint=2"));
   // The seed.
   CHECK(says(mistake("seed=abc"), "'abc' in 'seed=abc' is not a whole number: write digits"));
   CHECK(says(mistake("seed=1; seed=2"), "the seed is given twice ('seed=2')"));

@@ -145,6 +145,9 @@ SCENARIO("the same failure recovered by restarting the whole job gives the same 
   CHECK(differences(rows(got), closed_form(g, 100, 100)) == "");
   REQUIRE(report.recoveries.size() == 1);
   CHECK_FALSE(report.recoveries[0].single_task);
+  CHECK(report.recoveries[0].fallback.empty()); // asked for, not a fallback
+  CHECK(report.recoveries[0].backoff > std::chrono::nanoseconds{0});
+  CHECK(report.recoveries[0].backoff < report.recoveries[0].downtime);
   CHECK(report.records_out("events") < g.size()); // the sources went back too
 }
 
