@@ -148,8 +148,9 @@ public:
       if (log_start_ != from)
         return false; // the barrier of `from` was never sent here
     }
-    // What was sent since the barrier goes out again, before what still waits for credit.
-    replay_left_ = log_.size();
+    // What was sent since the barrier goes out again, before what still waits for credit (which
+    // may hold what an earlier rewire put there to send again).
+    replay_left_ += log_.size();
     while (!log_.empty()) {
       queue_.push_front(std::move(log_.back()));
       log_.pop_back();

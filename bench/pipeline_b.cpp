@@ -2,9 +2,14 @@
 // sliding windows of 10 s every 2 s, a count per (auction, window). eddy's keyed window operator
 // against a hand-written single-threaded loop (a hash map of window counts) over the same
 // in-memory array, in one run. Both must agree on the checksums; at the reference size
-// (20,000,000 events) they must also equal BENCHMARKS.md's.
+// (20,000,000 events) they must also equal BENCHMARKS.md's. With `--checkpoints DIR` eddy runs
+// twice more, taking checkpoints into DIR (every `--checkpoint-interval` ms, default 1,000):
+// ready for whole-job recovery (snapshots only), then for single-task recovery (the default:
+// snapshots, in-flight logs on every channel and determinants), and prints each run's speed
+// against the first's: the cost of checkpointing, and of what single-task recovery keeps.
 //
 //   eddy_bench_pipeline_b [--events 20000000] [--threads 2] [--parallelism 1] [--rocksdb DIR]
+//                         [--checkpoints DIR] [--checkpoint-interval 1000]
 #include "cli.hpp"
 #include "nexmark.hpp"
 
@@ -15,12 +20,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -113,10 +120,16 @@ int main(int argc, char** argv) {
   size_t threads = 2;
   uint32_t parallelism = 1;
   std::string rocksdb;
+  std::string checkpoints;
+  uint64_t interval_ms = 1'000;
   bench::add_pipeline_options(app, events, 1'000'000'000,
                               "bids to process (checksums are known for 20000000)", threads,
                               parallelism, "instances of the window operator");
   app.add_option("--rocksdb", rocksdb, "keep the window state in RocksDB under this directory");
+  app.add_option("--checkpoints", checkpoints,
+                 "also run eddy with checkpoints into this directory, and compare");
+  app.add_option("--checkpoint-interval", interval_ms, "ms between checkpoints")
+      ->check(bench::whole_number(1, 3'600'000));
   CLI11_PARSE(app, argc, argv);
 
   auto bids = bench::make_bids(events);
@@ -125,31 +138,60 @@ int main(int argc, char** argv) {
   auto loop = hand_loop(bids);
   auto loop_s = bench::seconds_since(t0);
 
-  auto sums = std::make_shared<checksums>();
-  auto sink = bench::sum_into(sums, [](checksums& c, const window_result<uint64_t, int64_t>& r) {
-    // BENCHMARKS.md counts windows k >= 0 only; the operator also fires the windows that start
-    // before time 0 and hold its first records.
-    if (r.start >= 0)
-      c.add(r.key, r.start, static_cast<uint64_t>(r.value));
-  });
-  auto cfg = job_config{}.with_threads(threads);
-  if (!rocksdb.empty())
-    cfg.with_state_backend(state::backend_config{}.with_rocksdb(rocksdb));
-  job j{cfg};
-  j.source(from_container(std::move(bids), [](const bid& b) { return timestamp(b.date_time); }))
-      .name("source")
-      .key_by([](const bid& b) { return b.auction; })
-      .window(sliding(10s, 2s))
-      .aggregate(count_of<bid>{})
-      .name("window")
-      .parallelism(parallelism)
-      .sink(sink)
-      .name("sink")
-      .parallelism(parallelism);
-  auto run = bench::timed_run(j);
-  if (!run)
+  // One eddy run over a copy of the bids (the loop's input stays for the next run), with
+  // checkpoints into `dir` when it is not empty.
+  struct eddy_run {
+    checksums sums;
+    double seconds = 0;
+    job_report report;
+  };
+  auto run_eddy = [&](const std::string& dir, recovery_mode how) -> std::optional<eddy_run> {
+    auto sums = std::make_shared<checksums>();
+    auto sink = bench::sum_into(sums, [](checksums& c, const window_result<uint64_t, int64_t>& r) {
+      // BENCHMARKS.md counts windows k >= 0 only; the operator also fires the windows that
+      // start before time 0 and hold its first records.
+      if (r.start >= 0)
+        c.add(r.key, r.start, static_cast<uint64_t>(r.value));
+    });
+    auto cfg = job_config{}.with_threads(threads);
+    if (!rocksdb.empty())
+      cfg.with_state_backend(state::backend_config{}.with_rocksdb(rocksdb));
+    if (!dir.empty()) {
+      cfg.with_checkpoints(dir, std::chrono::milliseconds{interval_ms});
+      cfg.checkpoints.recovery = how;
+    }
+    job j{cfg};
+    j.source(from_container(bids, [](const bid& b) { return timestamp(b.date_time); }))
+        .name("source")
+        .key_by([](const bid& b) { return b.auction; })
+        .window(sliding(10s, 2s))
+        .aggregate(count_of<bid>{})
+        .name("window")
+        .parallelism(parallelism)
+        .sink(sink)
+        .name("sink")
+        .parallelism(parallelism);
+    auto run = bench::timed_run(j);
+    if (!run)
+      return std::nullopt;
+    return eddy_run{*sums, run->second, std::move(run->first)};
+  };
+  auto plain = run_eddy({}, recovery_mode::whole_job);
+  if (!plain)
     return 1;
-  auto& [report, eddy_s] = *run;
+  // (name, run) with checkpoints, for each way of recovering.
+  std::vector<std::pair<const char*, eddy_run>> checkpointed;
+  if (!checkpoints.empty()) {
+    for (auto [name, how] : {std::pair{"whole-job recovery", recovery_mode::whole_job},
+                             std::pair{"single-task recovery", recovery_mode::single_task}}) {
+      auto r = run_eddy(checkpoints, how);
+      if (!r)
+        return 1;
+      checkpointed.emplace_back(name, std::move(*r));
+    }
+  }
+  auto* sums = &plain->sums;
+  auto eddy_s = plain->seconds;
   bool agree = *sums == loop;
   bool is_reference = events == reference_events;
   bool reference_ok =
@@ -173,5 +215,29 @@ int main(int argc, char** argv) {
   std::printf("  hand-written loop (hash map): %8.1f M events/s\n", events / loop_s / 1e6);
   std::printf("  eddy:                         %8.1f M events/s\n", events / eddy_s / 1e6);
   std::printf("  ratio eddy / loop:            %8.2f\n", loop_s / eddy_s);
+  for (const auto& [name, w] : checkpointed) {
+    bool same = w.sums == plain->sums;
+    agree = agree && same;
+    std::vector<int64_t> ns;
+    uint64_t bytes = 0;
+    for (const auto& c : w.report.checkpoints) {
+      ns.push_back(c.duration.count());
+      bytes = std::max(bytes, c.bytes);
+    }
+    std::sort(ns.begin(), ns.end());
+    uint64_t overflows = 0;
+    for (const auto& m : w.report.metrics)
+      overflows += m.log_overflows;
+    std::printf("  eddy, checkpoints every %llu ms, ready for %s: %8.1f M events/s, %s\n",
+                static_cast<unsigned long long>(interval_ms), name, events / w.seconds / 1e6,
+                same ? "same checksums" : "checksums DISAGREE with the run without");
+    std::printf("    ratio to the run without checkpoints: %.2f (%zu completed, p50 %.1f ms, "
+                "largest %.2f MB; %llu abandoned; in-flight logs over their limit %llu "
+                "times)\n",
+                eddy_s / w.seconds, ns.size(), ns.empty() ? 0.0 : ns[ns.size() / 2] / 1e6,
+                static_cast<double>(bytes) / 1e6,
+                static_cast<unsigned long long>(w.report.checkpoints_abandoned),
+                static_cast<unsigned long long>(overflows));
+  }
   return agree && (!is_reference || reference_ok) ? 0 : 1;
 }

@@ -14,12 +14,13 @@
 //   crash:windows#1@after=50000; kill:random@every=100ms,count=20; seed=42
 //
 // Items are separated by `;` (or `,`): `crash:<op>#<instance>@after=<records>` (`#0` when the
-// instance is left out), `kill:random@every=<duration>,count=<n>` (durations in ns, us, ms, s,
-// min or h: `250ms`, `2s`), `fail:snapshot@checkpoint=<id>` (a snapshot write of that
-// checkpoint fails), `corrupt:snapshot` and `truncate:snapshot` (the next recovery finds a
-// snapshot file of the checkpoint it goes back to with a byte flipped, or cut to half; repeat
-// the item for later recoveries) and `seed=<n>`. Numbers may be grouped with `_` (`50_000`).
-// Whitespace around items and parameters is ignored; operator names cannot contain `#@;,:`.
+// instance is left out; `,times=<n>` crashes its replacements too, n incarnations in all),
+// `kill:random@every=<duration>,count=<n>` (durations in ns, us, ms, s, min or h: `250ms`, `2s`),
+// `fail:snapshot@checkpoint=<id>` (a snapshot write of that checkpoint fails), `corrupt:snapshot`
+// and `truncate:snapshot` (the next recovery finds a snapshot file of the checkpoint it goes back
+// to with a byte flipped, or cut to half; repeat the item for later recoveries) and `seed=<n>`.
+// Numbers may be grouped with `_` (`50_000`). Whitespace around items and parameters is ignored;
+// operator names cannot contain `#@;,:`.
 #pragma once
 
 #include <eddy/operators/errc.hpp>
@@ -48,6 +49,9 @@ struct fault_plan {
     std::string op;
     uint32_t instance = 0;
     uint64_t after_records = 0;
+    /// How many incarnations crash: with 2 the replacement crashes too, after as many records
+    /// (counted from its start, what it is sent again included). Default: 1.
+    uint32_t times = 1;
   };
   /// Crashes by record count.
   std::vector<crash> crashes;
@@ -89,7 +93,8 @@ struct fault_plan {
 }
 
 [[nodiscard]] inline bool operator==(const fault_plan::crash& x, const fault_plan::crash& y) {
-  return x.op == y.op && x.instance == y.instance && x.after_records == y.after_records;
+  return x.op == y.op && x.instance == y.instance && x.after_records == y.after_records &&
+         x.times == y.times;
 }
 
 [[nodiscard]] inline bool operator==(const fault_plan& x, const fault_plan& y) {
@@ -300,9 +305,19 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       }
       bool has_after = false;
       for (const auto& [name, value] : values) {
+        if (name == "times") {
+          auto n = parse_count(value, "incarnations", item);
+          if (!n)
+            return n.error();
+          if (*n == 0 || *n > 1'000'000)
+            return fault_plan_error("times=" + std::string{value} + " in " + quoted +
+                                    " is not a number of incarnations: write 1 to 1000000");
+          c.times = static_cast<uint32_t>(*n);
+          continue;
+        }
         if (name != "after")
           return fault_plan_error("a crash has no parameter '" + std::string{name} + "' (in " +
-                                  quoted + "): it takes after=<records>");
+                                  quoted + "): it takes after=<records> and times=<n>");
         auto n = parse_count(value, "records", item);
         if (!n)
           return n.error();
@@ -403,7 +418,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
   auto add = [&out](const std::string& item) { out += (out.empty() ? "" : "; ") + item; };
   for (const auto& c : plan.crashes)
     add("crash:" + c.op + "#" + std::to_string(c.instance) +
-        "@after=" + std::to_string(c.after_records));
+        "@after=" + std::to_string(c.after_records) +
+        (c.times == 1 ? std::string{} : ",times=" + std::to_string(c.times)));
   if (plan.kill_every.count() > 0 && plan.kill_count > 0)
     add("kill:random@every=" + to_duration_string(plan.kill_every) +
         ",count=" + std::to_string(plan.kill_count));

@@ -556,7 +556,8 @@ caf::expected<job_report> job::run() {
   std::vector<task_slot> slots;
   std::map<caf::actor_addr, size_t> slot_of;
   std::vector<std::vector<caf::actor>> actors(nodes.size());
-  std::vector<bool> crash_fired(cfg_.faults.crashes.size(), false);
+  // How many times each crash of the fault plan fired.
+  std::vector<uint32_t> crash_fired(cfg_.faults.crashes.size(), 0);
   caf::error failure;
   caf::actor writer_of_generation;
   const bool single_task = checkpointing && chk_cfg.recovery == recovery_mode::single_task;
@@ -622,7 +623,7 @@ caf::expected<job_report> job::run() {
     }
     for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f) {
       const auto& crash = cfg_.faults.crashes[f];
-      if (!crash_fired[f] && crash.op == n.name && crash.instance == i)
+      if (crash_fired[f] < crash.times && crash.op == n.name && crash.instance == i)
         spec.crash_after_records = crash.after_records;
     }
     return spec;
@@ -879,9 +880,10 @@ caf::expected<job_report> job::run() {
       restarts.pop_front();
     if (restarts.size() + 1 > chk_cfg.max_restarts)
       return decline("the restart limit is reached");
+    // (A replacement that failed before a checkpoint completed is replaced again the same way:
+    // the tasks feeding it still log what they sent since the checkpoint, and the coordinator
+    // kept every determinant since, its predecessor's and its own.)
     auto from = completed.empty() ? checkpoint_id{0} : completed.back();
-    if (s.replaced_at == from)
-      return decline("its replacement failed before a checkpoint completed");
     std::vector<size_t> feeders;
     for (size_t u = 0; u < slots.size(); ++u) {
       if (u == k || !feeds(u, k))
@@ -1089,7 +1091,7 @@ caf::expected<job_report> job::run() {
             for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f)
               if (cfg_.faults.crashes[f].op == nodes[s->op].name &&
                   cfg_.faults.crashes[f].instance == s->instance)
-                crash_fired[f] = true;
+                ++crash_fired[f];
           } else if (auto k = killed.find(x.source); k != killed.end()) {
             report.faults.push_back(k->second);
             why = "killed by the fault plan";

@@ -86,8 +86,8 @@ public:
 private:
   /// Puts every key with window state in the fire index at the time its state says it is due
   /// (window_key_state::scheduled): the one entry of the key that a visit acts on. The entries a
-  /// visit would skip as stale are left out, and keys due at the same time are visited in key
-  /// group order rather than in the order they were scheduled.
+  /// visit would skip as stale are left out; keys due at the same time fire in the index's
+  /// canonical order, as they did before the snapshot.
   void rebuild_fire_index() {
     auto range = store_.range();
     for (auto kg = range.first; kg < range.end; ++kg)

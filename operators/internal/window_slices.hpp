@@ -8,10 +8,13 @@
 
 #include <eddy/actors/messages.hpp>
 #include <eddy/operators/window.hpp>
+#include <eddy/state/codec.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <numeric>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -98,11 +101,25 @@ private:
   int64_t hi_;
 };
 
+/// True when `a < b` compiles for two const T&.
+template <class T, class = void>
+struct is_less_comparable : std::false_type {};
+
+template <class T>
+struct is_less_comparable<
+    T, std::void_t<decltype(std::declval<const T&>() < std::declval<const T&>())>>
+    : std::true_type {};
+
 /// Window ends still to fire, by fire time, with the keys (and key groups) they concern. It is an
 /// index over the window state, not state of its own: every key's window state holds the ends it
 /// registered ([lo, hi]) and the last one that fired, so a restore rebuilds the index from the
 /// keys of its key groups. A key may
 /// appear twice at one time; the window state skips the second (window_key_state::last_fired).
+///
+/// The keys due at one time fire in one canonical order, by key group and then by key (by its
+/// encoded bytes when the key has no `<`), whatever order they were registered in: a task
+/// restored from a snapshot then emits exactly what its predecessor emitted, in the same order,
+/// which single-task recovery needs (its receivers drop what they have seen by position).
 template <class K>
 class window_fire_index {
 public:
@@ -122,6 +139,7 @@ public:
       auto node = index_.extract(index_.begin());
       last_ = index_.end();
       size_ -= node.mapped().size();
+      canonical_order(node.mapped());
       for (auto& [kg, key] : node.mapped())
         f(node.key(), kg, key);
     }
@@ -131,6 +149,27 @@ public:
   [[nodiscard]] size_t size() const noexcept { return size_; }
 
 private:
+  static void canonical_order(std::vector<std::pair<uint32_t, K>>& xs) {
+    if (xs.size() < 2)
+      return;
+    if constexpr (is_less_comparable<K>::value) {
+      std::sort(xs.begin(), xs.end());
+    } else {
+      std::vector<std::pair<uint32_t, std::vector<char>>> order;
+      order.reserve(xs.size());
+      for (const auto& [kg, key] : xs)
+        order.emplace_back(kg, state::encode(key));
+      std::vector<size_t> at(xs.size());
+      std::iota(at.begin(), at.end(), size_t{0});
+      std::sort(at.begin(), at.end(), [&](size_t a, size_t b) { return order[a] < order[b]; });
+      std::vector<std::pair<uint32_t, K>> sorted;
+      sorted.reserve(xs.size());
+      for (auto i : at)
+        sorted.push_back(std::move(xs[i]));
+      xs = std::move(sorted);
+    }
+  }
+
   /// Window end -> (key group, key) to fire.
   std::map<int64_t, std::vector<std::pair<uint32_t, K>>> index_;
   /// The entry of the last `add`, to skip the map search for runs of one end.

@@ -38,6 +38,18 @@ SCENARIO("a fault plan reads crashes, random kills and the seed") {
   CHECK(plan->seed == 42);
 }
 
+SCENARIO("a crash can hit the replacements too") {
+  auto plan = parse_fault_plan("crash:windows#1@after=1500,times=3");
+  REQUIRE(plan);
+  REQUIRE(plan->crashes.size() == 1);
+  CHECK(plan->crashes[0] == fault_plan::crash{"windows", 1, 1'500, 3});
+  CHECK(to_string(*plan) == "crash:windows#1@after=1500,times=3");
+  CHECK(to_string(*parse_fault_plan("crash:w@after=5,times=1")) == "crash:w#0@after=5");
+  CHECK(says(mistake("crash:w@after=5,times=0"),
+             "times=0 in 'crash:w@after=5,times=0' is not a number of incarnations"));
+  CHECK(says(mistake("crash:w@times=2"), "does not say when"));
+}
+
 SCENARIO("a fault plan reads faults of the snapshot files") {
   using sf = fault_plan::snapshot_fault;
   auto plan = parse_fault_plan("fail:snapshot@checkpoint=3; corrupt:snapshot; truncate: snapshot ;"

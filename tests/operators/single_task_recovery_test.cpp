@@ -128,6 +128,37 @@ SCENARIO("a failed window task restarts alone: the sources never restart, the su
   }
 }
 
+SCENARIO("a replacement that fails before a checkpoint completes is replaced alone again") {
+  // No checkpoint completes in this run (one every 10 s): windows#1 and then its replacement
+  // crash, each after 1,500 records, and both go back to the start of the input alone; the
+  // tasks feeding them send everything again, twice.
+  shuffled_grid g;
+  g.keys = 5;
+  g.times = 1'500;
+  auto faults = parse_fault_plan("crash:windows#1@after=1500,times=2");
+  REQUIRE(faults);
+  auto cfg = job_config{}
+                 .with_threads(2)
+                 .with_batch_size(32)
+                 .with_checkpoints(test::temp_dir("eddy_recovery_again"), 10s)
+                 .with_faults(*faults);
+  job_report report;
+  auto got = test::run_paced_windows(cfg, g, 15'000, &report);
+  CHECK(differences(rows(got), closed_form(g, 100, 100)) == "");
+  std::string causes;
+  for (const auto& r : report.recoveries)
+    causes += r.cause + " [" + r.fallback + "]; ";
+  INFO("recoveries: " << causes);
+  CHECK(report.faults.size() == 2);
+  REQUIRE(report.recoveries.size() == 2);
+  for (const auto& r : report.recoveries) {
+    CHECK(r.single_task);
+    CHECK(r.from_checkpoint == 0);
+    CHECK(r.cause.find("windows#1") != std::string::npos);
+  }
+  CHECK(report.records_out("events") == g.size()); // the sources never went back
+}
+
 SCENARIO("the same failure recovered by restarting the whole job gives the same sums") {
   shuffled_grid g;
   g.keys = 5;
