@@ -15,7 +15,7 @@
 // Why checkpoints every 20 ms by default: a failure abandons the checkpoint in progress, and a
 // task is recovered alone only from the last completed one, with no task feeding it replaced
 // since. With kills every 100 ms and checkpoints as rare, the next kill often finds the same
-// checkpoint still the last one and a neighbour replaced since; the whole job then goes back,
+// checkpoint still the last one and a feeder replaced since; the whole job then goes back,
 // after a backoff that grows with the recent recoveries (up to 1 s). `--interval 100` shows it:
 // each whole-job fallback is listed with its reason.
 //
