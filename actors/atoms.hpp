@@ -37,6 +37,8 @@ using complete_atom = caf::atom_constant<caf::atom("e_complete")>;
 using abort_atom = caf::atom_constant<caf::atom("e_abort")>;
 /// Coordinator -> upstream task: a downstream instance was replaced; resend to it.
 using rewire_atom = caf::atom_constant<caf::atom("e_rewire")>;
+/// User (`job::savepoint`) -> coordinator: a savepoint was requested.
+using savepoint_atom = caf::atom_constant<caf::atom("e_savept")>;
 /// Task -> coordinator: determinants to keep for a replay.
 using det_atom = caf::atom_constant<caf::atom("e_det")>;
 

@@ -109,7 +109,8 @@ std::string task::origin() const {
 }
 
 caf::behavior task::make_behavior() {
-  if (!logic_) {
+  if (!logic_ || !init_error_.empty()) {
+    // Its logic could not be created, or not restored: running it would lose state.
     fail("operator " + origin() + " could not start: " + init_error_);
     return {};
   }
@@ -152,6 +153,11 @@ caf::behavior task::make_behavior() {
       },
       [this](abort_atom, checkpoint_id id) {
         aborted_ = std::max(aborted_, id);
+        if (stopped_at_ != 0 && stopped_at_ <= id) {
+          // The savepoint this source stopped at was abandoned: the job goes on.
+          stopped_at_ = 0;
+          schedule_produce();
+        }
         if (aligning_ != 0 && aligning_ <= id) {
           aligning_ = 0;
           release_held();
@@ -176,12 +182,15 @@ caf::behavior task::make_behavior() {
         else if (inputs_.empty())
           finish();
       },
-      [this](checkpoint_atom, checkpoint_id id) {
+      [this](checkpoint_atom, checkpoint_id id, bool stop) {
         // Sources only: the coordinator starts checkpoint `id` here. A source that is ending
-        // takes none; the coordinator counts it as finished before the checkpoint.
+        // takes none; the coordinator counts it as finished before the checkpoint. With `stop`
+        // (a stop with savepoint) it emits nothing after the barrier: the job ends there.
         if (failed_ || finishing_ || !started_ || !logic_->is_source() || id <= last_barrier_)
           return;
         take_checkpoint(id);
+        if (stop)
+          stopped_at_ = id;
         after_output_change();
       },
       [this](produce_atom) {
@@ -412,9 +421,32 @@ std::string task::runtime_state() const {
   return out;
 }
 
+timestamp task::watermark_of(const std::string& runtime) noexcept {
+  try {
+    size_t at = 0;
+    if (runtime.empty() || take<uint8_t>(runtime, at) != 1)
+      return min_time;
+    auto n = take<uint32_t>(runtime, at);
+    // Per input: next_seq, watermark, ended, idle, epoch.
+    constexpr size_t per_input = 8 + 8 + 1 + 1 + 4;
+    if (n > runtime.size() / per_input)
+      return min_time;
+    at += size_t{n} * per_input;
+    return take<int64_t>(runtime, at);
+  } catch (const std::exception&) {
+    return min_time;
+  }
+}
+
 void task::restore_runtime(const std::string& bytes) {
-  if (bytes.empty())
-    return; // a checkpoint of another parallelism: the channels start afresh
+  if (bytes.empty()) {
+    // A checkpoint of another parallelism: the channels start afresh, event time where the
+    // operator's instances were.
+    for (auto& in : inputs_)
+      in.watermark = spec_.restore_watermark;
+    watermark_ = spec_.restore_watermark;
+    return;
+  }
   size_t at = 0;
   if (take<uint8_t>(bytes, at) != 1)
     throw std::runtime_error("its runtime state has an unknown version");
@@ -742,14 +774,14 @@ void task::update_peak_queued() {
 // -- sources ------------------------------------------------------------------------------------
 
 void task::schedule_produce() {
-  if (produce_scheduled_ || finishing_ || failed_)
+  if (produce_scheduled_ || finishing_ || failed_ || stopped_at_ != 0)
     return;
   produce_scheduled_ = true;
   send(this, produce_atom::value);
 }
 
 void task::run_source() {
-  if (finishing_ || failed_)
+  if (finishing_ || failed_ || stopped_at_ != 0)
     return;
   for (int i = 0; i < steps_per_produce; ++i) {
     if (blocked()) {

@@ -145,6 +145,10 @@ struct task_spec {
   /// Checkpoints up to this one were abandoned (or are, as this instance starts): their
   /// barriers are ignored.
   checkpoint_id aborted = 0;
+  /// Recovery from a checkpoint of another parallelism (whose runtime state does not fit): the
+  /// watermark every input starts at, the lowest the operator's instances had then, so records
+  /// that were late before stay late. Default: none.
+  timestamp restore_watermark = min_time;
 };
 
 /// Error codes of faults the runtime injects (category `fault_category`).
@@ -230,6 +234,10 @@ public:
   /// The highest checkpoint this instance took a snapshot for (0: none yet, or the checkpoint it
   /// was restored from).
   [[nodiscard]] checkpoint_id last_checkpoint() const noexcept { return last_barrier_; }
+
+  /// The watermark recorded in a snapshot's runtime state (`instance_state::runtime`), or
+  /// `min_time` when there is none or it does not decode.
+  [[nodiscard]] static timestamp watermark_of(const std::string& runtime) noexcept;
 
   /// The logic emitted outside an input batch (a processing-time timer fired): what it emitted
   /// ships after the linger time, as after a batch, even while no input arrives.
@@ -385,6 +393,8 @@ private:
   size_t parked_count_ = 0;
   /// The highest checkpoint the coordinator abandoned.
   checkpoint_id aborted_ = 0;
+  /// Sources: the savepoint this instance stopped at (the job stops there), 0 when producing.
+  checkpoint_id stopped_at_ = 0;
   /// The job coordinator, set by the start message.
   caf::actor coordinator_;
   /// Where dead letters go, set by the start message.

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -94,6 +95,23 @@ storage::storage(fs::path dir, size_t keep_last)
     , shared_(std::make_unique<shared_state>()) {
   // nop
 }
+
+namespace {
+
+/// The id of a checkpoint folder named `name` ("chk-<id>"), if it is one.
+std::optional<checkpoint_id> id_of(const std::string& name) {
+  if (name.size() < 5 || name.size() > 4 + 19 || name.compare(0, 4, "chk-") != 0)
+    return std::nullopt;
+  checkpoint_id id = 0;
+  const auto* b = name.data() + 4;
+  const auto* e = name.data() + name.size();
+  auto [p, err] = std::from_chars(b, e, id);
+  if (err != std::errc{} || p != e || id < 1 || *b == '-' || *b == '+')
+    return std::nullopt;
+  return id;
+}
+
+} // namespace
 
 caf::expected<storage> storage::open(fs::path dir, size_t keep_last) {
   if (keep_last == 0)
@@ -195,20 +213,30 @@ std::map<checkpoint_id, fs::path> storage::list_dirs() const {
   std::map<checkpoint_id, fs::path> out;
   std::error_code ec;
   for (fs::directory_iterator i{dir_, ec}, end; !ec && i != end; i.increment(ec)) {
-    auto name = i->path().filename().string();
-    if (name.size() < 5 || name.size() > 4 + 19 || name.compare(0, 4, "chk-") != 0)
-      continue;
-    checkpoint_id id = 0;
-    auto* b = name.data() + 4;
-    auto* e = name.data() + name.size();
-    auto [p, err] = std::from_chars(b, e, id);
-    if (err != std::errc{} || p != e || id < 1 || *b == '-' || *b == '+')
-      continue;
+    auto id = id_of(i->path().filename().string());
     std::error_code dec;
-    if (i->is_directory(dec))
-      out.emplace(id, i->path());
+    if (id && i->is_directory(dec))
+      out.emplace(*id, i->path());
   }
   return out;
+}
+
+caf::expected<loaded_checkpoint> storage::load_path(const fs::path& chk_dir) {
+  auto dir = chk_dir.lexically_normal();
+  if (!dir.empty() && dir.filename().empty())
+    dir = dir.parent_path(); // a trailing slash
+  auto id = id_of(dir.filename().string());
+  if (!id)
+    return make_error(errc::invalid_config,
+                      dir.string() + " is not a checkpoint or savepoint folder: those are named "
+                                     "chk-<id> (e.g. /var/lib/app/checkpoints/chk-0000000012); "
+                                     "give the folder a run reported");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return make_error(errc::not_found,
+                      "the checkpoint or savepoint folder " + dir.string() + " does not exist");
+  auto parent = dir.parent_path();
+  return storage{parent.empty() ? fs::path{"."} : parent, 1}.load(*id);
 }
 
 caf::expected<manifest> storage::read_manifest(checkpoint_id id) const {

@@ -113,6 +113,12 @@ public:
   /// verified. Errors: not_found, or the error of the first file that fails, naming it.
   [[nodiscard]] caf::expected<loaded_checkpoint> load(checkpoint_id id) const;
 
+  /// Loads the checkpoint or savepoint in folder `chk_dir` (`<dir>/chk-<id>`, as a run reports
+  /// it), verified like `load`. Errors: invalid_config when the folder is not named chk-<id>,
+  /// not_found when it does not exist or never completed, the first damaged file's error.
+  [[nodiscard]] static caf::expected<loaded_checkpoint>
+  load_path(const std::filesystem::path& chk_dir);
+
   /// Loads the newest completed checkpoint that verifies. When one fails, appends to `notes`
   /// (when not null) "checkpoint 12 is damaged (<why>): recovering from checkpoint 11 instead"
   /// and tries the one before. Errors: not_found when no checkpoint was ever completed, the

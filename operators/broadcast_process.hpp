@@ -141,8 +141,8 @@ public:
   }
 
   /// Recovery. Every instance held the same broadcast state, and each gets back its own copy (the
-  /// operator state of its index). After a change of parallelism an instance beyond the old
-  /// count has none: it starts with an empty broadcast state until the broadcast input fills it.
+  /// operator state of its index; after a change of parallelism, an instance beyond the old count
+  /// gets instance 0's).
   void restore(task& t, checkpoint_id, instance_state&& in) override {
     core::restore_keyed_state(t, in);
     if (in.operator_state.empty())

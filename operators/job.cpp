@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -372,7 +373,32 @@ struct pending_checkpoint {
   std::chrono::steady_clock::time_point started;
   /// Slots whose snapshot is stored, with its size.
   std::map<size_t, uint64_t> acked;
+  /// A savepoint (kept by pruning), and whether the job stops there.
+  bool savepoint = false;
+  bool stop = false;
+  /// Who waits for the savepoint.
+  std::vector<std::promise<caf::expected<savepoint_info>>> waiting;
 };
+
+/// The parallelism operator `op_index` had at checkpoint `chk` (0: not in it).
+uint32_t parallelism_in(const checkpoint::loaded_checkpoint& chk, uint32_t op_index) {
+  for (const auto& t : chk.m.tasks)
+    if (t.op_index == op_index)
+      return t.parallelism;
+  return 0;
+}
+
+/// The lowest watermark the instances of operator `op_index` had at checkpoint `chk`.
+timestamp watermark_in(const checkpoint::loaded_checkpoint& chk, uint32_t op_index) {
+  auto wm = max_time;
+  bool any = false;
+  for (auto i = chk.states.lower_bound({op_index, 0});
+       i != chk.states.end() && i->first.first == op_index; ++i) {
+    wm = std::min(wm, task::watermark_of(i->second.runtime));
+    any = true;
+  }
+  return any ? wm : min_time;
+}
 
 /// The snapshot writer of one generation: writes each task's state to the checkpoint
 /// directory off the tasks' threads, and tells the coordinator.
@@ -406,6 +432,41 @@ caf::behavior snapshot_writer(caf::event_based_actor* self,
                      describe(written.error()));
       },
   };
+}
+
+/// Whether job `g` can start from checkpoint `chk` (folder `path`): the same operators in the
+/// same order, sources with the parallelism they had there. Otherwise a sentence on what differs.
+caf::error check_start_from(const internal::graph& g, const checkpoint::loaded_checkpoint& chk,
+                            const std::string& path) {
+  auto refuse = [&](const std::string& why) {
+    return make_error(errc::invalid_topology,
+                      "job_config.checkpoints.start_from: " + path + ' ' + why);
+  };
+  // One entry per operator, in the order operators were added.
+  std::map<uint32_t, const checkpoint::task_entry*> ops;
+  for (const auto& t : chk.m.tasks)
+    ops.emplace(t.op_index, &t);
+  for (const auto& [op, entry] : ops) {
+    const auto& t = *entry;
+    if (t.op_index >= g.nodes.size() || g.nodes[t.op_index].name != t.op)
+      return refuse("holds operator '" + t.op + "' at position " + std::to_string(t.op_index) +
+                    ", where this job has " +
+                    (t.op_index < g.nodes.size() ? "'" + g.nodes[t.op_index].name + "'"
+                                                 : std::string{"no operator"}) +
+                    ": a job starts from a savepoint of the same operators, named the same and "
+                    "added in the same order (only their parallelism may change)");
+    const auto& n = g.nodes[t.op_index];
+    if (n.kind == "source" && t.parallelism != n.parallelism)
+      return refuse("has " + std::to_string(t.parallelism) + " instance(s) of source '" + n.name +
+                    "', this job " + std::to_string(n.parallelism) +
+                    ": a source's position belongs to its instance, so give the source the "
+                    "parallelism it had");
+  }
+  for (const auto& n : g.nodes)
+    if (ops.count(static_cast<uint32_t>(n.id)) == 0)
+      return refuse("has no state of operator '" + n.name +
+                    "': start from a savepoint of this job, with the same operators");
+  return caf::none;
 }
 
 /// The wait before restart number `n` (1-based) of a window: doubling from `base` up to `max`,
@@ -463,6 +524,27 @@ caf::expected<job_report> job::run() {
   }
   if (auto err = check_faults())
     return err;
+  // A savepoint (or a checkpoint) to start from: what a recovery goes back to until this run
+  // completes a checkpoint of its own.
+  std::optional<checkpoint::loaded_checkpoint> base;
+  if (!chk_cfg.start_from.empty()) {
+    auto got = checkpoint::storage::load_path(chk_cfg.start_from);
+    if (!got)
+      return make_error(errc::invalid_topology,
+                        "job_config.checkpoints.start_from: " + describe(got.error()));
+    if (auto err = check_start_from(*g_, *got, chk_cfg.start_from))
+      return err;
+    base = std::move(*got);
+    // Ids go on from it: a task restored from it ignores barriers up to its id.
+    next_checkpoint = std::max(next_checkpoint, base->m.id + 1);
+  }
+  const checkpoint_id base_id = base ? base->m.id : 0;
+  // Whether the parallelism of some operator differs from checkpoint `chk`'s.
+  auto rescaled = [&](const checkpoint::loaded_checkpoint& chk) {
+    return std::any_of(nodes.begin(), nodes.end(), [&](const internal::node& n) {
+      return parallelism_in(chk, static_cast<uint32_t>(n.id)) != n.parallelism;
+    });
+  };
 
   caf::actor_system_config sys_cfg;
   configure(sys_cfg, cfg_, *g_, !cfg_.placement.empty());
@@ -620,6 +702,17 @@ caf::expected<job_report> job::run() {
       spec.restore_finished = checkpoint::finished(*chk, spec.op_index, i);
       spec.restore = std::make_shared<instance_state>(
           checkpoint::assemble(*chk, spec.op_index, i, n.parallelism, cfg_.channels.key_groups));
+      if (rescaled(*chk)) {
+        // Sequence numbers of channels of another shape mean nothing here: every channel starts
+        // afresh (every task starts from this checkpoint), event time where the operator was.
+        spec.restore->runtime.clear();
+        spec.restore_watermark = watermark_in(*chk, spec.op_index);
+        // Broadcast state is the same on every instance: a new one takes instance 0's copy.
+        auto old = parallelism_in(*chk, spec.op_index);
+        auto first = chk->states.find({spec.op_index, 0});
+        if (n.kind == "broadcast_process" && i >= old && first != chk->states.end())
+          spec.restore->operator_state = first->second.operator_state;
+      }
     }
     for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f) {
       const auto& crash = cfg_.faults.crashes[f];
@@ -710,17 +803,28 @@ caf::expected<job_report> job::run() {
   // Checkpoints.
   std::vector<checkpoint_id> completed; // this run's, ascending
   std::optional<pending_checkpoint> pending;
+  // Savepoints asked for while another checkpoint was under way (or the job recovered).
+  std::vector<savepoint_request> savepoints_waiting;
+  // The savepoint the job stopped at (stop_with_savepoint), once it completed.
+  checkpoint_id stopped_at = 0;
   auto abandon = [&](const std::string& why) {
     if (!pending)
       return;
-    // Tasks aligning on it stop holding their inputs back.
+    // Tasks aligning on it stop holding their inputs back (and sources stopped at it go on).
     for (auto& s : slots)
       if (!s.done && !s.down)
         self->send(s.actor, abort_atom::value, pending->id);
     ++report.checkpoints_abandoned;
     if (!why.empty())
       report.notes.push_back("checkpoint " + std::to_string(pending->id) + " abandoned: " + why);
+    for (auto& w : pending->waiting)
+      w.set_value(make_error(errc::job_failed,
+                             "savepoint " + std::to_string(pending->id) + " was abandoned: " +
+                                 (why.empty() ? std::string{"a task failed during it"} : why) +
+                                 "; ask again"));
     pending.reset();
+    if (!savepoints_waiting.empty())
+      self->send(self, savepoint_atom::value);
   };
   // Recovery.
   enum class phase { running, stopping, waiting } ph = phase::running;
@@ -774,6 +878,7 @@ caf::expected<job_report> job::run() {
     }
     checkpoint::manifest m;
     m.id = pending->id;
+    m.savepoint = pending->savepoint;
     m.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -797,7 +902,19 @@ caf::expected<job_report> job::run() {
     auto id = pending->id;
     report.checkpoints.push_back({id, std::chrono::steady_clock::now() - pending->started, bytes});
     completed.push_back(id);
+    if (pending->savepoint) {
+      savepoint_info info{id, storage->path_of(id).string()};
+      report.savepoints.push_back(info);
+      for (auto& w : pending->waiting)
+        w.set_value(info);
+      if (pending->stop) {
+        stopped_at = id; // the job ends here (after the loop)
+        running = false;
+      }
+    }
     pending.reset();
+    if (!savepoints_waiting.empty() && stopped_at == 0)
+      self->send(self, savepoint_atom::value);
     // In-flight logs and determinants before it are no longer needed.
     for (auto& s : slots) {
       if (single_task && !s.done && !s.down)
@@ -883,7 +1000,7 @@ caf::expected<job_report> job::run() {
     // (A replacement that failed before a checkpoint completed is replaced again the same way:
     // the tasks feeding it still log what they sent since the checkpoint, and the coordinator
     // kept every determinant since, its predecessor's and its own.)
-    auto from = completed.empty() ? checkpoint_id{0} : completed.back();
+    auto from = completed.empty() ? base_id : completed.back();
     std::vector<size_t> feeders;
     for (size_t u = 0; u < slots.size(); ++u) {
       if (u == k || !feeds(u, k))
@@ -898,7 +1015,9 @@ caf::expected<job_report> job::run() {
       feeders.push_back(u);
     }
     std::optional<checkpoint::loaded_checkpoint> chk;
-    if (from > 0) {
+    if (completed.empty()) {
+      chk = base; // the savepoint the run started from, if any
+    } else {
       auto got = storage->load(from);
       if (!got)
         return decline("its snapshot does not load: " + describe(got.error()));
@@ -947,13 +1066,34 @@ caf::expected<job_report> job::run() {
         {cause, from, std::chrono::steady_clock::now() - detected, /*single_task=*/true, {}, {}});
     return true;
   };
+  auto sources_running = [&] {
+    return std::any_of(slots.begin(), slots.end(),
+                       [&](auto& s) { return is_source_slot(s) && !s.done; });
+  };
+  // Starts checkpoint `next_checkpoint` at the sources (a savepoint, at which the job stops).
+  auto begin_checkpoint = [&](bool savepoint, bool stop,
+                              std::vector<std::promise<caf::expected<savepoint_info>>> waiting) {
+    pending =
+        pending_checkpoint{next_checkpoint++, std::chrono::steady_clock::now(), {}, savepoint, stop,
+                           std::move(waiting)};
+    for (const auto& f : cfg_.faults.snapshot_faults)
+      if (f.kind == fault_plan::snapshot_fault::fail_write && f.checkpoint == pending->id) {
+        storage->fail_next_writes(1);
+        report.faults.push_back("injected fault: a snapshot write of checkpoint " +
+                                std::to_string(pending->id) + " fails");
+      }
+    for (auto& s : slots)
+      if (is_source_slot(s) && !s.done)
+        self->send(s.actor, checkpoint_atom::value, pending->id, stop);
+    try_complete();
+  };
   auto maybe_restart = [&] {
     if (ph != phase::stopping ||
         std::any_of(slots.begin(), slots.end(), [](auto& s) { return !s.down; }))
       return;
     if (writer_of_generation)
       self->send_exit(writer_of_generation, caf::exit_reason::user_shutdown);
-    auto from = completed.empty() ? checkpoint_id{0} : completed.back();
+    auto from = completed.empty() ? base_id : completed.back();
     for (auto& c : committers)
       c->abort_after(from);
     dl_open.clear();
@@ -977,12 +1117,14 @@ caf::expected<job_report> job::run() {
       completed.pop_back();
       report.notes.push_back("checkpoint " + std::to_string(damaged) + " is damaged (" +
                              describe(got.error()) + "): recovering from " +
-                             (completed.empty()
-                                  ? std::string{"the start of the input"}
-                                  : "checkpoint " + std::to_string(completed.back())) +
+                             (!completed.empty() ? "checkpoint " + std::to_string(completed.back())
+                              : base             ? "the savepoint the run started from"
+                                                 : std::string{"the start of the input"}) +
                              " instead");
     }
-    auto from = completed.empty() ? checkpoint_id{0} : completed.back();
+    if (completed.empty())
+      chk = base;
+    auto from = completed.empty() ? base_id : completed.back();
     // Going back past a completed checkpoint takes back what sinks committed after it.
     for (auto& c : committers)
       c->abort_after(from);
@@ -997,10 +1139,21 @@ caf::expected<job_report> job::run() {
         {recovery_cause, from, std::chrono::steady_clock::now() - failure_at,
          /*single_task=*/false, std::exchange(fallback_reason, {}), restart_backoff});
     ph = phase::running;
+    if (!savepoints_waiting.empty())
+      self->send(self, savepoint_atom::value);
   };
 
   auto start = std::chrono::steady_clock::now();
-  spawn_generation(nullptr);
+  {
+    std::lock_guard<std::mutex> guard{live_mtx_};
+    coordinator_ = coordinator;
+  }
+  if (base)
+    report.notes.push_back(std::string{"started from "} +
+                           (base->m.savepoint ? "savepoint " : "checkpoint ") +
+                           std::to_string(base_id) + " (" + chk_cfg.start_from + ")" +
+                           (rescaled(*base) ? ", with another parallelism" : ""));
+  spawn_generation(base ? &*base : nullptr);
   if (!failure) {
     if (checkpointing)
       self->delayed_send(self, chk_cfg.interval, trigger_atom::value);
@@ -1125,20 +1278,34 @@ caf::expected<job_report> job::run() {
           return;
         if (pending && std::chrono::steady_clock::now() - pending->started >= chk_cfg.timeout)
           abandon("not complete within checkpoints.timeout");
-        if (pending || std::none_of(slots.begin(), slots.end(),
-                                    [&](auto& s) { return is_source_slot(s) && !s.done; }))
-          return; // one checkpoint at a time; none once every source has ended
-        pending = pending_checkpoint{next_checkpoint++, std::chrono::steady_clock::now(), {}};
-        for (const auto& f : cfg_.faults.snapshot_faults)
-          if (f.kind == fault_plan::snapshot_fault::fail_write && f.checkpoint == pending->id) {
-            storage->fail_next_writes(1);
-            report.faults.push_back("injected fault: a snapshot write of checkpoint " +
-                                    std::to_string(pending->id) + " fails");
-          }
-        for (auto& s : slots)
-          if (is_source_slot(s) && !s.done)
-            self->send(s.actor, checkpoint_atom::value, pending->id);
-        try_complete();
+        if (!pending && sources_running())
+          begin_checkpoint(false, false, {}); // one at a time; none once every source ended
+      },
+      [&](savepoint_atom) {
+        {
+          std::lock_guard<std::mutex> guard{live_mtx_};
+          for (auto& r : savepoint_requests_)
+            savepoints_waiting.push_back(std::move(r));
+          savepoint_requests_.clear();
+        }
+        if (savepoints_waiting.empty() || pending || ph != phase::running || stopped_at != 0)
+          return; // after the checkpoint under way, or the recovery
+        if (!sources_running()) {
+          for (auto& w : savepoints_waiting)
+            w.done.set_value(make_error(errc::job_failed,
+                                        "no savepoint: every source has ended and the job is "
+                                        "finishing (its end is its last checkpoint)"));
+          savepoints_waiting.clear();
+          return;
+        }
+        // Every request waiting is served by this one savepoint.
+        bool stop = std::any_of(savepoints_waiting.begin(), savepoints_waiting.end(),
+                                [](const savepoint_request& r) { return r.stop; });
+        std::vector<std::promise<caf::expected<savepoint_info>>> waiting;
+        for (auto& w : savepoints_waiting)
+          waiting.push_back(std::move(w.done));
+        savepoints_waiting.clear();
+        begin_checkpoint(true, stop, std::move(waiting));
       },
       [&](fault_atom) {
         if (ph == phase::running) {
@@ -1165,16 +1332,47 @@ caf::expected<job_report> job::run() {
           restart();
       });
   report.elapsed = std::chrono::steady_clock::now() - start;
+  // Savepoints asked for that will not be taken now.
+  auto unserved = [](std::promise<caf::expected<savepoint_info>>& p) {
+    p.set_value(make_error(errc::job_failed, "the job ended before the savepoint was taken"));
+  };
+  if (pending)
+    for (auto& w : pending->waiting)
+      unserved(w);
+  for (auto& w : savepoints_waiting)
+    unserved(w.done);
+  {
+    std::lock_guard<std::mutex> guard{live_mtx_};
+    coordinator_ = nullptr;
+    for (auto& r : savepoint_requests_)
+      unserved(r.done);
+    savepoint_requests_.clear();
+    if (stopped_at != 0) {
+      // Tasks stopped, not finished: their counters now.
+      report.metrics.clear();
+      for (const auto& m : live_)
+        report.metrics.push_back(m->snapshot());
+    }
+  }
   if (writer_of_generation)
     self->send_exit(writer_of_generation, caf::exit_reason::user_shutdown);
-  if (failure)
+  if (failure || stopped_at != 0)
     for (auto& s : slots)
       self->send_exit(s.actor, caf::exit_reason::user_shutdown);
   shutdown_workers();
   if (failure) {
     for (auto& c : committers)
-      c->abort_after(completed.empty() ? 0 : completed.back());
+      c->abort_after(completed.empty() ? base_id : completed.back());
     return failure;
+  }
+  if (stopped_at != 0) {
+    // Stopped at a savepoint: what the sinks got after it is not the job's output (a job
+    // started from the savepoint produces it).
+    report.stopped = true;
+    for (auto& c : committers)
+      c->abort_after(stopped_at);
+    dl_staged.erase(dl_staged.upper_bound(stopped_at), dl_staged.end());
+    dl_open.clear();
   }
   // The end of the run is its last checkpoint: everything pre-committed becomes visible.
   for (auto& c : committers)
@@ -1193,6 +1391,33 @@ caf::expected<job_report> job::run() {
     return std::make_pair(rank[x.op], x.instance) < std::make_pair(rank[y.op], y.instance);
   });
   return report;
+}
+
+std::future<caf::expected<savepoint_info>> job::savepoint() {
+  return request_savepoint(false);
+}
+
+std::future<caf::expected<savepoint_info>> job::stop_with_savepoint() {
+  return request_savepoint(true);
+}
+
+std::future<caf::expected<savepoint_info>> job::request_savepoint(bool stop) {
+  savepoint_request r;
+  r.stop = stop;
+  auto result = r.done.get_future();
+  std::lock_guard<std::mutex> guard{live_mtx_};
+  if (cfg_.checkpoints.directory.empty())
+    r.done.set_value(make_error(errc::invalid_topology,
+                                "a savepoint needs a checkpoint directory: configure the job "
+                                "with job_config.with_checkpoints(dir, interval)"));
+  else if (!coordinator_)
+    r.done.set_value(make_error(errc::job_failed,
+                                "the job is not running: ask for a savepoint while run() runs"));
+  else {
+    savepoint_requests_.push_back(std::move(r));
+    caf::anon_send(coordinator_, savepoint_atom::value);
+  }
+  return result;
 }
 
 caf::error job::check_checkpointing() const {

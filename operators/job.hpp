@@ -23,10 +23,13 @@
 #include <eddy/operators/stream.hpp>
 #include <eddy/state/backend_config.hpp>
 
+#include <caf/actor.hpp>
 #include <caf/expected.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,6 +79,12 @@ struct checkpoint_config {
   /// to send again to a replaced receiver; a channel past it makes that receiver's recovery a
   /// whole-job one until the next checkpoint. Default: 64 MiB.
   size_t in_flight_log_bytes = 64u << 20;
+  /// A savepoint or checkpoint folder (`<dir>/chk-<id>`, as `job_report::savepoints` gives it)
+  /// to start from instead of the input's beginning: sources continue from their positions,
+  /// keyed state is redistributed by key group when an operator's parallelism changed. The job
+  /// must have the same operators (names, in the same order); sources keep their parallelism.
+  /// Works with or without `directory`. Default: empty (start afresh).
+  std::string start_from;
 };
 
 /// How a job runs.
@@ -110,6 +119,11 @@ struct job_config {
                                caf::timespan interval = std::chrono::seconds{1}) {
     checkpoints.directory = std::move(directory);
     checkpoints.interval = interval;
+    return *this;
+  }
+  /// Starts from savepoint (or checkpoint) folder `path` (see checkpoint_config::start_from).
+  job_config& from_savepoint(std::string path) {
+    checkpoints.start_from = std::move(path);
     return *this;
   }
   /// Injects the faults of `plan`.
@@ -225,12 +239,35 @@ public:
   [[nodiscard]] caf::error serve(uint16_t port, std::function<void(uint16_t)> ready = {},
                                  const std::string& bind_address = {});
 
+  /// Takes a savepoint while `run` runs, from any thread (also from inside a user function; do
+  /// not wait for the result there): a checkpoint into `checkpoints.directory` that pruning
+  /// never removes, started at once (or when the checkpoint under way ends). The future holds
+  /// its folder, or an error saying why there is none (the job takes no checkpoints, is not
+  /// running, its sources have ended, a task failed during it).
+  [[nodiscard]] std::future<caf::expected<savepoint_info>> savepoint();
+
+  /// Like `savepoint`, and the job stops there (Flink's stop-with-savepoint): sources emit
+  /// nothing after its barrier, and once it completed every task stops, without the end-of-input
+  /// results (windows do not fire). `run` returns with `job_report::stopped` set, the sinks
+  /// holding exactly what preceded the savepoint; a job started from it produces the rest. If
+  /// the savepoint fails, the job goes on.
+  [[nodiscard]] std::future<caf::expected<savepoint_info>> stop_with_savepoint();
+
   /// Metrics of every instance now (empty before `run` starts). Safe from any thread.
   [[nodiscard]] std::vector<metrics_snapshot> metrics() const;
 
   [[nodiscard]] const job_config& config() const noexcept { return cfg_; }
 
 private:
+  /// A savepoint asked for, until the coordinator takes it.
+  struct savepoint_request {
+    bool stop = false;
+    std::promise<caf::expected<savepoint_info>> done;
+  };
+
+  /// Queues a savepoint request for the running coordinator.
+  std::future<caf::expected<savepoint_info>> request_savepoint(bool stop);
+
   /// The processing clock keyed operators use.
   [[nodiscard]] std::function<int64_t()> processing_clock() const;
 
@@ -250,10 +287,14 @@ private:
   std::shared_ptr<internal::graph> g_;
   /// The dead-letter source, when requested.
   std::optional<size_t> dead_letter_node_;
-  /// Guards `live_`.
+  /// Guards `live_`, `coordinator_` and `savepoint_requests_`.
   mutable std::mutex live_mtx_;
   /// Counters of the running instances.
   std::vector<std::shared_ptr<instance_metrics>> live_;
+  /// The coordinator while `run` runs.
+  caf::actor coordinator_;
+  /// Savepoints asked for and not yet taken up by the coordinator.
+  std::deque<savepoint_request> savepoint_requests_;
 };
 
 } // namespace eddy

@@ -43,6 +43,16 @@ struct recovery_record {
   std::chrono::nanoseconds backoff{0};
 };
 
+/// A savepoint: a checkpoint taken because the user asked (`job::savepoint`), which pruning never
+/// removes.
+struct savepoint_info {
+  /// Its checkpoint id.
+  int64_t id = 0;
+  /// Its folder, `<checkpoint directory>/chk-<id>`: a job starts from it with
+  /// `job_config::from_savepoint(path)`, also with other parallelism.
+  std::string path;
+};
+
 /// The outcome of a job that ran to its end.
 struct job_report {
   /// Final counters of every instance.
@@ -65,6 +75,12 @@ struct job_report {
   std::vector<std::string> faults;
   /// What the job noticed and worked around (a damaged checkpoint it skipped, ...).
   std::vector<std::string> notes;
+  /// Savepoints taken during the run, in order.
+  std::vector<savepoint_info> savepoints;
+  /// The job stopped at its last savepoint (`job::stop_with_savepoint`) before its sources
+  /// ended: its sinks hold exactly what preceded the savepoint, and a job started from it
+  /// produces the rest.
+  bool stopped = false;
 
   /// Records received by operator `op`, over all its instances.
   [[nodiscard]] uint64_t records_in(const std::string& op) const;

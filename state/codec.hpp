@@ -1,12 +1,15 @@
 // codec: how keyed state turns keys and values into bytes, for the RocksDB backend and for the
 // canonical key-group format that both backends write and read.
 //
+//   a Boost `serialize`        u32 length, u32 BOOST_CLASS_VERSION of the writer, then a
+//                              Boost.Serialization binary archive (no header) of `length` bytes:
+//                              versioned, even when the type is trivially copyable
 //   trivially copyable types   their bytes (memcpy, host order: little-endian on every target)
 //   bool                       one byte, 0 or 1 (anything else is refused)
 //   std::string                u32 length, then the bytes
 //   std::vector<T>             u32 count, then the elements (one memcpy when T is trivial)
 //   std::pair, std::tuple      the elements in order
-//   anything else              u32 length, then a Boost.Serialization binary archive (no header)
+//   anything else              a Boost archive as above (it needs a `serialize`)
 //
 // Every encoding is self-delimiting, so a key's bytes followed by a user key's bytes decode
 // unambiguously. Reading is bounds-checked: bytes that are too short or hold an impossible
@@ -22,10 +25,18 @@
 // A type of your own that is not trivially copyable needs a Boost `serialize` member, or a
 // specialization `template <> struct eddy::state::boost_serializable<T> : std::true_type {}`
 // when its `serialize` is a free function, or a full specialization of `codec<T>`.
+//
+// Such a type evolves the Boost way: raise `BOOST_CLASS_VERSION(T, n)` when it gains a field and
+// read the field only `if (version >= n)` in `serialize`; snapshots of older versions then load.
+// Bytes of a newer version than the program knows make `read` throw `newer_version_error`
+// (rather than return false), so restoring them is refused with that sentence. (Boost itself
+// no longer refuses them: it would hand `serialize` a version it does not know.)
 #pragma once
 
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
+#include <boost/core/demangle.hpp>
+#include <boost/serialization/version.hpp>
 
 #include <array>
 #include <cstddef>
@@ -37,6 +48,7 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -45,6 +57,13 @@
 #endif
 
 namespace eddy::state {
+
+/// A value's bytes were written by a newer version of its type (a higher `BOOST_CLASS_VERSION`)
+/// than this program reads.
+class newer_version_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
 
 // -- byte buffers -------------------------------------------------------------------------------
 
@@ -174,11 +193,13 @@ struct is_std_array : std::false_type {};
 template <class T, size_t N>
 struct is_std_array<std::array<T, N>> : std::true_type {};
 
-/// Copied as bytes: trivially copyable, not a pointer, not bool (whose other bit patterns are UB).
+/// Copied as bytes: trivially copyable, not a pointer, not bool (whose other bit patterns are UB),
+/// and without a Boost `serialize` (which asks for versioned bytes that survive a new field).
 template <class T>
 inline constexpr bool is_raw_v =
     std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_same_v<T, bool> &&
-    !is_pair<T>::value && !is_tuple<T>::value && !is_std_array<T>::value;
+    !is_pair<T>::value && !is_tuple<T>::value && !is_std_array<T>::value &&
+    !boost_serializable<T>::value;
 
 /// A streambuf appending to a byte vector (for Boost archives).
 class vector_sink final : public std::streambuf {
@@ -254,12 +275,13 @@ struct codec {
       auto at = buf.size();
       uint32_t len = 0;
       out.write_raw(len);
+      out.write_raw(static_cast<uint32_t>(boost::serialization::version<T>::value));
       {
         detail::vector_sink sink{buf};
         boost::archive::binary_oarchive ar{sink, detail::archive_flags};
         ar << x;
       }
-      len = checked_u32(buf.size() - at - sizeof(len));
+      len = checked_u32(buf.size() - at - 2 * sizeof(len));
       std::memcpy(buf.data() + at, &len, sizeof(len));
     }
   }
@@ -312,8 +334,16 @@ struct codec {
           [&](auto&... e) { return (codec<std::decay_t<decltype(e)>>::read(in, e) && ...); }, x);
     } else {
       uint32_t n = 0;
-      if (!in.read_raw(n) || n > in.remaining())
+      uint32_t version = 0;
+      if (!in.read_raw(n) || !in.read_raw(version) || n > in.remaining())
         return false;
+      constexpr unsigned known = boost::serialization::version<T>::value;
+      if (version > known)
+        throw newer_version_error{"a value of type " + boost::core::demangle(typeid(T).name()) +
+                                  " written by version " + std::to_string(version) +
+                                  " of that type, newer than this program reads (its "
+                                  "BOOST_CLASS_VERSION here is " +
+                                  std::to_string(known) + ")"};
       try {
         detail::range_source src{in.position(), n};
         boost::archive::binary_iarchive ar{src, detail::archive_flags};

@@ -97,9 +97,17 @@ public:
     staged_.reset();
     for (uint64_t i = 0; i < count; ++i) {
       Entry e{};
-      if (!read_entry(in, e)) {
+      try {
+        if (!read_entry(in, e)) {
+          staged_.reset();
+          return bad_entries(this->name(), kg, i);
+        }
+      } catch (const newer_version_error& x) {
         staged_.reset();
-        return bad_entries(this->name(), kg, i);
+        return make_error(errc::type_mismatch,
+                          "read_key_group(" + std::to_string(kg) + "): state '" + this->name() +
+                              "' holds " + x.what() +
+                              ": restore it with the program that wrote it, or a newer one");
       }
       staged_.entries.push_back(std::move(e));
     }
