@@ -863,10 +863,17 @@ void task::dead_letter(std::string reason, std::string record, std::string origi
 }
 
 void task::user_error(const std::string& what, std::string record) {
-  if (spec_.on_error == error_policy::fail)
-    fail("operator " + origin() + " failed on record " + record + ": " + what);
-  else
+  if (spec_.on_error == error_policy::dead_letter) {
     dead_letter(what, std::move(record));
+  } else if (std::find(spec_.poison.begin(), spec_.poison.end(), record) != spec_.poison.end()) {
+    dead_letter("poison record: the operator failed on it as often as "
+                "checkpoints.poison_after allows, so it is skipped; " +
+                    what,
+                std::move(record));
+  } else {
+    failing_record_ = record;
+    fail("operator " + origin() + " failed on record " + record + ": " + what);
+  }
 }
 
 void task::fail(std::string reason) {
@@ -874,7 +881,7 @@ void task::fail(std::string reason) {
     return;
   flush_determinants(); // a replacement replays up to here
   failed_ = true;
-  send(coordinator_, failed_atom::value, std::move(reason));
+  send(coordinator_, failed_atom::value, std::move(reason), failing_record_);
   quit(caf::sec::runtime_error);
 }
 

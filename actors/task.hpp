@@ -149,6 +149,10 @@ struct task_spec {
   /// watermark every input starts at, the lowest the operator's instances had then, so records
   /// that were late before stay late. Default: none.
   timestamp restore_watermark = min_time;
+  /// Poison records (as `render` shows them) that made this instance fail as often as the job
+  /// allows (`checkpoint_config::poison_after`): a user function throwing on one of them sends it
+  /// to the dead-letter output instead of failing, whatever the error policy.
+  std::vector<std::string> poison;
 };
 
 /// Error codes of faults the runtime injects (category `fault_category`).
@@ -415,6 +419,8 @@ private:
   bool done_ = false;
   /// Why the logic could not be created, if it could not.
   std::string init_error_;
+  /// The record a user function threw on when the task failed (under error_policy::fail).
+  std::string failing_record_;
   /// The highest checkpoint snapshotted and forwarded (or restored from).
   checkpoint_id last_barrier_ = 0;
   /// The checkpoint barrier being aligned on, 0 when none.

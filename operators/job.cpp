@@ -638,6 +638,10 @@ caf::expected<job_report> job::run() {
   std::vector<task_slot> slots;
   std::map<caf::actor_addr, size_t> slot_of;
   std::vector<std::vector<caf::actor>> actors(nodes.size());
+  // Failures per instance and record a user function threw on, and the records that became
+  // poison for each instance (checkpoint_config::poison_after).
+  std::map<std::pair<uint32_t, uint32_t>, std::map<std::string, uint32_t>> failures_on;
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<std::string>> poison;
   // How many times each crash of the fault plan fired.
   std::vector<uint32_t> crash_fired(cfg_.faults.crashes.size(), 0);
   caf::error failure;
@@ -714,6 +718,8 @@ caf::expected<job_report> job::run() {
           spec.restore->operator_state = first->second.operator_state;
       }
     }
+    if (auto p = poison.find({spec.op_index, i}); p != poison.end())
+      spec.poison = p->second;
     for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f) {
       const auto& crash = cfg_.faults.crashes[f];
       if (crash_fired[f] < crash.times && crash.op == n.name && crash.instance == i)
@@ -1218,10 +1224,20 @@ caf::expected<job_report> job::run() {
                       std::make_move_iterator(open.end()));
         open.clear();
       },
-      [&](failed_atom, std::string& reason) {
+      [&](failed_atom, std::string& reason, std::string& record) {
         auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-        if (!current(sender))
+        auto* s = current(sender);
+        if (!s)
           return;
+        // A record a user function keeps throwing on becomes poison for that instance.
+        if (checkpointing && !record.empty() && chk_cfg.poison_after > 0 &&
+            ++failures_on[{s->op, s->instance}][record] == chk_cfg.poison_after) {
+          poison[{s->op, s->instance}].push_back(record);
+          report.notes.push_back("record " + record + " failed " + slot_name(*s) + " " +
+                                 std::to_string(chk_cfg.poison_after) +
+                                 " times: it is a poison record, which the next attempt sends "
+                                 "to the dead-letter output");
+        }
         damage_before_recovery();
         if (!recover_alone(slot_of[sender], reason))
           on_failure(std::move(reason));

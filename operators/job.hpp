@@ -8,6 +8,12 @@
 //   auto report = job.run();              // blocks until every source is exhausted
 //   if (!report) std::cerr << eddy::describe(report.error());
 //
+// With checkpoints on, a running job takes a savepoint on request, and a job starts from one,
+// also with another parallelism:
+//
+//   auto sp = job.stop_with_savepoint().get();    // from another thread; run() then returns
+//   eddy::job next{eddy::job_config{}.with_parallelism(4).from_savepoint(sp->path)};
+//
 // Every operator instance is an actor; records travel in batches with credit-based flow
 // control. `run()` first checks the topology (an operator nobody consumes, parallelism 0, a
 // missing input file, ...) and reports mistakes as an error whose sentence says how to fix them.
@@ -72,6 +78,11 @@ struct checkpoint_config {
   caf::timespan backoff = std::chrono::milliseconds{1};
   /// The longest wait before a restart. Default: 1 s.
   caf::timespan max_backoff = std::chrono::seconds{1};
+  /// A record a user function throws on (under `error_policy::fail`) that has failed the same
+  /// operator instance this many times is a poison record: its next replacement sends it to the
+  /// dead-letter output with the exception's message and goes on, so every other record is still
+  /// processed exactly once. 0: never (the restart limit ends the job instead). Default: 3.
+  uint32_t poison_after = 3;
   /// How a failed task is recovered. Default: single_task (which falls back to whole_job when it
   /// cannot; `job_report::recoveries` says which each recovery was).
   recovery_mode recovery = recovery_mode::single_task;

@@ -125,6 +125,7 @@ SCENARIO("a task that keeps failing stops the job once the restart limit is reac
   auto dir = test::temp_dir("eddy_checkpoints_limit");
   auto cfg = job_config{}.with_threads(2).with_checkpoints(dir, 10ms);
   cfg.checkpoints.max_restarts = 3;
+  cfg.checkpoints.poison_after = 0; // the record never becomes poison
   job j{cfg};
   std::vector<int64_t> out;
   j.source(generator<int64_t>(100, [](uint64_t i) { return static_cast<int64_t>(i); }))
@@ -143,6 +144,51 @@ SCENARIO("a task that keeps failing stops the job once the restart limit is reac
   CHECK(why.find("cannot take 42") != std::string::npos);
   CHECK(why.find("max_restarts (3)") != std::string::npos);
   CHECK(out.empty());
+}
+
+SCENARIO("a record that fails an operator poison_after times goes to the dead letters, and every "
+         "other record is processed exactly once") {
+  for (auto mode : {recovery_mode::single_task, recovery_mode::whole_job}) {
+    auto dir = test::temp_dir("eddy_checkpoints_poison");
+    auto cfg = job_config{}.with_threads(2).with_batch_size(16).with_checkpoints(dir, 10ms);
+    cfg.checkpoints.recovery = mode;
+    job j{cfg};
+    std::vector<int64_t> out;
+    j.source(generator<int64_t>(3'000, [](uint64_t i) { return static_cast<int64_t>(i); })
+                 .at_rate(20'000))
+        .name("numbers")
+        .map([](const int64_t& x) -> int64_t {
+          if (x == 1'234)
+            throw std::runtime_error("cannot take 1234");
+          return 2 * x;
+        })
+        .name("picky")
+        .on_error(error_policy::fail)
+        .sink(collect(out));
+    auto report = j.run();
+    if (!report)
+      FAIL(describe(report.error()));
+    auto expected = doubled(3'000);
+    expected.erase(std::find(expected.begin(), expected.end(), 2'468));
+    std::sort(out.begin(), out.end());
+    CHECK(out == expected);
+    // Three failures on the record (poison_after's default), each recovered; the fourth
+    // attempt skips it.
+    REQUIRE(report->recoveries.size() == 3);
+    for (const auto& r : report->recoveries) {
+      CHECK(r.cause.find("cannot take 1234") != std::string::npos);
+      CHECK(r.single_task == (mode == recovery_mode::single_task));
+    }
+    REQUIRE(report->dead_letters.size() == 1);
+    const auto& d = report->dead_letters.front();
+    CHECK(d.record == "1234");
+    CHECK(d.origin == "picky#0");
+    CHECK(d.reason.find("poison record") != std::string::npos);
+    CHECK(d.reason.find("cannot take 1234") != std::string::npos);
+    CHECK(std::any_of(report->notes.begin(), report->notes.end(), [](const std::string& n) {
+      return n.find("record 1234 failed picky#0 3 times") != std::string::npos;
+    }));
+  }
 }
 
 SCENARIO("a source that cannot seek is refused when checkpoints are on") {
