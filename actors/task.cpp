@@ -114,6 +114,13 @@ caf::behavior task::make_behavior() {
     fail("operator " + origin() + " could not start: " + init_error_);
     return {};
   }
+  if (spec_.crash_on_restore) {
+    crash("injected fault: " + origin() + " crashed while restoring" +
+              (spec_.restore_id > 0 ? " checkpoint " + std::to_string(spec_.restore_id)
+                                    : std::string{}),
+          fault_errc::crash_on_restore);
+    return {};
+  }
   logic_handlers_ = logic_->handlers(*this);
   handlers_ =
       caf::message_handler{
@@ -579,6 +586,12 @@ void task::take_checkpoint(checkpoint_id id) {
     send(spec_.snapshots, snapshot_atom::value, id, spec_.op_index, spec_.instance,
          std::move(state));
   }
+  if (spec_.crash_at_checkpoint == id) {
+    crash("injected fault: " + origin() + " crashed while its snapshot of checkpoint " +
+              std::to_string(id) + " was written",
+          fault_errc::crash_at_checkpoint);
+    return;
+  }
   // The barrier follows everything emitted before the snapshot, on every output and on the
   // dead-letter channel (the dead letters before it belong to the checkpoint too).
   if (output_)
@@ -610,11 +623,11 @@ void task::check_crash(uint64_t records) {
   crash("injected fault: " + origin() + " crashed after " + std::to_string(records) + " records");
 }
 
-void task::crash(std::string reason) {
+void task::crash(std::string reason, fault_errc code) {
   if (failed_)
     return;
   failed_ = true;
-  quit(make_error(fault_errc::injected_crash, fault_category, std::move(reason)));
+  quit(make_error(code, fault_category, std::move(reason)));
 }
 
 // -- event time ---------------------------------------------------------------------------------
@@ -820,6 +833,11 @@ void task::run_source() {
 void task::finish() {
   if (finishing_ || failed_)
     return;
+  if (spec_.crash_at_end) {
+    crash("injected fault: " + origin() + " crashed at the end of its input",
+          fault_errc::crash_at_end);
+    return;
+  }
   finishing_ = true;
   // End functions emit with the last real watermark; then event time closes (windows fire on
   // the maximal watermark) and the end of stream follows everything.

@@ -131,6 +131,13 @@ struct task_spec {
   /// Fault injection: stop as if the process died (no clean end, no report) once this many
   /// records came in (sources: went out). 0: never.
   uint64_t crash_after_records = 0;
+  /// Fault injection: stop so right after taking the snapshot of this checkpoint, before
+  /// passing its barrier on. 0: never.
+  checkpoint_id crash_at_checkpoint = 0;
+  /// Fault injection: stop so while starting from the restored state.
+  bool crash_on_restore = false;
+  /// Fault injection: stop so once every input ended, before the final results.
+  bool crash_at_end = false;
   /// This instance's incarnation: 0, one more each time it is replaced alone.
   uint32_t epoch = 0;
   /// The coordinator's number for this instance (on its determinants).
@@ -157,8 +164,14 @@ struct task_spec {
 
 /// Error codes of faults the runtime injects (category `fault_category`).
 enum class fault_errc : uint8_t {
-  /// A task stopped because a fault plan said so.
+  /// A task stopped because a fault plan said so, after a number of records.
   injected_crash = 1,
+  /// ... right after taking its snapshot of a checkpoint.
+  crash_at_checkpoint,
+  /// ... while restoring its state.
+  crash_on_restore,
+  /// ... once its input ended.
+  crash_at_end,
 };
 
 /// The category atom of injected faults.
@@ -233,7 +246,7 @@ public:
   int64_t read_clock(const std::function<int64_t()>& clock);
 
   /// Stops at once as if the process died: no end of stream, no report (fault injection).
-  void crash(std::string reason);
+  void crash(std::string reason, fault_errc code = fault_errc::injected_crash);
 
   /// The highest checkpoint this instance took a snapshot for (0: none yet, or the checkpoint it
   /// was restored from).

@@ -14,8 +14,12 @@
 //   crash:windows#1@after=50000; kill:random@every=100ms,count=20; seed=42
 //
 // Items are separated by `;` (or `,`): `crash:<op>#<instance>@after=<records>` (`#0` when the
-// instance is left out; `,times=<n>` crashes its replacements too, n incarnations in all),
-// `kill:random@every=<duration>,count=<n>` (durations in ns, us, ms, s, min or h: `250ms`, `2s`),
+// instance is left out; `,times=<n>` crashes its replacements too, n incarnations in all), and the
+// same crash at another moment: `@checkpoint=<id>` (right after the task took its snapshot of
+// that checkpoint, while the file is written), `@restore` (its next replacement, while it
+// restores its state) or `@end` (once its input has ended, before its final results);
+// `kill:random@every=<duration>,count=<n>` (durations in ns, us, ms, s, min or h: `250ms`, `2s`;
+// `,together=<n>` kills n tasks at the same instant each time),
 // `fail:snapshot@checkpoint=<id>` (a snapshot write of that checkpoint fails), `corrupt:snapshot`
 // and `truncate:snapshot` (the next recovery finds a snapshot file of the checkpoint it goes back
 // to with a byte flipped, or cut to half; repeat the item for later recoveries) and `seed=<n>`.
@@ -44,14 +48,30 @@ namespace eddy {
 /// faults. Each fault is listed in `job_report::faults`.
 struct fault_plan {
   /// Instance `instance` of operator `op` crashes (stops as if its process died) once it has
-  /// taken `after_records` records (a source: emitted them). Fires once.
+  /// taken `after_records` records (a source: emitted them), or at the moment `when` says.
   struct crash {
+    /// When a crash fires.
+    enum when_t : uint8_t {
+      /// Once the task has taken `after_records` records.
+      after,
+      /// Right after the task took its snapshot of checkpoint `checkpoint`, before it passes the
+      /// barrier on: while the snapshot file is written.
+      at_checkpoint,
+      /// While the task's next replacement restores its state (its first restore attempt).
+      on_restore,
+      /// Once every input of the task has ended (a source: it is exhausted), before its final
+      /// results and the end of its output.
+      at_end,
+    };
     std::string op;
     uint32_t instance = 0;
     uint64_t after_records = 0;
     /// How many incarnations crash: with 2 the replacement crashes too, after as many records
     /// (counted from its start, what it is sent again included). Default: 1.
     uint32_t times = 1;
+    when_t when = after;
+    /// With `at_checkpoint`: the checkpoint's id.
+    int64_t checkpoint = 0;
   };
   /// Crashes by record count.
   std::vector<crash> crashes;
@@ -60,6 +80,9 @@ struct fault_plan {
   caf::timespan kill_every{0};
   /// How many timed kills. Default: 0.
   size_t kill_count = 0;
+  /// Tasks killed together at each timed kill (distinct ones, at the same instant: a node that
+  /// crashes takes several actors with it). Default: 1.
+  size_t kill_together = 1;
   /// A fault of the checkpoint files.
   struct snapshot_fault {
     enum kind_t : uint8_t {
@@ -94,12 +117,13 @@ struct fault_plan {
 
 [[nodiscard]] inline bool operator==(const fault_plan::crash& x, const fault_plan::crash& y) {
   return x.op == y.op && x.instance == y.instance && x.after_records == y.after_records &&
-         x.times == y.times;
+         x.times == y.times && x.when == y.when && x.checkpoint == y.checkpoint;
 }
 
 [[nodiscard]] inline bool operator==(const fault_plan& x, const fault_plan& y) {
   return x.crashes == y.crashes && x.kill_every == y.kill_every && x.kill_count == y.kill_count &&
-         x.snapshot_faults == y.snapshot_faults && x.seed == y.seed;
+         x.kill_together == y.kill_together && x.snapshot_faults == y.snapshot_faults &&
+         x.seed == y.seed;
 }
 
 [[nodiscard]] inline bool operator!=(const fault_plan& x, const fault_plan& y) {
@@ -274,6 +298,11 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       auto e = std::min(params.find(',', b), params.size());
       auto p = trim(params.substr(b, e - b));
       auto eq = p.find('=');
+      if (kind == "crash" && (p == "restore" || p == "end")) {
+        values.emplace_back(p, std::string_view{}); // a moment, not name=value
+        b = e + 1;
+        continue;
+      }
       if (eq == std::string_view::npos || trim(p.substr(0, eq)).empty())
         return fault_plan_error("'" + std::string{p} + "' in " + quoted +
                                 " is not a parameter: write <name>=<value>, e.g. " +
@@ -305,6 +334,25 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       }
       bool has_after = false;
       for (const auto& [name, value] : values) {
+        if (name == "restore" || name == "end" || name == "checkpoint") {
+          if (has_after)
+            return fault_plan_error(quoted + " says twice when the crash fires: give one of "
+                                             "after=<records>, checkpoint=<id>, restore or end");
+          has_after = true;
+          c.when = name == "restore" ? fault_plan::crash::on_restore
+                   : name == "end"   ? fault_plan::crash::at_end
+                                     : fault_plan::crash::at_checkpoint;
+          if (name == "checkpoint") {
+            auto n = parse_count(value, "checkpoint", item);
+            if (!n)
+              return n.error();
+            if (*n == 0 || *n > uint64_t{std::numeric_limits<int64_t>::max()})
+              return fault_plan_error("checkpoint=" + std::string{value} + " in " + quoted +
+                                      " is not a checkpoint: ids count from 1");
+            c.checkpoint = static_cast<int64_t>(*n);
+          }
+          continue;
+        }
         if (name == "times") {
           auto n = parse_count(value, "incarnations", item);
           if (!n)
@@ -317,7 +365,12 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
         }
         if (name != "after")
           return fault_plan_error("a crash has no parameter '" + std::string{name} + "' (in " +
-                                  quoted + "): it takes after=<records> and times=<n>");
+                                  quoted +
+                                  "): it takes after=<records>, checkpoint=<id>, restore or end, "
+                                  "and times=<n>");
+        if (has_after)
+          return fault_plan_error(quoted + " says twice when the crash fires: give one of "
+                                           "after=<records>, checkpoint=<id>, restore or end");
         auto n = parse_count(value, "records", item);
         if (!n)
           return n.error();
@@ -395,9 +448,18 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
                                   " kills nothing: write count=1 or more, or leave the kill out");
         plan.kill_count = static_cast<size_t>(*n);
         has_count = true;
+      } else if (name == "together") {
+        auto n = parse_count(value, "tasks", item);
+        if (!n)
+          return n.error();
+        if (*n == 0 || *n > 1'000'000)
+          return fault_plan_error("together=" + std::string{value} + " in " + quoted +
+                                  " is not a number of tasks: write 1 or more");
+        plan.kill_together = static_cast<size_t>(*n);
       } else {
         return fault_plan_error("kill:random has no parameter '" + std::string{name} + "' (in " +
-                                quoted + "): it takes every=<duration> and count=<n>");
+                                quoted +
+                                "): it takes every=<duration>, count=<n> and together=<n>");
       }
     }
     if (!has_every || !has_count)
@@ -417,12 +479,17 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
   std::string out;
   auto add = [&out](const std::string& item) { out += (out.empty() ? "" : "; ") + item; };
   for (const auto& c : plan.crashes)
-    add("crash:" + c.op + "#" + std::to_string(c.instance) +
-        "@after=" + std::to_string(c.after_records) +
+    add("crash:" + c.op + "#" + std::to_string(c.instance) + "@" +
+        (c.when == fault_plan::crash::after           ? "after=" + std::to_string(c.after_records)
+         : c.when == fault_plan::crash::at_checkpoint ? "checkpoint=" + std::to_string(c.checkpoint)
+         : c.when == fault_plan::crash::on_restore    ? std::string{"restore"}
+                                                      : std::string{"end"}) +
         (c.times == 1 ? std::string{} : ",times=" + std::to_string(c.times)));
   if (plan.kill_every.count() > 0 && plan.kill_count > 0)
     add("kill:random@every=" + to_duration_string(plan.kill_every) +
-        ",count=" + std::to_string(plan.kill_count));
+        ",count=" + std::to_string(plan.kill_count) +
+        (plan.kill_together == 1 ? std::string{}
+                                 : ",together=" + std::to_string(plan.kill_together)));
   for (const auto& f : plan.snapshot_faults)
     add(f.kind == fault_plan::snapshot_fault::fail_write
             ? "fail:snapshot@checkpoint=" + std::to_string(f.checkpoint)

@@ -720,10 +720,26 @@ caf::expected<job_report> job::run() {
     }
     if (auto p = poison.find({spec.op_index, i}); p != poison.end())
       spec.poison = p->second;
+    // A replacement, or a task that starts from a savepoint: it restores.
+    bool restoring = chk != nullptr || generation > 1 || epoch_of(n.id, i) > 0;
     for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f) {
       const auto& crash = cfg_.faults.crashes[f];
-      if (crash_fired[f] < crash.times && crash.op == n.name && crash.instance == i)
+      if (crash_fired[f] >= crash.times || crash.op != n.name || crash.instance != i)
+        continue;
+      switch (crash.when) {
+      case fault_plan::crash::after:
         spec.crash_after_records = crash.after_records;
+        break;
+      case fault_plan::crash::at_checkpoint:
+        spec.crash_at_checkpoint = crash.checkpoint;
+        break;
+      case fault_plan::crash::on_restore:
+        spec.crash_on_restore = restoring;
+        break;
+      case fault_plan::crash::at_end:
+        spec.crash_at_end = true;
+        break;
+      }
     }
     return spec;
   };
@@ -835,6 +851,8 @@ caf::expected<job_report> job::run() {
   // Recovery.
   enum class phase { running, stopping, waiting } ph = phase::running;
   std::string recovery_cause;
+  // Further failures while the job was already going back (two at once): the same recovery.
+  std::vector<std::string> also_failed;
   // Why the failed task was not recovered alone; the wait before the whole job restarts.
   std::string fallback_reason;
   caf::timespan restart_backoff{0};
@@ -847,6 +865,15 @@ caf::expected<job_report> job::run() {
 
   auto slot_name = [&](const task_slot& s) {
     return nodes[s.op].name + '#' + std::to_string(s.instance);
+  };
+  // An injected crash of `s` fired (the error's code says which kind): it is not armed again.
+  auto count_crash = [&](const task_slot& s, const caf::error& reason) {
+    auto when = static_cast<fault_plan::crash::when_t>(reason.code() - 1);
+    for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f) {
+      const auto& c = cfg_.faults.crashes[f];
+      if (c.op == nodes[s.op].name && c.instance == s.instance && c.when == when)
+        ++crash_fired[f];
+    }
   };
   // Fault injection: the next damage fault of the snapshot files hits the checkpoint the
   // recovery about to start goes back to.
@@ -1141,9 +1168,10 @@ caf::expected<job_report> job::run() {
       running = false;
       return;
     }
-    report.recoveries.push_back(
-        {recovery_cause, from, std::chrono::steady_clock::now() - failure_at,
-         /*single_task=*/false, std::exchange(fallback_reason, {}), restart_backoff});
+    report.recoveries.push_back({recovery_cause, from,
+                                 std::chrono::steady_clock::now() - failure_at,
+                                 /*single_task=*/false, std::exchange(fallback_reason, {}),
+                                 restart_backoff, std::exchange(also_failed, {})});
     ph = phase::running;
     if (!savepoints_waiting.empty())
       self->send(self, savepoint_atom::value);
@@ -1238,6 +1266,10 @@ caf::expected<job_report> job::run() {
                                  " times: it is a poison record, which the next attempt sends "
                                  "to the dead-letter output");
         }
+        if (ph != phase::running) {
+          also_failed.push_back(std::move(reason)); // the job is going back already
+          return;
+        }
         damage_before_recovery();
         if (!recover_alone(slot_of[sender], reason))
           on_failure(std::move(reason));
@@ -1257,10 +1289,7 @@ caf::expected<job_report> job::run() {
           std::string why = x.reason ? describe(x.reason) : std::string{"no reason"};
           if (x.reason.category() == fault_category) {
             report.faults.push_back(why);
-            for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f)
-              if (cfg_.faults.crashes[f].op == nodes[s->op].name &&
-                  cfg_.faults.crashes[f].instance == s->instance)
-                ++crash_fired[f];
+            count_crash(*s, x.reason);
           } else if (auto k = killed.find(x.source); k != killed.end()) {
             report.faults.push_back(k->second);
             why = "killed by the fault plan";
@@ -1272,6 +1301,16 @@ caf::expected<job_report> job::run() {
           damage_before_recovery();
           if (!recover_alone(slot_of[x.source], cause))
             on_failure(cause);
+        } else if (!s->done &&
+                   (x.reason.category() == fault_category || killed.count(x.source) != 0)) {
+          // An injected fault while the job was already going back (two at once): the same
+          // recovery covers it.
+          auto k = killed.find(x.source);
+          auto what = k != killed.end() ? k->second : describe(x.reason);
+          report.faults.push_back(what);
+          if (k == killed.end())
+            count_crash(*s, x.reason);
+          also_failed.push_back("operator " + slot_name(*s) + " stopped (" + what + ")");
         }
         maybe_restart();
       },
@@ -1329,16 +1368,18 @@ caf::expected<job_report> job::run() {
           for (size_t k = 0; k < slots.size(); ++k)
             if (!slots[k].done && !slots[k].down)
               alive.push_back(k);
-          if (!alive.empty()) {
-            auto& s = slots[alive[std::uniform_int_distribution<size_t>{0, alive.size() - 1}(rng)]];
-            auto at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - start);
+          auto at = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - start);
+          for (size_t n = 0; n < cfg_.faults.kill_together && !alive.empty(); ++n) {
+            auto pick = std::uniform_int_distribution<size_t>{0, alive.size() - 1}(rng);
+            auto& s = slots[alive[pick]];
+            alive.erase(alive.begin() + static_cast<std::ptrdiff_t>(pick));
             // Reported when its down message shows the kill hit a running task.
             killed[s.actor.address()] = "injected fault: killed " + slot_name(s) + " at " +
                                         std::to_string(at.count()) + " ms";
             self->send_exit(s.actor, caf::exit_reason::kill);
-            ++kills;
           }
+          ++kills;
         }
         if (kills < cfg_.faults.kill_count)
           self->delayed_send(self, cfg_.faults.kill_every, fault_atom::value);
@@ -1469,11 +1510,20 @@ caf::error job::check_faults() const {
                                                     std::to_string(it->parallelism) +
                                                     " instance(s), there is no #" +
                                                     std::to_string(crash.instance) + " to crash");
-    if (crash.after_records == 0)
+    if (crash.when == fault_plan::crash::after && crash.after_records == 0)
       return make_error(errc::invalid_topology,
                         "fault plan: a crash of '" + crash.op +
                             "' needs after_records of at least 1 (it fires once that many "
                             "records came in)");
+    if ((crash.when == fault_plan::crash::at_checkpoint ||
+         crash.when == fault_plan::crash::on_restore) &&
+        cfg_.checkpoints.directory.empty())
+      return make_error(
+          errc::invalid_topology,
+          "fault plan: the crash of '" + crash.op + "' at a " +
+              (crash.when == fault_plan::crash::on_restore ? "restore" : "checkpoint") +
+              " needs checkpoints: turn them on with "
+              "job_config.with_checkpoints(dir, interval), or drop it");
   }
   return caf::none;
 }

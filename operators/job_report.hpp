@@ -41,6 +41,9 @@ struct recovery_record {
   /// Of `downtime`, the wait before a whole-job restart (exponential backoff with jitter over
   /// the recent recoveries, see `checkpoint_config::backoff`).
   std::chrono::nanoseconds backoff{0};
+  /// Other failures this recovery covered: tasks that failed while the job was already going
+  /// back to the checkpoint (two failures at once), one sentence each.
+  std::vector<std::string> also{};
 };
 
 /// A savepoint: a checkpoint taken because the user asked (`job::savepoint`), which pruning never

@@ -50,6 +50,28 @@ SCENARIO("a crash can hit the replacements too") {
   CHECK(says(mistake("crash:w@times=2"), "does not say when"));
 }
 
+SCENARIO("a crash fires at a checkpoint, at a restore or at the end of the input; kills come "
+         "several at once") {
+  auto plan = parse_fault_plan("crash:windows#1@checkpoint=3; crash:windows#0@restore,times=2; "
+                               "crash:collect@end; kill:random@every=150ms,count=2,together=3");
+  REQUIRE(plan);
+  REQUIRE(plan->crashes.size() == 3);
+  CHECK(plan->crashes[0].when == fault_plan::crash::at_checkpoint);
+  CHECK(plan->crashes[0].checkpoint == 3);
+  CHECK(plan->crashes[1].when == fault_plan::crash::on_restore);
+  CHECK(plan->crashes[1].times == 2);
+  CHECK(plan->crashes[2].when == fault_plan::crash::at_end);
+  CHECK(plan->crashes[2].op == "collect");
+  CHECK(plan->kill_together == 3);
+  CHECK(to_string(*plan) == "crash:windows#1@checkpoint=3; crash:windows#0@restore,times=2; "
+                            "crash:collect#0@end; kill:random@every=150ms,count=2,together=3");
+  CHECK(*parse_fault_plan(to_string(*plan)) == *plan);
+  CHECK(says(mistake("crash:w@after=5,end"), "says twice when the crash fires"));
+  CHECK(says(mistake("crash:w@checkpoint=0"), "ids count from 1"));
+  CHECK(says(mistake("crash:w@finish"), "is not a parameter"));
+  CHECK(says(mistake("kill:random@every=1s,count=1,together=0"), "write 1 or more"));
+}
+
 SCENARIO("a fault plan reads faults of the snapshot files") {
   using sf = fault_plan::snapshot_fault;
   auto plan = parse_fault_plan("fail:snapshot@checkpoint=3; corrupt:snapshot; truncate: snapshot ;"
