@@ -191,6 +191,44 @@ SCENARIO("a record that fails an operator poison_after times goes to the dead le
   }
 }
 
+SCENARIO("checkpoints complete within twice their interval behind a sink far slower than the "
+         "rest of the job") {
+  // The sink takes 50 us of busy work per record, the source and the map well under 1 us: the
+  // job runs at the sink's pace, every channel full. Barriers are aligned and queue behind the
+  // records in flight, which credits bound (4 batches of 64 records per channel here), so a
+  // barrier waits for a few hundred records of the sink's work, not for the backlog a job without
+  // flow control would build.
+  struct slow_sink {
+    std::shared_ptr<std::atomic<uint64_t>> seen;
+    void operator()(const int64_t&) {
+      auto until = std::chrono::steady_clock::now() + 50us;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      seen->fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  auto seen = std::make_shared<std::atomic<uint64_t>>(0);
+  auto dir = test::temp_dir("eddy_checkpoints_slow_sink");
+  constexpr auto interval = 100ms;
+  job j{job_config{}.with_threads(2).with_batch_size(64).with_checkpoints(dir, interval)};
+  j.source(generator<int64_t>(24'000, [](uint64_t i) { return static_cast<int64_t>(i); }))
+      .name("numbers")
+      .map([](const int64_t& x) { return 2 * x; })
+      .name("double")
+      .sink(slow_sink{seen})
+      .name("slow");
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(seen->load() == 24'000);
+  // About 1.2 s at the sink's pace: a checkpoint started every 100 ms, each completed in time.
+  CHECK(report->checkpoints.size() >= 5);
+  CHECK(report->checkpoints_abandoned == 0);
+  for (const auto& c : report->checkpoints) {
+    INFO("checkpoint " << c.id << " took " << c.duration.count() / 1'000'000 << " ms");
+    CHECK(c.duration < 2 * interval);
+  }
+}
+
 SCENARIO("a source that cannot seek is refused when checkpoints are on") {
   struct once {
     using value_type = int;
