@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -18,6 +19,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace eddy::bench {
 
@@ -96,5 +99,51 @@ void add_pipeline_options(CLI::App& app, uint64_t& events, uint64_t max_events,
       ->capture_default_str()
       ->check(whole_number(1, 128));
 }
+
+/// The options of a benchmark that can also run with checkpoints: --checkpoints DIR (empty: no
+/// checkpointed runs) and --checkpoint-interval in ms.
+inline void add_checkpoint_options(CLI::App& app, std::string& dir, uint64_t& interval_ms) {
+  app.add_option("--checkpoints", dir,
+                 "also run eddy with checkpoints into this directory, and compare");
+  app.add_option("--checkpoint-interval", interval_ms, "ms between checkpoints")
+      ->capture_default_str()
+      ->check(whole_number(1, 3'600'000));
+}
+
+/// Prints a run with checkpoints every `interval_ms`, ready for recovery `how` ("whole-job
+/// recovery", ...), that took `seconds` for `events`, against the run without checkpoints
+/// (`plain_seconds`): throughput, the ratio, checkpoint durations (p50), the largest checkpoint,
+/// abandoned ones, and how often an in-flight log outgrew its limit. `same`: its checksums
+/// equal the run without's.
+inline void print_checkpointed(const char* how, uint64_t interval_ms, uint64_t events,
+                               double seconds, double plain_seconds, const job_report& report,
+                               bool same) {
+  std::vector<int64_t> ns;
+  uint64_t bytes = 0;
+  for (const auto& c : report.checkpoints) {
+    ns.push_back(c.duration.count());
+    bytes = std::max(bytes, c.bytes);
+  }
+  std::sort(ns.begin(), ns.end());
+  uint64_t overflows = 0;
+  for (const auto& m : report.metrics)
+    overflows += m.log_overflows;
+  std::printf("  eddy, checkpoints every %llu ms, ready for %s: %8.1f M events/s, %s\n",
+              static_cast<unsigned long long>(interval_ms), how, events / seconds / 1e6,
+              same ? "same checksums" : "checksums DISAGREE with the run without");
+  std::printf("    ratio to the run without checkpoints: %.2f (%zu completed, p50 %.1f ms, "
+              "largest %.2f MB; %llu abandoned; in-flight logs over their limit %llu times)\n",
+              plain_seconds / seconds, ns.size(), ns.empty() ? 0.0 : ns[ns.size() / 2] / 1e6,
+              static_cast<double>(bytes) / 1e6,
+              static_cast<unsigned long long>(report.checkpoints_abandoned),
+              static_cast<unsigned long long>(overflows));
+}
+
+/// The two ways a checkpointed run can be ready to recover, named for print_checkpointed: the
+/// whole job (no in-flight logs or determinants) and a task alone (both kept).
+inline constexpr std::pair<const char*, recovery_mode> recovery_modes[] = {
+    {"whole-job recovery", recovery_mode::whole_job},
+    {"single-task recovery", recovery_mode::single_task},
+};
 
 } // namespace eddy::bench

@@ -126,10 +126,7 @@ int main(int argc, char** argv) {
                               "bids to process (checksums are known for 20000000)", threads,
                               parallelism, "instances of the window operator");
   app.add_option("--rocksdb", rocksdb, "keep the window state in RocksDB under this directory");
-  app.add_option("--checkpoints", checkpoints,
-                 "also run eddy with checkpoints into this directory, and compare");
-  app.add_option("--checkpoint-interval", interval_ms, "ms between checkpoints")
-      ->check(bench::whole_number(1, 3'600'000));
+  bench::add_checkpoint_options(app, checkpoints, interval_ms);
   CLI11_PARSE(app, argc, argv);
 
   auto bids = bench::make_bids(events);
@@ -182,8 +179,7 @@ int main(int argc, char** argv) {
   // (name, run) with checkpoints, for each way of recovering.
   std::vector<std::pair<const char*, eddy_run>> checkpointed;
   if (!checkpoints.empty()) {
-    for (auto [name, how] : {std::pair{"whole-job recovery", recovery_mode::whole_job},
-                             std::pair{"single-task recovery", recovery_mode::single_task}}) {
+    for (auto [name, how] : bench::recovery_modes) {
       auto r = run_eddy(checkpoints, how);
       if (!r)
         return 1;
@@ -218,26 +214,7 @@ int main(int argc, char** argv) {
   for (const auto& [name, w] : checkpointed) {
     bool same = w.sums == plain->sums;
     agree = agree && same;
-    std::vector<int64_t> ns;
-    uint64_t bytes = 0;
-    for (const auto& c : w.report.checkpoints) {
-      ns.push_back(c.duration.count());
-      bytes = std::max(bytes, c.bytes);
-    }
-    std::sort(ns.begin(), ns.end());
-    uint64_t overflows = 0;
-    for (const auto& m : w.report.metrics)
-      overflows += m.log_overflows;
-    std::printf("  eddy, checkpoints every %llu ms, ready for %s: %8.1f M events/s, %s\n",
-                static_cast<unsigned long long>(interval_ms), name, events / w.seconds / 1e6,
-                same ? "same checksums" : "checksums DISAGREE with the run without");
-    std::printf("    ratio to the run without checkpoints: %.2f (%zu completed, p50 %.1f ms, "
-                "largest %.2f MB; %llu abandoned; in-flight logs over their limit %llu "
-                "times)\n",
-                eddy_s / w.seconds, ns.size(), ns.empty() ? 0.0 : ns[ns.size() / 2] / 1e6,
-                static_cast<double>(bytes) / 1e6,
-                static_cast<unsigned long long>(w.report.checkpoints_abandoned),
-                static_cast<unsigned long long>(overflows));
+    bench::print_checkpointed(name, interval_ms, events, w.seconds, eddy_s, w.report, same);
   }
   return agree && (!is_reference || reference_ok) ? 0 : 1;
 }
