@@ -256,6 +256,8 @@ void configure(caf::actor_system_config& cfg, const job_config& job_cfg, const i
   internal::register_batch<dead_letter>(cfg); // every task's dead-letter channel
   cfg.add_message_type<metrics_snapshot>("eddy.metrics_snapshot");
   cfg.add_message_type<internal::spawn_request>("eddy.spawn_request");
+  cfg.add_message_type<instance_state>("eddy.instance_state"); // snapshots of remote tasks
+  cfg.add_message_type<std::vector<determinant>>("eddy.determinants");
   for (auto& n : g.nodes) {
     if (n.register_types)
       n.register_types(cfg);
@@ -335,6 +337,44 @@ internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32
     r.outputs.push_back(std::move(re));
   }
   return r;
+}
+
+/// Calls `f(spec_field, request_field)` for each field of checkpoints and recovery a task spec
+/// and a spawn request share (the state to restore aside: a pointer in one, a value in the other).
+template <class F>
+void recovery_fields(task_spec& spec, internal::spawn_request& r, F f) {
+  f(spec.snapshots, r.snapshots);
+  f(spec.restore_id, r.restore_id);
+  f(spec.restore_finished, r.restore_finished);
+  f(spec.restore_watermark, r.restore_watermark);
+  f(spec.epoch, r.epoch);
+  f(spec.slot, r.slot);
+  f(spec.dead_letters_epoch, r.dead_letters_epoch);
+  f(spec.log_limit, r.log_limit);
+  f(spec.record_determinants, r.record_determinants);
+  f(spec.replay, r.replay);
+  f(spec.aborted, r.aborted);
+  f(spec.poison, r.poison);
+  f(spec.crash_after_records, r.crash_after_records);
+  f(spec.crash_at_checkpoint, r.crash_at_checkpoint);
+  f(spec.crash_on_restore, r.crash_on_restore);
+  f(spec.crash_at_end, r.crash_at_end);
+}
+
+/// Moves the checkpoint and recovery part of `spec` into `r`, to spawn it on a worker.
+void copy_recovery(task_spec& spec, internal::spawn_request& r) {
+  recovery_fields(spec, r, [](auto& from, auto& to) { to = std::move(from); });
+  r.has_restore = spec.restore != nullptr;
+  if (spec.restore)
+    r.restore = std::move(*spec.restore);
+}
+
+/// On the worker: the checkpoint and recovery part of `r` into `spec`.
+void apply_recovery(internal::spawn_request& r, task_spec& spec) {
+  recovery_fields(spec, r, [](auto& to, auto& from) { to = std::move(from); });
+  spec.op_index = r.node;
+  if (r.has_restore)
+    spec.restore = std::make_shared<instance_state>(std::move(r.restore));
 }
 
 } // namespace
@@ -564,6 +604,7 @@ caf::expected<job_report> job::run() {
                                                   sys.render(worker.error()) +
                                                   "): start it there with job.serve(port) first");
     workers[node_name] = *worker;
+    self->monitor(*worker);
   }
   auto shutdown_workers = [&] {
     for (auto& [name, w] : workers)
@@ -761,15 +802,18 @@ caf::expected<job_report> job::run() {
       auto& n = nodes[*it];
       auto placed = cfg_.placement.find(n.name);
       bool to_coordinator = !dead_letter_node_ || dl_ops.count(n.name) != 0;
+      // A node that is gone (its worker process died): its operators run here from now on.
+      if (placed != cfg_.placement.end() && workers.count(placed->second) == 0)
+        placed = cfg_.placement.end();
       for (uint32_t i = 0; i < n.parallelism && !failure; ++i) {
         auto dl_input = to_coordinator ? 0 : next_dl_input++;
         task_slot slot;
         slot.op = static_cast<uint32_t>(n.id);
         slot.instance = i;
         slot.dl_input = dl_input;
+        auto spec = instance_spec(n, i, dl_input, chk);
+        spec.slot = static_cast<uint32_t>(slots.size());
         if (placed == cfg_.placement.end()) {
-          auto spec = instance_spec(n, i, dl_input, chk);
-          spec.slot = static_cast<uint32_t>(slots.size());
           all_metrics.push_back(spec.metrics);
           slot.actor = sys.spawn<task>(std::move(spec));
         } else {
@@ -781,6 +825,7 @@ caf::expected<job_report> job::run() {
           wiring.outputs = outputs_of(n, i);
           auto request = make_request(n, i, input_count[n.id], cfg_.channels, wiring, coordinator,
                                       dead_letters, dl_input);
+          copy_recovery(spec, request);
           self->request(workers[placed->second], std::chrono::seconds{30},
                         internal::spawn_atom::value, std::move(request))
               .receive([&](caf::actor& a) { slot.actor = std::move(a); },
@@ -1158,6 +1203,17 @@ caf::expected<job_report> job::run() {
     if (completed.empty())
       chk = base;
     auto from = completed.empty() ? base_id : completed.back();
+    // A node that was gone and is back takes its operators again.
+    for (const auto& [op, node_name] : cfg_.placement) {
+      if (workers.count(node_name) != 0)
+        continue;
+      auto& [host, port] = cfg_.nodes[node_name];
+      if (auto w = sys.middleman().remote_actor(host, port)) {
+        workers[node_name] = *w;
+        self->monitor(*w);
+        report.notes.push_back("node '" + node_name + "' is back: its operators run there again");
+      }
+    }
     // Going back past a completed checkpoint takes back what sinks committed after it.
     for (auto& c : committers)
       c->abort_after(from);
@@ -1279,6 +1335,15 @@ caf::expected<job_report> job::run() {
           slots[k].dets.insert(slots[k].dets.end(), ds.begin(), ds.end());
       },
       [&](caf::down_msg& x) {
+        for (auto w = workers.begin(); w != workers.end(); ++w)
+          if (w->second.address() == x.source) {
+            // Its tasks' own down messages start the recovery; the next generation runs what
+            // was placed there in this process, or there again once the node is back.
+            report.notes.push_back("node '" + w->first + "' is gone (" + describe(x.reason) +
+                                   "): its operators run in this process until it is back");
+            workers.erase(w);
+            return;
+          }
         auto* s = current(x.source);
         if (!s)
           return;
@@ -1480,9 +1545,6 @@ std::future<caf::expected<savepoint_info>> job::request_savepoint(bool stop) {
 caf::error job::check_checkpointing() const {
   const auto& c = cfg_.checkpoints;
   auto invalid = [](std::string what) { return make_error(errc::invalid_topology, what); };
-  if (!cfg_.placement.empty())
-    return invalid("job_config.checkpoints: checkpoints of operators placed on other nodes are "
-                   "not supported yet; run the job in one process or leave checkpoints off");
   if (c.interval.count() <= 0)
     return invalid("job_config.checkpoints.interval must be positive (e.g. 1 s)");
   if (c.keep_last == 0)
@@ -1603,9 +1665,10 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
               auto copy = n;
               copy.parallelism = r.parallelism;
               copy.on_error = static_cast<error_policy>(r.on_error);
-              auto t =
-                  self->spawn<task>(make_spec(copy, r.instance, r.inputs, channels, wiring,
-                                              r.coordinator, r.dead_letters, r.dead_letter_input));
+              auto spec = make_spec(copy, r.instance, r.inputs, channels, wiring, r.coordinator,
+                                    r.dead_letters, r.dead_letter_input);
+              apply_recovery(r, spec);
+              auto t = self->spawn<task>(std::move(spec));
               state->tasks.push_back(t);
               return t;
             },

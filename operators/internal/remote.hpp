@@ -3,6 +3,9 @@
 // what the worker cannot know: the actors of its downstream instances.
 #pragma once
 
+#include <eddy/actors/messages.hpp>
+#include <eddy/actors/snapshot.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
@@ -65,6 +68,27 @@ struct spawn_request {
   /// For each input channel, the index of the incoming edge it belongs to
   /// (instance_wiring::input_edges).
   std::vector<uint32_t> input_edges;
+  /// Checkpoints and recovery, as in task_spec: where snapshots go, the state to restore (when
+  /// `has_restore`), the incarnation, the in-flight log, the choices to replay, poison records.
+  caf::actor snapshots;
+  bool has_restore = false;
+  instance_state restore;
+  checkpoint_id restore_id = 0;
+  bool restore_finished = false;
+  int64_t restore_watermark = min_time;
+  uint32_t epoch = 0;
+  uint32_t slot = 0;
+  uint32_t dead_letters_epoch = 0;
+  uint64_t log_limit = 0;
+  bool record_determinants = false;
+  std::vector<determinant> replay;
+  checkpoint_id aborted = 0;
+  std::vector<std::string> poison;
+  /// Fault injection, as in task_spec.
+  uint64_t crash_after_records = 0;
+  checkpoint_id crash_at_checkpoint = 0;
+  bool crash_on_restore = false;
+  bool crash_at_end = false;
 };
 
 template <class Inspector>
@@ -72,7 +96,10 @@ typename Inspector::result_type inspect(Inspector& f, spawn_request& x) {
   return f(caf::meta::type_name("eddy.spawn_request"), x.node, x.name, x.kind, x.out_type,
            x.instance, x.parallelism, x.inputs, x.timed, x.on_error, x.batch_size, x.batch_bytes,
            x.linger_ns, x.idle_ns, x.credit, x.key_groups, x.outputs, x.coordinator, x.dead_letters,
-           x.dead_letter_input, x.input_edges);
+           x.dead_letter_input, x.input_edges, x.snapshots, x.has_restore, x.restore, x.restore_id,
+           x.restore_finished, x.restore_watermark, x.epoch, x.slot, x.dead_letters_epoch,
+           x.log_limit, x.record_determinants, x.replay, x.aborted, x.poison, x.crash_after_records,
+           x.crash_at_checkpoint, x.crash_on_restore, x.crash_at_end);
 }
 
 } // namespace eddy::internal

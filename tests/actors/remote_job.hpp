@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <stdexcept>
+
 namespace remote_test {
 
 /// A record that remembers which process computed it.
@@ -31,17 +33,20 @@ struct mark_second {
   }
 };
 
+/// What "scale" does, in whichever process it runs: doubles, and rejects one number in 5,000.
+inline tagged scale(const int64_t& x) {
+  if (x % 5000 == 4999)
+    throw std::runtime_error("rejected remotely");
+  return tagged{x * 2, x % 13, static_cast<int32_t>(::getpid())};
+}
+
 /// source -> key_by -> "scale" -> "sides" (connected with "extra") -> returns the stream. "scale"
 /// and "sides" can run on the worker.
 inline eddy::stream<tagged> build(eddy::job& j) {
   auto scaled = j.source(eddy::generator<int64_t>(20'000, [](uint64_t i) { return int64_t(i); }))
                     .name("numbers")
                     .key_by([](const int64_t& x) { return x % 13; })
-                    .map([](const int64_t& x) {
-                      if (x % 5000 == 4999)
-                        throw std::runtime_error("rejected remotely");
-                      return tagged{x * 2, x % 13, static_cast<int32_t>(::getpid())};
-                    })
+                    .map([](const int64_t& x) { return scale(x); })
                     .name("scale")
                     .parallelism(2);
   return scaled

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <thread>
@@ -143,4 +144,61 @@ SCENARIO("a worker that dies during the run fails the job instead of hanging it"
   REQUIRE_FALSE(report);
   CHECK(is(report.error(), errc::job_failed));
   CHECK_THAT(describe(report.error()), Catch::Contains("stopped unexpectedly"));
+}
+
+SCENARIO("with checkpoints, a job whose worker dies recovers in this process, its output exact") {
+  worker_process worker;
+  auto dir = std::filesystem::temp_directory_path() / "eddy_remote_recovery";
+  std::filesystem::remove_all(dir);
+  job j{job_config{}
+            .with_threads(2)
+            .with_batch_size(300)
+            .with_node("worker", "127.0.0.1", worker.port)
+            .place("scale", "worker")
+            .with_checkpoints(dir.string(), std::chrono::milliseconds{20})};
+  // "scale" as the worker builds it (remote_job.hpp), paced so that the run lasts about a second.
+  constexpr int64_t n = 60'000;
+  auto seen = std::make_shared<std::atomic<int64_t>>(0);
+  std::vector<tagged> out;
+  j.source(generator<int64_t>(n, [](uint64_t i) { return int64_t(i); }).at_rate(60'000))
+      .name("numbers")
+      .key_by([](const int64_t& x) { return x % 13; })
+      .map([](const int64_t& x) { return remote_test::scale(x); })
+      .name("scale")
+      .parallelism(2)
+      .map([seen](const tagged& x) {
+        ++*seen;
+        return x;
+      })
+      .name("count")
+      .sink(collect(out))
+      .name("collect");
+  std::atomic<bool> over{false};
+  std::thread killer{[&] {
+    while (*seen < 10'000 && !over)
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    ::kill(worker.pid, SIGKILL);
+  }};
+  auto report = j.run();
+  over = true;
+  killer.join();
+  if (!report)
+    FAIL(describe(report.error()));
+  // Every number once, doubled, but the rejected ones, which are dead letters once each.
+  std::vector<std::pair<int64_t, int64_t>> expected;
+  for (int64_t x = 0; x < n; ++x)
+    if (x % 5000 != 4999)
+      expected.emplace_back(2 * x, x % 13);
+  CHECK(values(out) == expected);
+  CHECK(report->dead_letters.size() == n / 5000);
+  REQUIRE_FALSE(report->recoveries.empty());
+  CHECK(std::any_of(report->notes.begin(), report->notes.end(), [](const std::string& note) {
+    return note.find("node 'worker' is gone") != std::string::npos;
+  }));
+  // Records were scaled in both processes: on the worker before it died, here after.
+  std::set<int32_t> pids;
+  for (const auto& x : out)
+    pids.insert(x.pid);
+  CHECK(pids.count(::getpid()) == 1);
+  CHECK(pids.size() == 2);
 }
