@@ -28,6 +28,8 @@ using ack_atom = caf::atom_constant<caf::atom("e_ack")>;
 using trigger_atom = caf::atom_constant<caf::atom("e_trigger")>;
 /// Coordinator -> itself: the restart backoff passed, start the replacement tasks.
 using restart_atom = caf::atom_constant<caf::atom("e_restart")>;
+/// Task -> itself: a message an injected delay held back is due (fault injection).
+using delay_atom = caf::atom_constant<caf::atom("e_delay")>;
 /// Fault injector -> itself: the next timed fault is due.
 using fault_atom = caf::atom_constant<caf::atom("e_fault")>;
 

@@ -12,6 +12,7 @@
 //   if (out.blocked()) { /* wait for credit */ }
 #pragma once
 
+#include <eddy/actors/atoms.hpp>
 #include <eddy/actors/channel_config.hpp>
 #include <eddy/actors/messages.hpp>
 #include <eddy/actors/metrics.hpp>
@@ -22,11 +23,14 @@
 #include <caf/event_based_actor.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -74,6 +78,15 @@ public:
   virtual void enable_log(size_t limit, checkpoint_id start) = 0;
   /// Checkpoint `id` completed: what preceded its barrier is no longer needed.
   virtual void trim_log(checkpoint_id id) = 0;
+
+  // -- fault injection --------------------------------------------------------------------------
+
+  /// Holds back what every channel sends by a random time up to `max` (seeded by `seed` and the
+  /// channel), keeping each channel's order: a receiver's other channels may overtake it. The
+  /// sender gets `delay_atom` when something held back is due, and calls `release_delayed`.
+  virtual void set_delay(caf::timespan max, uint64_t seed) = 0;
+  /// Sends what the delay held back and is due now.
+  virtual void release_delayed() = 0;
   /// Every channel to `old` now goes to `dest` (incarnation `epoch`), which restarted from
   /// checkpoint `from`: resends what followed that checkpoint's barrier. False when a log
   /// cannot (it overflowed): the job must then restart as a whole.
@@ -120,6 +133,24 @@ public:
 
   [[nodiscard]] const caf::actor& dest() const noexcept { return target_.dest; }
 
+  /// Fault injection: see output_base::set_delay.
+  void set_delay(caf::timespan max, uint64_t seed) {
+    delay_max_ = max;
+    delay_rng_.seed(seed);
+  }
+
+  /// Sends what the delay held back and is due now, in order; asks for the next wake-up.
+  void release_delayed() {
+    wake_armed_ = false;
+    auto now = std::chrono::steady_clock::now();
+    while (!delayed_.empty() && delayed_.front().first <= now) {
+      std::visit([this](auto& x) { self_->send(target_.dest, std::move(x)); },
+                 delayed_.front().second);
+      delayed_.pop_front();
+    }
+    arm_wake(now);
+  }
+
   /// Logs what is sent from here on, which follows the barrier of checkpoint `start`.
   void enable_log(size_t limit, checkpoint_id start) noexcept {
     log_limit_ = limit;
@@ -149,7 +180,9 @@ public:
         return false; // the barrier of `from` was never sent here
     }
     // What was sent since the barrier goes out again, before what still waits for credit (which
-    // may hold what an earlier rewire put there to send again).
+    // may hold what an earlier rewire put there to send again). What a delay holds back is in
+    // the log: it goes again from there, in order.
+    delayed_.clear();
     replay_left_ += log_.size();
     while (!log_.empty()) {
       queue_.push_front(std::move(log_.back()));
@@ -219,7 +252,8 @@ public:
 
   [[nodiscard]] bool blocked() const noexcept { return !queue_.empty(); }
   [[nodiscard]] bool has_partial() const noexcept { return !buf_.items.empty(); }
-  [[nodiscard]] size_t queued() const noexcept { return queue_.size(); }
+  /// Batches and controls not sent yet: waiting for credit, or held back by a delay.
+  [[nodiscard]] size_t queued() const noexcept { return queue_.size() + delayed_.size(); }
 
 private:
   void reset_buffer() {
@@ -256,7 +290,7 @@ private:
         metrics_->raise(metrics_->peak_in_flight, now);
         if (logging_)
           log(*b);
-        self_->send(target_.dest, std::move(*b));
+        transmit(std::move(*b));
       } else {
         auto& c = std::get<control>(front);
         c.epoch = epoch_;
@@ -264,10 +298,35 @@ private:
           --replay_left_;
         if (logging_)
           log(c);
-        self_->send(target_.dest, c);
+        transmit(std::move(c));
       }
       queue_.pop_front();
     }
+  }
+
+  /// Sends `x`, or holds it back when a delay is injected.
+  template <class X>
+  void transmit(X&& x) {
+    if (delay_max_.count() <= 0) {
+      self_->send(target_.dest, std::forward<X>(x));
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    auto due = now + caf::timespan{
+                         std::uniform_int_distribution<int64_t>{0, delay_max_.count()}(delay_rng_)};
+    if (!delayed_.empty())
+      due = std::max(due, delayed_.back().first); // a channel keeps its order
+    delayed_.emplace_back(due, item{std::forward<X>(x)});
+    arm_wake(now);
+  }
+
+  /// Asks the sender for a wake-up when the first message held back is due.
+  void arm_wake(std::chrono::steady_clock::time_point now) {
+    if (wake_armed_ || delayed_.empty())
+      return;
+    wake_armed_ = true;
+    self_->delayed_send(self_, std::max(delayed_.front().first - now, caf::timespan{0}),
+                        delay_atom::value);
   }
 
   static bool is_barrier(const item& x, checkpoint_id id) {
@@ -322,6 +381,12 @@ private:
   uint64_t next_seq_ = 0;
   /// What was sent since barrier `log_start_` (0: the channel's start), when logging.
   std::deque<item> log_;
+  /// Fault injection: the longest delay (0: none), its random source, what is held back with
+  /// when it is due, and whether a wake-up is asked for.
+  caf::timespan delay_max_{0};
+  std::mt19937_64 delay_rng_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, item>> delayed_;
+  bool wake_armed_ = false;
   bool logging_ = false;
   bool log_valid_ = true;
   checkpoint_id log_start_ = 0;
@@ -434,6 +499,16 @@ public:
   void trim_log(checkpoint_id id) override {
     for (auto& c : channels_)
       c->trim_log(id);
+  }
+
+  void set_delay(caf::timespan max, uint64_t seed) override {
+    for (size_t k = 0; k < channels_.size(); ++k)
+      channels_[k]->set_delay(max, seed * 1'000'003 + origin_base_ + k);
+  }
+
+  void release_delayed() override {
+    for (auto& c : channels_)
+      c->release_delayed();
   }
 
   bool rewire(const caf::actor_addr& old, const caf::actor& dest, uint32_t epoch,
@@ -651,6 +726,16 @@ public:
   void trim_log(checkpoint_id id) override {
     for (auto* o : outputs_)
       o->trim_log(id);
+  }
+
+  void set_delay(caf::timespan max, uint64_t seed) override {
+    for (auto* o : outputs_)
+      o->set_delay(max, seed);
+  }
+
+  void release_delayed() override {
+    for (auto* o : outputs_)
+      o->release_delayed();
   }
 
   bool rewire(const caf::actor_addr& old, const caf::actor& dest, uint32_t epoch,

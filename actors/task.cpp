@@ -55,6 +55,8 @@ task::task(caf::actor_config& cfg, task_spec spec)
   spec_.restore.reset();
   if (output_)
     output_->set_epoch(spec_.epoch);
+  if (output_ && spec_.delay_max.count() > 0)
+    output_->set_delay(spec_.delay_max, spec_.delay_seed);
   if (dl_channel_)
     dl_channel_->set_epoch(spec_.epoch);
   if (spec_.log_limit > 0) {
@@ -203,6 +205,12 @@ caf::behavior task::make_behavior() {
       [this](produce_atom) {
         produce_scheduled_ = false;
         run_source();
+      },
+      [this](delay_atom) {
+        if (!failed_ && output_) {
+          output_->release_delayed();
+          after_output_change();
+        }
       },
       [this](flush_atom) {
         linger_armed_ = false;

@@ -138,6 +138,10 @@ struct task_spec {
   bool crash_on_restore = false;
   /// Fault injection: stop so once every input ended, before the final results.
   bool crash_at_end = false;
+  /// Fault injection: hold back what every output channel sends by up to this long (random,
+  /// from `delay_seed`), each channel in order. 0: no delay.
+  caf::timespan delay_max{0};
+  uint64_t delay_seed = 0;
   /// This instance's incarnation: 0, one more each time it is replaced alone.
   uint32_t epoch = 0;
   /// The coordinator's number for this instance (on its determinants).

@@ -22,7 +22,9 @@
 // `,together=<n>` kills n tasks at the same instant each time),
 // `fail:snapshot@checkpoint=<id>` (a snapshot write of that checkpoint fails), `corrupt:snapshot`
 // and `truncate:snapshot` (the next recovery finds a snapshot file of the checkpoint it goes back
-// to with a byte flipped, or cut to half; repeat the item for later recoveries) and `seed=<n>`.
+// to with a byte flipped, or cut to half; repeat the item for later recoveries),
+// `delay:<op>@max=<duration>` (what the operator sends, `all` for every operator, is held back by
+// up to that long at random, each channel in order) and `seed=<n>`.
 // Numbers may be grouped with `_` (`50_000`). Whitespace around items and parameters is ignored;
 // operator names cannot contain `#@;,:`.
 #pragma once
@@ -104,9 +106,20 @@ struct fault_plan {
   uint64_t seed = 1;
 
   /// True when the plan injects nothing.
+  /// Every message operator `op` sends (`all`: every operator) is held back by a random time up
+  /// to `max` (seeded), each channel keeping its order: messages of different channels reach a
+  /// receiver in another order than they were sent, which the semantics allow, and watermarks,
+  /// barriers and credits come late.
+  struct delay {
+    std::string op;
+    caf::timespan max{0};
+  };
+  /// Delays, by operator.
+  std::vector<delay> delays;
+
   [[nodiscard]] bool empty() const noexcept {
     return crashes.empty() && (kill_every.count() <= 0 || kill_count == 0) &&
-           snapshot_faults.empty();
+           snapshot_faults.empty() && delays.empty();
   }
 };
 
@@ -120,10 +133,14 @@ struct fault_plan {
          x.times == y.times && x.when == y.when && x.checkpoint == y.checkpoint;
 }
 
+[[nodiscard]] inline bool operator==(const fault_plan::delay& x, const fault_plan::delay& y) {
+  return x.op == y.op && x.max == y.max;
+}
+
 [[nodiscard]] inline bool operator==(const fault_plan& x, const fault_plan& y) {
   return x.crashes == y.crashes && x.kill_every == y.kill_every && x.kill_count == y.kill_count &&
-         x.kill_together == y.kill_together && x.snapshot_faults == y.snapshot_faults &&
-         x.seed == y.seed;
+         x.kill_together == y.kill_together && x.delays == y.delays &&
+         x.snapshot_faults == y.snapshot_faults && x.seed == y.seed;
 }
 
 [[nodiscard]] inline bool operator!=(const fault_plan& x, const fault_plan& y) {
@@ -225,7 +242,7 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
   static const std::string forms = "crash:<op>#<instance>@after=<records>, "
                                    "kill:random@every=<duration>,count=<n>, "
                                    "fail:snapshot@checkpoint=<id>, corrupt:snapshot, "
-                                   "truncate:snapshot or seed=<n>";
+                                   "truncate:snapshot, delay:<op>@max=<duration> or seed=<n>";
   auto example = [](std::string_view kind) -> std::string {
     if (kind == "crash")
       return "crash:<op>#<instance>@after=<records>, e.g. crash:windows#1@after=50000";
@@ -233,6 +250,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       return "kill:random@every=<duration>,count=<n>, e.g. kill:random@every=200ms,count=5";
     if (kind == "fail")
       return "fail:snapshot@checkpoint=<id>, e.g. fail:snapshot@checkpoint=3";
+    if (kind == "delay")
+      return "delay:<op>@max=<duration> (or delay:all@...), e.g. delay:windows@max=2ms";
     return std::string{kind} + ":snapshot";
   };
   // Cut at ';' and ',' into tokens. A token after ',' that does not start an item (`<kind>:`
@@ -276,7 +295,7 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
     }
     auto kind = colon == std::string_view::npos ? item : trim(item.substr(0, colon));
     if (kind != "crash" && kind != "kill" && kind != "fail" && kind != "corrupt" &&
-        kind != "truncate")
+        kind != "truncate" && kind != "delay")
       return fault_plan_error(quoted + " is not a fault: write " + forms + ", separated by ';'");
     if (colon == std::string_view::npos)
       return fault_plan_error(quoted + " says no more: write " + example(kind));
@@ -388,6 +407,27 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       plan.crashes.push_back(std::move(c));
       continue;
     }
+    if (kind == "delay") {
+      if (target.empty())
+        return fault_plan_error(quoted + " names no operator: write " + example(kind));
+      fault_plan::delay d;
+      d.op = std::string{target};
+      for (const auto& [name, value] : values) {
+        if (name != "max")
+          return fault_plan_error("a delay has no parameter '" + std::string{name} + "' (in " +
+                                  quoted + "): write " + example(kind));
+        auto t = parse_duration(value);
+        if (!t || t->count() == 0)
+          return fault_plan_error("max=" + std::string{value} + " in " + quoted +
+                                  " is not a positive duration: write a whole number and a unit "
+                                  "(ns, us, ms, s, min or h), e.g. max=2ms");
+        d.max = *t;
+      }
+      if (d.max.count() == 0)
+        return fault_plan_error(quoted + " does not say how long: write " + example(kind));
+      plan.delays.push_back(std::move(d));
+      continue;
+    }
     if (kind != "kill") {
       // fail, corrupt or truncate: faults of the snapshot files.
       if (target != "snapshot")
@@ -495,6 +535,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
             ? "fail:snapshot@checkpoint=" + std::to_string(f.checkpoint)
         : f.kind == fault_plan::snapshot_fault::corrupt ? std::string{"corrupt:snapshot"}
                                                         : std::string{"truncate:snapshot"});
+  for (const auto& d : plan.delays)
+    add("delay:" + d.op + "@max=" + to_duration_string(d.max));
   if (plan.seed != fault_plan{}.seed)
     add("seed=" + std::to_string(plan.seed));
   return out;

@@ -359,11 +359,13 @@ void recovery_fields(task_spec& spec, internal::spawn_request& r, F f) {
   f(spec.crash_at_checkpoint, r.crash_at_checkpoint);
   f(spec.crash_on_restore, r.crash_on_restore);
   f(spec.crash_at_end, r.crash_at_end);
+  f(spec.delay_seed, r.delay_seed);
 }
 
 /// Moves the checkpoint and recovery part of `spec` into `r`, to spawn it on a worker.
 void copy_recovery(task_spec& spec, internal::spawn_request& r) {
   recovery_fields(spec, r, [](auto& from, auto& to) { to = std::move(from); });
+  r.delay_max_ns = spec.delay_max.count();
   r.has_restore = spec.restore != nullptr;
   if (spec.restore)
     r.restore = std::move(*spec.restore);
@@ -372,6 +374,7 @@ void copy_recovery(task_spec& spec, internal::spawn_request& r) {
 /// On the worker: the checkpoint and recovery part of `r` into `spec`.
 void apply_recovery(internal::spawn_request& r, task_spec& spec) {
   recovery_fields(spec, r, [](auto& to, auto& from) { to = std::move(from); });
+  spec.delay_max = caf::timespan{r.delay_max_ns};
   spec.op_index = r.node;
   if (r.has_restore)
     spec.restore = std::make_shared<instance_state>(std::move(r.restore));
@@ -761,6 +764,11 @@ caf::expected<job_report> job::run() {
     }
     if (auto p = poison.find({spec.op_index, i}); p != poison.end())
       spec.poison = p->second;
+    for (const auto& d : cfg_.faults.delays)
+      if (d.op == "all" || d.op == n.name) {
+        spec.delay_max = d.max;
+        spec.delay_seed = cfg_.faults.seed * 7919 + n.id * 131 + i;
+      }
     // A replacement, or a task that starts from a savepoint: it restores.
     bool restoring = chk != nullptr || generation > 1 || epoch_of(n.id, i) > 0;
     for (size_t f = 0; f < cfg_.faults.crashes.size(); ++f) {
@@ -1238,6 +1246,11 @@ caf::expected<job_report> job::run() {
     std::lock_guard<std::mutex> guard{live_mtx_};
     coordinator_ = coordinator;
   }
+  for (const auto& d : cfg_.faults.delays)
+    report.faults.push_back("injected fault: what " +
+                            (d.op == "all" ? std::string{"every operator"} : "'" + d.op + "'") +
+                            " sends is held back by up to " + to_duration_string(d.max) +
+                            " at random");
   if (base)
     report.notes.push_back(std::string{"started from "} +
                            (base->m.savepoint ? "savepoint " : "checkpoint ") +
@@ -1561,6 +1574,12 @@ caf::error job::check_checkpointing() const {
 }
 
 caf::error job::check_faults() const {
+  for (const auto& d : cfg_.faults.delays)
+    if (d.op != "all" &&
+        std::none_of(g_->nodes.begin(), g_->nodes.end(), [&](auto& n) { return n.name == d.op; }))
+      return make_error(errc::invalid_topology,
+                        "fault plan: there is no operator named '" + d.op +
+                            "' to delay (write delay:all@max=<duration> for every operator)");
   for (const auto& crash : cfg_.faults.crashes) {
     auto it = std::find_if(g_->nodes.begin(), g_->nodes.end(),
                            [&](auto& n) { return n.name == crash.op; });

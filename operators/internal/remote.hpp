@@ -89,6 +89,8 @@ struct spawn_request {
   checkpoint_id crash_at_checkpoint = 0;
   bool crash_on_restore = false;
   bool crash_at_end = false;
+  int64_t delay_max_ns = 0;
+  uint64_t delay_seed = 0;
 };
 
 template <class Inspector>
@@ -99,7 +101,7 @@ typename Inspector::result_type inspect(Inspector& f, spawn_request& x) {
            x.dead_letter_input, x.input_edges, x.snapshots, x.has_restore, x.restore, x.restore_id,
            x.restore_finished, x.restore_watermark, x.epoch, x.slot, x.dead_letters_epoch,
            x.log_limit, x.record_determinants, x.replay, x.aborted, x.poison, x.crash_after_records,
-           x.crash_at_checkpoint, x.crash_on_restore, x.crash_at_end);
+           x.crash_at_checkpoint, x.crash_on_restore, x.crash_at_end, x.delay_max_ns, x.delay_seed);
 }
 
 } // namespace eddy::internal

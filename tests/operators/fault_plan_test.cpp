@@ -72,6 +72,20 @@ SCENARIO("a crash fires at a checkpoint, at a restore or at the end of the input
   CHECK(says(mistake("kill:random@every=1s,count=1,together=0"), "write 1 or more"));
 }
 
+SCENARIO("a fault plan delays what an operator sends, or every operator") {
+  auto plan = parse_fault_plan("delay:windows@max=2ms; delay:all@max=500us");
+  REQUIRE(plan);
+  REQUIRE(plan->delays.size() == 2);
+  CHECK(plan->delays[0].op == "windows");
+  CHECK(plan->delays[0].max == caf::timespan{2ms});
+  CHECK(plan->delays[1].op == "all");
+  CHECK(to_string(*plan) == "delay:windows@max=2ms; delay:all@max=500us");
+  CHECK(*parse_fault_plan(to_string(*plan)) == *plan);
+  CHECK(says(mistake("delay:windows"), "does not say how long"));
+  CHECK(says(mistake("delay:windows@max=0ms"), "not a positive duration"));
+  CHECK(says(mistake("delay:windows@every=2ms"), "has no parameter 'every'"));
+}
+
 SCENARIO("a fault plan reads faults of the snapshot files") {
   using sf = fault_plan::snapshot_fault;
   auto plan = parse_fault_plan("fail:snapshot@checkpoint=3; corrupt:snapshot; truncate: snapshot ;"
