@@ -413,6 +413,35 @@ T take(const std::string& in, size_t& at) {
   return x;
 }
 
+/// One input's part of a task's runtime state.
+struct runtime_input {
+  uint64_t next_seq = 0;
+  int64_t watermark = 0;
+  bool ended = false;
+  bool idle = false;
+};
+
+/// Reads the version and the inputs of runtime state `bytes` (see task::runtime_state); `at` is
+/// then at the task's watermark. Throws std::runtime_error when the bytes do not decode.
+std::vector<runtime_input> take_inputs(const std::string& bytes, size_t& at) {
+  if (take<uint8_t>(bytes, at) != 1)
+    throw std::runtime_error("its runtime state has an unknown version");
+  auto n = take<uint32_t>(bytes, at);
+  if (n > bytes.size())
+    throw std::runtime_error("its runtime state is truncated");
+  std::vector<runtime_input> out(n);
+  for (auto& in : out) {
+    in.next_seq = take<uint64_t>(bytes, at);
+    in.watermark = take<int64_t>(bytes, at);
+    in.ended = take<uint8_t>(bytes, at) != 0;
+    in.idle = take<uint8_t>(bytes, at) != 0;
+    // The senders' incarnations then: a new actor hears from no earlier one, and after a
+    // whole-job restart every sender starts again at 0, so the count starts afresh.
+    (void)take<uint32_t>(bytes, at);
+  }
+  return out;
+}
+
 } // namespace
 
 std::string task::runtime_state() const {
@@ -437,16 +466,11 @@ std::string task::runtime_state() const {
 }
 
 timestamp task::watermark_of(const std::string& runtime) noexcept {
+  if (runtime.empty())
+    return min_time;
   try {
     size_t at = 0;
-    if (runtime.empty() || take<uint8_t>(runtime, at) != 1)
-      return min_time;
-    auto n = take<uint32_t>(runtime, at);
-    // Per input: next_seq, watermark, ended, idle, epoch.
-    constexpr size_t per_input = 8 + 8 + 1 + 1 + 4;
-    if (n > runtime.size() / per_input)
-      return min_time;
-    at += size_t{n} * per_input;
+    take_inputs(runtime, at);
     return take<int64_t>(runtime, at);
   } catch (const std::exception&) {
     return min_time;
@@ -463,20 +487,16 @@ void task::restore_runtime(const std::string& bytes) {
     return;
   }
   size_t at = 0;
-  if (take<uint8_t>(bytes, at) != 1)
-    throw std::runtime_error("its runtime state has an unknown version");
-  auto n = take<uint32_t>(bytes, at);
-  if (n != inputs_.size())
-    throw std::runtime_error("its runtime state has " + std::to_string(n) + " inputs, not " +
-                             std::to_string(inputs_.size()));
-  for (auto& in : inputs_) {
-    in.next_seq = take<uint64_t>(bytes, at);
-    in.watermark = take<int64_t>(bytes, at);
-    in.ended = take<uint8_t>(bytes, at) != 0;
-    in.idle = take<uint8_t>(bytes, at) != 0;
-    // The senders' incarnations then: a new actor hears from no earlier one, and after a
-    // whole-job restart every sender starts again at 0, so the count starts afresh.
-    (void)take<uint32_t>(bytes, at);
+  auto taken = take_inputs(bytes, at);
+  if (taken.size() != inputs_.size())
+    throw std::runtime_error("its runtime state has " + std::to_string(taken.size()) +
+                             " inputs, not " + std::to_string(inputs_.size()));
+  for (size_t k = 0; k < inputs_.size(); ++k) {
+    auto& in = inputs_[k];
+    in.next_seq = taken[k].next_seq;
+    in.watermark = taken[k].watermark;
+    in.ended = taken[k].ended;
+    in.idle = taken[k].idle;
     in.epoch = 0;
   }
   watermark_ = take<int64_t>(bytes, at);

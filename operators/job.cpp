@@ -877,6 +877,9 @@ caf::expected<job_report> job::run() {
   };
   // Checkpoints.
   std::vector<checkpoint_id> completed; // this run's, ascending
+  // What a recovery goes back to: the last completed checkpoint, else the savepoint the run
+  // started from (0: the start of the input).
+  auto recovery_point = [&] { return completed.empty() ? base_id : completed.back(); };
   std::optional<pending_checkpoint> pending;
   // Savepoints asked for while another checkpoint was under way (or the job recovered).
   std::vector<savepoint_request> savepoints_waiting;
@@ -1086,7 +1089,7 @@ caf::expected<job_report> job::run() {
     // (A replacement that failed before a checkpoint completed is replaced again the same way:
     // the tasks feeding it still log what they sent since the checkpoint, and the coordinator
     // kept every determinant since, its predecessor's and its own.)
-    auto from = completed.empty() ? base_id : completed.back();
+    auto from = recovery_point();
     std::vector<size_t> feeders;
     for (size_t u = 0; u < slots.size(); ++u) {
       if (u == k || !feeds(u, k))
@@ -1179,7 +1182,7 @@ caf::expected<job_report> job::run() {
       return;
     if (writer_of_generation)
       self->send_exit(writer_of_generation, caf::exit_reason::user_shutdown);
-    auto from = completed.empty() ? base_id : completed.back();
+    auto from = recovery_point();
     for (auto& c : committers)
       c->abort_after(from);
     dl_open.clear();
@@ -1210,7 +1213,7 @@ caf::expected<job_report> job::run() {
     }
     if (completed.empty())
       chk = base;
-    auto from = completed.empty() ? base_id : completed.back();
+    auto from = recovery_point();
     // A node that was gone and is back takes its operators again.
     for (const auto& [op, node_name] : cfg_.placement) {
       if (workers.count(node_name) != 0)
@@ -1497,7 +1500,7 @@ caf::expected<job_report> job::run() {
   shutdown_workers();
   if (failure) {
     for (auto& c : committers)
-      c->abort_after(completed.empty() ? base_id : completed.back());
+      c->abort_after(recovery_point());
     return failure;
   }
   if (stopped_at != 0) {

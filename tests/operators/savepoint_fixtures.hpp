@@ -31,11 +31,11 @@ struct savepoint_order {
 };
 
 /// The events of a grid with event times and watermarks (the largest time so far, minus `lag`,
-/// minus 1), replayable. Batches end at every index in `cuts`, so runs that ask for savepoints
-/// there cut the stream exactly like runs that do not; at `order->at` it asks for a savepoint
-/// and emits nothing more until the savepoint is answered, so the savepoint holds exactly the
-/// records before that index. The events at the indices in `stragglers` get time 0: far behind
-/// the watermark, late in every run.
+/// minus 1), replayable. With a `gate` it first waits for an event of the job. Batches end at every
+/// index in `cuts`, so runs that ask for savepoints there cut the stream exactly like runs that do
+/// not; at `order->at` it asks for a savepoint and emits nothing more until the savepoint is
+/// answered, so the savepoint holds exactly the records before that index. The events at the
+/// indices in `stragglers` get time 0: far behind the watermark, late in every run.
 struct grid_source {
   using value_type = event;
   using position_type = std::pair<uint64_t, int64_t>; // next index, largest time emitted
@@ -47,6 +47,9 @@ struct grid_source {
   std::shared_ptr<savepoint_order> order = std::make_shared<savepoint_order>();
   uint64_t next = 0;
   int64_t max_t = min_time;
+  /// When set, nothing is emitted before `*gate` reached `gate_count` (an event of the job).
+  std::shared_ptr<std::atomic<int>> gate{};
+  int gate_count = 0;
 
   [[nodiscard]] bool timed() const { return true; }
 
@@ -60,6 +63,8 @@ struct grid_source {
   produce_result produce(source_context<event>& ctx) {
     if (next >= grid.size())
       return {produce_result::done, {}};
+    if (gate && *gate < gate_count)
+      return {produce_result::wait, caf::timespan{std::chrono::milliseconds{1}}};
     if (order->j != nullptr && order->at != 0 && next == order->at) {
       if (!order->result.valid())
         order->result = order->stop ? order->j->stop_with_savepoint() : order->j->savepoint();

@@ -7,6 +7,7 @@
 #include <eddy/checkpoint/storage.hpp>
 #include <eddy/operators/job.hpp>
 #include <eddy/sinks/collect.hpp>
+#include <eddy/sources/container_source.hpp>
 #include <eddy/sources/generator.hpp>
 
 #include <catch2/catch.hpp>
@@ -290,6 +291,105 @@ SCENARIO("starting from a savepoint of another job, or asking for one in vain, s
     auto idle = k.stop_with_savepoint().get();
     REQUIRE_FALSE(idle);
     CHECK(describe(idle.error()).find("not running") != std::string::npos);
+  }
+}
+
+// -- broadcast state across a change of parallelism
+// -------------------------------------------------
+
+namespace {
+
+struct threshold_rule {
+  int32_t id = 0;
+  int64_t threshold = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, threshold_rule& x) {
+  return f(x.id, x.threshold);
+}
+
+struct flagged {
+  int32_t key = 0;
+  int64_t time = 0;
+  int64_t threshold = 0; // -1: no rule for the key
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, flagged& x) {
+  return f(x.key, x.time, x.threshold);
+}
+
+/// Tags each event with its rule's threshold from broadcast state; counts the rules it took.
+struct look_up {
+  using kctx = keyed_broadcast_context<int32_t, flagged, int32_t, int64_t>;
+  std::shared_ptr<std::atomic<int>> rules_taken;
+  void open(kctx&) {}
+  void process_element(const event& e, kctx& ctx) {
+    const auto* th = ctx.broadcast_state().get(e.key % 3);
+    ctx.emit(flagged{e.key, e.time, th != nullptr ? *th : -1});
+  }
+  void process_broadcast(const threshold_rule& r,
+                         broadcast_context<int32_t, int64_t, flagged>& ctx) {
+    ctx.state().put(r.id, r.threshold);
+    ++*rules_taken;
+  }
+};
+
+std::vector<flagged> run_look_up(job_config cfg, grid_source src,
+                                 std::shared_ptr<savepoint_order> order, uint32_t parallelism,
+                                 job_report* report) {
+  job j{cfg.with_batch_size(64)};
+  order->j = order->at != 0 ? &j : nullptr;
+  src.order = order;
+  auto taken = std::make_shared<std::atomic<int>>(0);
+  src.gate = taken; // the events wait until the rules are in the broadcast state
+  src.gate_count = order->at != 0 ? 3 : 0;
+  std::vector<flagged> out;
+  j.source(src)
+      .name("events")
+      .key_by([](const event& e) { return e.key; })
+      .connect(j.source(from_container(std::vector<threshold_rule>{{0, 10}, {1, 20}, {2, 30}}))
+                   .name("rules")
+                   .broadcast_state<int32_t, int64_t>("rules"))
+      .process<flagged>(look_up{taken})
+      .name("look-up")
+      .parallelism(parallelism)
+      .sink(collect(out));
+  auto r = j.run();
+  if (!r)
+    FAIL(describe(r.error()));
+  *report = std::move(*r);
+  return out;
+}
+
+} // namespace
+
+SCENARIO("after a change of parallelism every instance of a broadcast operator has the broadcast "
+         "state") {
+  shuffled_grid grid{7, 300, 40};
+  uint64_t cut = 7 * 100;
+  grid_source src{grid, grid.out_of_orderness(), {cut}, {}};
+  auto dir = test::temp_dir("eddy_savepoint_broadcast");
+  auto cfg = job_config{}.with_threads(2).with_checkpoints(dir, 1h);
+  // One instance takes the three rules, then the events up to the cut, and stops.
+  auto order = std::make_shared<savepoint_order>();
+  order->at = cut;
+  job_report first;
+  auto before = run_look_up(cfg, src, order, 1, &first);
+  REQUIRE(order->result.valid());
+  auto sp = order->result.get();
+  REQUIRE(sp);
+  CHECK(before.size() == cut);
+  // Three instances go on: the rules source had ended, so the new instances know the rules only
+  // from the savepoint.
+  job_report second;
+  auto after = run_look_up(job_config{cfg}.from_savepoint(sp->path), src,
+                           std::make_shared<savepoint_order>(), 3, &second);
+  REQUIRE(after.size() == grid.size() - cut);
+  for (const auto& x : after) {
+    INFO("key " << x.key << " at " << x.time);
+    CHECK(x.threshold == 10 * (x.key % 3 + 1));
   }
 }
 
