@@ -26,6 +26,12 @@ struct channel_config {
   caf::timespan linger = std::chrono::milliseconds{1};
   /// Batches a receiver accepts per channel before the sender must wait. Default: 4.
   uint32_t initial_credit = 4;
+  /// Buffer debloating (as Flink's): a receiver sizes its senders' batches so that what is in
+  /// flight to it takes about this long to consume, so a checkpoint barrier does not wait
+  /// seconds behind a slow operator. Batches start at 64 records (or the configured size, if
+  /// smaller) and stay between 8 and the configured size; at full speed they are the configured
+  /// size. 0 turns it off: batches are always the configured size. Default: 20 ms.
+  caf::timespan debloat_target = std::chrono::milliseconds{20};
   /// Key groups of hash partitioning: the most instances a keyed operator can have. Default: 128.
   uint32_t key_groups = 128;
   /// A source instance that has emitted nothing for this long declares itself idle, in band

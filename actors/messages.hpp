@@ -100,11 +100,14 @@ struct credit {
   uint32_t amount = 0;
   /// The receiver's incarnation: credit of a receiver that was replaced since is ignored.
   uint32_t epoch = 0;
+  /// The most records the receiver wants per batch from now on (buffer debloating, see
+  /// batch_sizer); 0: no change.
+  uint32_t limit = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, credit& x) {
-  return f(caf::meta::type_name("eddy.credit"), x.origin, x.amount, x.epoch);
+  return f(caf::meta::type_name("eddy.credit"), x.origin, x.amount, x.epoch, x.limit);
 }
 
 /// A record that could not be processed, with where it came from and why.

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <eddy/actors/atoms.hpp>
+#include <eddy/actors/batch_sizer.hpp>
 #include <eddy/actors/channel_config.hpp>
 #include <eddy/actors/messages.hpp>
 #include <eddy/actors/metrics.hpp>
@@ -53,6 +54,8 @@ public:
   virtual ~output_base() = default;
   /// Adds `amount` credit to channel `origin` and sends what it allows.
   virtual void on_credit(uint32_t origin, uint32_t amount) = 0;
+  /// The most records a batch may hold now on every channel (see batch_sizer).
+  [[nodiscard]] virtual size_t batch_limit() const noexcept = 0;
   /// True while some channel holds batches it cannot send for lack of credit.
   [[nodiscard]] virtual bool blocked() const noexcept = 0;
   /// True when some buffer holds records not yet in a batch.
@@ -68,8 +71,9 @@ public:
 
   // -- recovery (see out_channel) ---------------------------------------------------------------
 
-  /// Adds `amount` credit to channel `origin` from a receiver of incarnation `epoch`.
-  virtual void on_credit(uint32_t origin, uint32_t amount, uint32_t epoch) = 0;
+  /// Adds `amount` credit to channel `origin` from a receiver of incarnation `epoch`, which asks
+  /// for batches of at most `limit` records (0: no change).
+  virtual void on_credit(uint32_t origin, uint32_t amount, uint32_t epoch, uint32_t limit) = 0;
   /// Numbers what every channel sends as incarnation `epoch` of this sender.
   virtual void set_epoch(uint32_t epoch) = 0;
   /// Keeps what every channel sends since the last completed checkpoint, up to `limit` bytes
@@ -116,7 +120,10 @@ public:
       , origin_(origin)
       , credit_(cfg.initial_credit)
       , initial_credit_(cfg.initial_credit)
-      , batch_size_(records_per_batch<T>(cfg))
+      , max_batch_(records_per_batch<T>(cfg))
+      , batch_size_(cfg.debloat_target.count() > 0
+                        ? std::min<size_t>(max_batch_, debloat_start_batch)
+                        : max_batch_)
       , timed_(timed)
       , metrics_(metrics) {
     target_epoch_ = target_.epoch;
@@ -242,15 +249,19 @@ public:
     enqueue(control{target_.input, origin_, kind, value});
   }
 
-  void on_credit(uint32_t amount, uint32_t epoch = 0) {
+  void on_credit(uint32_t amount, uint32_t epoch = 0, uint32_t limit = 0) {
     if (epoch != target_epoch_)
       return; // granted by a receiver that was replaced since
+    if (limit != 0)
+      batch_size_ = std::min<size_t>(max_batch_, limit);
     credit_ += amount;
     metrics_->in_flight.fetch_sub(amount, std::memory_order_relaxed);
     drain();
   }
 
   [[nodiscard]] bool blocked() const noexcept { return !queue_.empty(); }
+  /// Records per batch now: the configured size, or less while the receiver debloats.
+  [[nodiscard]] size_t batch_size() const noexcept { return batch_size_; }
   [[nodiscard]] bool has_partial() const noexcept { return !buf_.items.empty(); }
   /// Batches and controls not sent yet: waiting for credit, or held back by a delay.
   [[nodiscard]] size_t queued() const noexcept { return queue_.size() + delayed_.size(); }
@@ -394,7 +405,8 @@ private:
   size_t log_limit_ = 0;
   /// Items at the front of `queue_` that are sent again after a rewire.
   size_t replay_left_ = 0;
-  /// Records per batch.
+  /// Records per batch as configured, and now (lower while the receiver debloats).
+  size_t max_batch_;
   size_t batch_size_;
   /// Whether batches carry event times.
   bool timed_;
@@ -479,11 +491,18 @@ public:
 
   // -- output_base ----------------------------------------------------------------------------
 
-  void on_credit(uint32_t origin, uint32_t amount) override { on_credit(origin, amount, 0); }
+  void on_credit(uint32_t origin, uint32_t amount) override { on_credit(origin, amount, 0, 0); }
 
-  void on_credit(uint32_t origin, uint32_t amount, uint32_t epoch) override {
+  void on_credit(uint32_t origin, uint32_t amount, uint32_t epoch, uint32_t limit) override {
     if (origin >= origin_base_ && origin - origin_base_ < channels_.size())
-      channels_[origin - origin_base_]->on_credit(amount, epoch);
+      channels_[origin - origin_base_]->on_credit(amount, epoch, limit);
+  }
+
+  [[nodiscard]] size_t batch_limit() const noexcept override {
+    size_t n = SIZE_MAX;
+    for (const auto& c : channels_)
+      n = std::min(n, c->batch_size());
+    return n;
   }
 
   void set_epoch(uint32_t epoch) override {
@@ -707,10 +726,17 @@ public:
     return n;
   }
 
-  void on_credit(uint32_t origin, uint32_t amount, uint32_t epoch) override {
+  void on_credit(uint32_t origin, uint32_t amount, uint32_t epoch, uint32_t limit) override {
     auto port = origin >> port_shift;
     if (port < outputs_.size())
-      outputs_[port]->on_credit(origin, amount, epoch);
+      outputs_[port]->on_credit(origin, amount, epoch, limit);
+  }
+
+  [[nodiscard]] size_t batch_limit() const noexcept override {
+    size_t n = SIZE_MAX;
+    for (auto* o : outputs_)
+      n = std::min(n, o->batch_limit());
+    return n;
   }
 
   void set_epoch(uint32_t epoch) override {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 namespace eddy {
 
@@ -22,7 +23,8 @@ task::task(caf::actor_config& cfg, task_spec spec)
     , spec_(std::move(spec))
     , inputs_(spec_.inputs)
     , coordinator_(spec_.coordinator)
-    , dead_letters_(spec_.dead_letters) {
+    , dead_letters_(spec_.dead_letters)
+    , sizer_(spec_.channels.debloat_target, spec_.inputs, spec_.channels.initial_credit) {
   if (dead_letters_) {
     // Dead letters travel in small batches (their records are text of any length).
     auto cfg = spec_.channels;
@@ -518,6 +520,15 @@ void task::before_batch(uint32_t input, size_t n) {
   auto& m = metrics();
   m.add(m.batches_in, 1);
   m.add(m.records_in, n);
+  batch_records_ = n;
+  if (spec_.throw_on_record != 0) {
+    // This batch holds records (total - n, total] of all this task took.
+    uint64_t total = 0;
+    for (const auto& x : inputs_)
+      total += x.next_seq;
+    if (spec_.throw_on_record <= total && spec_.throw_on_record + n > total)
+      throw_index_ = static_cast<size_t>(n - 1 - (total - spec_.throw_on_record));
+  }
   check_crash(m.records_in.load(std::memory_order_relaxed));
   // Data on an input that declared itself idle makes it active again.
   auto& in = inputs_[input];
@@ -531,8 +542,11 @@ void task::after_batch(uint32_t input, bool urgent) {
   if (failed_)
     return;
   auto& in = inputs_[input];
+  uint32_t limit = 0;
+  if (spec_.channels.debloat_target.count() > 0)
+    limit = sizer_.consumed(std::exchange(batch_records_, 0), std::chrono::steady_clock::now());
   if (in.upstream)
-    send(caf::actor_cast<caf::actor>(in.upstream), credit{in.origin, 1, spec_.epoch});
+    send(caf::actor_cast<caf::actor>(in.upstream), credit{in.origin, 1, spec_.epoch, limit});
   advance_replay();
   if (has_partial()) {
     // An urgent input batch means the upstream is lingering (low rate): pass the data on now.
@@ -651,6 +665,13 @@ void task::check_crash(uint64_t records) {
   crash("injected fault: " + origin() + " crashed after " + std::to_string(records) + " records");
 }
 
+void task::injected_throw(std::string record) {
+  auto what = "injected fault: " + origin() + " threw on its record " +
+              std::to_string(spec_.throw_on_record);
+  send(coordinator_, fault_atom::value, what);
+  user_error(what, std::move(record));
+}
+
 void task::crash(std::string reason, fault_errc code) {
   if (failed_)
     return;
@@ -728,7 +749,7 @@ void task::on_credit(const credit& c) {
     if (dl_channel_)
       dl_channel_->on_credit(c.amount, c.epoch);
   } else if (output_) {
-    output_->on_credit(c.origin, c.amount, c.epoch);
+    output_->on_credit(c.origin, c.amount, c.epoch, c.limit);
   }
   after_output_change();
 }

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <eddy/actors/atoms.hpp>
+#include <eddy/actors/batch_sizer.hpp>
 #include <eddy/actors/channel_config.hpp>
 #include <eddy/actors/error.hpp>
 #include <eddy/actors/messages.hpp>
@@ -28,6 +29,7 @@
 #include <eddy/actors/output.hpp>
 #include <eddy/actors/snapshot.hpp>
 
+#include <caf/deep_to_string.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/message_handler.hpp>
 
@@ -138,6 +140,9 @@ struct task_spec {
   bool crash_on_restore = false;
   /// Fault injection: stop so once every input ended, before the final results.
   bool crash_at_end = false;
+  /// Fault injection: the user function throws on this record (from 1, counted over every
+  /// input from the job's start, so the same record in every incarnation). 0: never.
+  uint64_t throw_on_record = 0;
   /// Fault injection: hold back what every output channel sends by up to this long (random,
   /// from `delay_seed`), each channel in order. 0: no delay.
   caf::timespan delay_max{0};
@@ -224,6 +229,17 @@ public:
       before_batch(b.input, n);
       if (failed_)
         return; // crashed (fault injection) before taking the batch
+      if (throw_index_ < n) {
+        // Fault injection: the user function throws on this record.
+        auto k = static_cast<std::ptrdiff_t>(std::exchange(throw_index_, no_throw));
+        auto text = caf::deep_to_string(b.items[static_cast<size_t>(k)]);
+        b.items.erase(b.items.begin() + k);
+        if (!b.times.empty())
+          b.times.erase(b.times.begin() + k);
+        injected_throw(std::move(text));
+        if (failed_)
+          return;
+      }
       on_batch(b);
       after_batch(b.input, b.urgent);
     }};
@@ -381,6 +397,8 @@ private:
   void end_restored_finished();
   /// Fault injection: crashes once `crash_after_records` is reached.
   void check_crash(uint64_t records);
+  /// Fault injection: the user function threw on `record` (its text), as `throw_on_record` says.
+  void injected_throw(std::string record);
 
   /// What this task runs.
   task_spec spec_;
@@ -454,6 +472,14 @@ private:
   std::unique_ptr<out_channel<eddy::dead_letter>> dl_channel_;
   /// This task announced downstream that it is idle (a source, or every input idle).
   bool idle_ = false;
+  /// Buffer debloating: this task's consumption rate, turned into the batch limit its credits
+  /// carry; and the records of the batch being consumed.
+  batch_sizer sizer_;
+  size_t batch_records_ = 0;
+  /// Fault injection: where in the batch being taken the user function throws (see
+  /// task_spec::throw_on_record), `no_throw` when it does not.
+  static constexpr size_t no_throw = static_cast<size_t>(-1);
+  size_t throw_index_ = no_throw;
   /// Sources: records emitted when last checked, and when that number last changed.
   uint64_t last_emitted_ = 0;
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();

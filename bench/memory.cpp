@@ -8,7 +8,12 @@
 // about S / slowdown, then reports the speed T of the slow run and the ratio S / T it got.
 // Every record is checked: count, sum of indices and sum of prices.
 //
+// With `--checkpoints DIR` the slow run is repeated twice with checkpoints, buffer debloating
+// off and on (channel_config::debloat_target): how long the checkpoints take behind the slow sink,
+// each run against the other.
+//
 //   eddy_bench_memory [--events 100000000] [--threads 2] [--slowdown 10]
+//                     [--checkpoints DIR] [--checkpoint-interval 100]
 #include "cli.hpp"
 #include "nexmark.hpp"
 
@@ -125,7 +130,10 @@ int main(int argc, char** argv) {
       ->check(bench::whole_number(1, 1024));
   app.add_option("--slowdown", slowdown, "how many times slower than the source the sink should be")
       ->capture_default_str()
-      ->check(CLI::Range(2.0, 1000.0));
+      ->check(CLI::Range(2.0, 100000.0));
+  std::string checkpoints;
+  uint64_t interval_ms = 100;
+  bench::add_checkpoint_options(app, checkpoints, interval_ms);
   CLI11_PARSE(app, argc, argv);
   double before = rss_mb();
 
@@ -233,6 +241,54 @@ int main(int argc, char** argv) {
   // Below half the asked slowdown the run did not test what it says (a sink much slower).
   bool slow_enough = measured_slowdown >= slowdown / 2;
   bool ok = complete && within_credits && slow_enough && peak_rss_mb() < 200;
+
+  // 4. Checkpoints behind the slow sink, with buffer debloating off and on.
+  if (!checkpoints.empty()) {
+    std::printf("checkpoints every %llu ms behind the slow sink (aligned barriers):\n",
+                static_cast<unsigned long long>(interval_ms));
+    double p50[2] = {0, 0};
+    for (bool debloat : {false, true}) {
+      auto cfg = job_config{}.with_threads(threads).with_checkpoints(
+          checkpoints + (debloat ? "/debloat_on" : "/debloat_off"),
+          std::chrono::milliseconds{interval_ms});
+      if (!debloat)
+        cfg = cfg.with_debloat_target(caf::timespan{0});
+      auto got = std::make_shared<totals>();
+      job jc{cfg};
+      auto r = run_job(jc, n, checking_sink{got, rounds});
+      if (!r) {
+        std::fprintf(stderr, "eddy failed: %s\n", describe(r.error()).c_str());
+        return 1;
+      }
+      bool same =
+          got->count == n && got->index_sum == want_index_sum && got->price_sum == want_price_sum;
+      ok = ok && same;
+      std::vector<double> ms;
+      for (const auto& c : r->checkpoints)
+        ms.push_back(static_cast<double>(c.duration.count()) / 1e6);
+      std::sort(ms.begin(), ms.end());
+      auto at = [&](double q) {
+        return ms.empty() ? 0.0 : ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
+      };
+      p50[debloat] = at(0.5);
+      uint64_t batches = 0, records = 0;
+      for (const auto& m : r->metrics)
+        if (m.op == "sink") {
+          batches += m.batches_in;
+          records += m.records_in;
+        }
+      std::printf("  debloating %-3s: %6.3f M records/s, %zu completed, p50 %.1f ms, p99 %.1f ms, "
+                  "max %.1f ms, %llu abandoned; the sink's batches %.0f records on average (%s)\n",
+                  debloat ? "on" : "off",
+                  static_cast<double>(n) * 1e9 / static_cast<double>(r->elapsed.count()) / 1e6,
+                  ms.size(), at(0.5), at(0.99), ms.empty() ? 0.0 : ms.back(),
+                  static_cast<unsigned long long>(r->checkpoints_abandoned),
+                  batches ? static_cast<double>(records) / static_cast<double>(batches) : 0.0,
+                  same ? "all delivered once" : "LOST OR DUPLICATED RECORDS");
+    }
+    if (p50[1] > 0)
+      std::printf("  checkpoint p50, debloating off / on: %.1f\n", p50[0] / p50[1]);
+  }
   if (!ok)
     std::printf("FAILED: %s\n", !complete         ? "records lost or duplicated"
                                 : !within_credits ? "more batches in flight than credits"

@@ -20,6 +20,9 @@
 // restores its state) or `@end` (once its input has ended, before its final results);
 // `kill:random@every=<duration>,count=<n>` (durations in ns, us, ms, s, min or h: `250ms`, `2s`;
 // `,together=<n>` kills n tasks at the same instant each time),
+// `kill:<op>#<instance>@at=<duration>` (that task killed from outside that long after the job
+// started), `throw:<op>#<instance>@record=<n>` (its user function throws on the n-th record the
+// instance takes, in every incarnation; the operator's error policy decides what follows),
 // `fail:snapshot@checkpoint=<id>` (a snapshot write of that checkpoint fails), `corrupt:snapshot`
 // and `truncate:snapshot` (the next recovery finds a snapshot file of the checkpoint it goes back
 // to with a byte flipped, or cut to half; repeat the item for later recoveries),
@@ -82,6 +85,27 @@ struct fault_plan {
   caf::timespan kill_every{0};
   /// How many timed kills. Default: 0.
   size_t kill_count = 0;
+  /// Instance `instance` of operator `op` is killed from outside `at` after the job started
+  /// (later, when the job is recovering then; not at all when the instance has finished).
+  struct kill {
+    std::string op;
+    uint32_t instance = 0;
+    caf::timespan at{0};
+  };
+  /// Kills of named tasks.
+  std::vector<kill> kills;
+  /// The user function of instance `instance` of operator `op` throws on the `record`-th record
+  /// (from 1) the instance takes, counted over all its inputs from the job's start: the same
+  /// record in every incarnation, as a bug that one input triggers. The operator's error policy
+  /// decides what follows: a dead letter (`error_policy::dead_letter`, the default), or a failure
+  /// that is recovered until `checkpoints.poison_after` failures make the record a poison record.
+  struct user_throw {
+    std::string op;
+    uint32_t instance = 0;
+    uint64_t record = 0;
+  };
+  /// Throwing user functions.
+  std::vector<user_throw> throws;
   /// Tasks killed together at each timed kill (distinct ones, at the same instant: a node that
   /// crashes takes several actors with it). Default: 1.
   size_t kill_together = 1;
@@ -118,8 +142,8 @@ struct fault_plan {
   std::vector<delay> delays;
 
   [[nodiscard]] bool empty() const noexcept {
-    return crashes.empty() && (kill_every.count() <= 0 || kill_count == 0) &&
-           snapshot_faults.empty() && delays.empty();
+    return crashes.empty() && (kill_every.count() <= 0 || kill_count == 0) && kills.empty() &&
+           throws.empty() && snapshot_faults.empty() && delays.empty();
   }
 };
 
@@ -137,10 +161,19 @@ struct fault_plan {
   return x.op == y.op && x.max == y.max;
 }
 
+[[nodiscard]] inline bool operator==(const fault_plan::kill& x, const fault_plan::kill& y) {
+  return x.op == y.op && x.instance == y.instance && x.at == y.at;
+}
+
+[[nodiscard]] inline bool operator==(const fault_plan::user_throw& x,
+                                     const fault_plan::user_throw& y) {
+  return x.op == y.op && x.instance == y.instance && x.record == y.record;
+}
+
 [[nodiscard]] inline bool operator==(const fault_plan& x, const fault_plan& y) {
   return x.crashes == y.crashes && x.kill_every == y.kill_every && x.kill_count == y.kill_count &&
-         x.kill_together == y.kill_together && x.delays == y.delays &&
-         x.snapshot_faults == y.snapshot_faults && x.seed == y.seed;
+         x.kill_together == y.kill_together && x.kills == y.kills && x.throws == y.throws &&
+         x.delays == y.delays && x.snapshot_faults == y.snapshot_faults && x.seed == y.seed;
 }
 
 [[nodiscard]] inline bool operator!=(const fault_plan& x, const fault_plan& y) {
@@ -241,13 +274,18 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
   using internal::trim;
   static const std::string forms = "crash:<op>#<instance>@after=<records>, "
                                    "kill:random@every=<duration>,count=<n>, "
+                                   "kill:<op>#<instance>@at=<duration>, "
+                                   "throw:<op>#<instance>@record=<n>, "
                                    "fail:snapshot@checkpoint=<id>, corrupt:snapshot, "
                                    "truncate:snapshot, delay:<op>@max=<duration> or seed=<n>";
   auto example = [](std::string_view kind) -> std::string {
     if (kind == "crash")
       return "crash:<op>#<instance>@after=<records>, e.g. crash:windows#1@after=50000";
     if (kind == "kill")
-      return "kill:random@every=<duration>,count=<n>, e.g. kill:random@every=200ms,count=5";
+      return "kill:random@every=<duration>,count=<n>, e.g. kill:random@every=200ms,count=5, or "
+             "kill:<op>#<instance>@at=<duration>, e.g. kill:windows#1@at=2s";
+    if (kind == "throw")
+      return "throw:<op>#<instance>@record=<n>, e.g. throw:parse#0@record=1000";
     if (kind == "fail")
       return "fail:snapshot@checkpoint=<id>, e.g. fail:snapshot@checkpoint=3";
     if (kind == "delay")
@@ -295,7 +333,7 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
     }
     auto kind = colon == std::string_view::npos ? item : trim(item.substr(0, colon));
     if (kind != "crash" && kind != "kill" && kind != "fail" && kind != "corrupt" &&
-        kind != "truncate" && kind != "delay")
+        kind != "truncate" && kind != "delay" && kind != "throw")
       return fault_plan_error(quoted + " is not a fault: write " + forms + ", separated by ';'");
     if (colon == std::string_view::npos)
       return fault_plan_error(quoted + " says no more: write " + example(kind));
@@ -325,7 +363,9 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       if (eq == std::string_view::npos || trim(p.substr(0, eq)).empty())
         return fault_plan_error("'" + std::string{p} + "' in " + quoted +
                                 " is not a parameter: write <name>=<value>, e.g. " +
-                                (kind == "crash" ? "after=50000" : "every=200ms"));
+                                (kind == "crash"   ? "after=50000"
+                                 : kind == "throw" ? "record=1000"
+                                                   : "every=200ms"));
       auto name = trim(p.substr(0, eq));
       for (const auto& v : values)
         if (v.first == name)
@@ -334,14 +374,12 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       values.emplace_back(name, trim(p.substr(eq + 1)));
       b = e + 1;
     }
-    if (kind == "crash") {
+    // A task named <op>#<instance> (#0 when the instance is left out).
+    auto named_task = [&](std::string& op, uint32_t& instance) -> caf::error {
       auto hash = target.find('#');
-      auto op = trim(target.substr(0, hash));
+      op = std::string{trim(target.substr(0, hash))};
       if (op.empty())
-        return fault_plan_error(quoted + " names no operator: write crash:<op>#<instance>@after="
-                                         "<records>, e.g. crash:windows#1@after=50000");
-      fault_plan::crash c;
-      c.op = std::string{op};
+        return fault_plan_error(quoted + " names no operator: write " + example(kind));
       if (hash != std::string_view::npos) {
         auto digits = trim(target.substr(hash + 1));
         auto n = parse_count(digits, "instance", item);
@@ -349,8 +387,60 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
           return fault_plan_error("'#" + std::string{digits} + "' in " + quoted +
                                   " is not an instance: instances are numbered #0, #1, ... up to "
                                   "the operator's parallelism - 1");
-        c.instance = static_cast<uint32_t>(*n);
+        instance = static_cast<uint32_t>(*n);
       }
+      return caf::none;
+    };
+    if (kind == "throw") {
+      fault_plan::user_throw t;
+      if (auto err = named_task(t.op, t.instance))
+        return err;
+      for (const auto& [name, value] : values) {
+        if (name != "record")
+          return fault_plan_error("a throw has no parameter '" + std::string{name} + "' (in " +
+                                  quoted + "): write " + example(kind));
+        auto n = parse_count(value, "records", item);
+        if (!n)
+          return n.error();
+        if (*n == 0)
+          return fault_plan_error("record=0 in " + quoted +
+                                  " names no record: records are counted from 1");
+        t.record = *n;
+      }
+      if (t.record == 0)
+        return fault_plan_error(quoted + " does not say on which record: write " + example(kind));
+      plan.throws.push_back(std::move(t));
+      continue;
+    }
+    if (kind == "kill" && target != "random") {
+      fault_plan::kill k;
+      if (auto err = named_task(k.op, k.instance))
+        return err;
+      bool has_at = false;
+      for (const auto& [name, value] : values) {
+        if (name != "at")
+          return fault_plan_error(
+              "a kill of a named task has no parameter '" + std::string{name} + "' (in " + quoted +
+              "): it takes at=<duration>, e.g. kill:" + k.op + "#" + std::to_string(k.instance) +
+              "@at=2s (kill:random@... picks tasks at random)");
+        auto t = parse_duration(value);
+        if (!t)
+          return fault_plan_error("at=" + std::string{value} + " in " + quoted +
+                                  " is not a duration: write a whole number and a unit (ns, us, "
+                                  "ms, s, min or h), e.g. at=2s");
+        k.at = *t;
+        has_at = true;
+      }
+      if (!has_at)
+        return fault_plan_error(quoted + " does not say when: add @at=<duration>, e.g. kill:" +
+                                k.op + "#" + std::to_string(k.instance) + "@at=2s");
+      plan.kills.push_back(std::move(k));
+      continue;
+    }
+    if (kind == "crash") {
+      fault_plan::crash c;
+      if (auto err = named_task(c.op, c.instance))
+        return err;
       bool has_after = false;
       for (const auto& [name, value] : values) {
         if (name == "restore" || name == "end" || name == "checkpoint") {
@@ -455,11 +545,7 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       plan.snapshot_faults.push_back(f);
       continue;
     }
-    // kill
-    if (target != "random")
-      return fault_plan_error(
-          quoted + ": only kill:random exists (a task chosen at random, by the seed); to stop "
-                   "one given task write crash:<op>#<instance>@after=<records>");
+    // kill:random
     if (seen_kill)
       return fault_plan_error("kill:random is given twice (" + quoted +
                               "): a plan has one schedule of random kills, "
@@ -513,8 +599,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
 }
 
 /// Writes `plan` as `parse_fault_plan` reads it: crashes in order, then the random kills, the
-/// snapshot faults in order, and the seed when it is not the default (1). An empty plan is an empty
-/// text.
+/// named kills, the throws, the snapshot faults in order, the delays, and the seed when it is not
+/// the default (1). An empty plan is an empty text.
 [[nodiscard]] inline std::string to_string(const fault_plan& plan) {
   std::string out;
   auto add = [&out](const std::string& item) { out += (out.empty() ? "" : "; ") + item; };
@@ -530,6 +616,10 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
         ",count=" + std::to_string(plan.kill_count) +
         (plan.kill_together == 1 ? std::string{}
                                  : ",together=" + std::to_string(plan.kill_together)));
+  for (const auto& k : plan.kills)
+    add("kill:" + k.op + "#" + std::to_string(k.instance) + "@at=" + to_duration_string(k.at));
+  for (const auto& t : plan.throws)
+    add("throw:" + t.op + "#" + std::to_string(t.instance) + "@record=" + std::to_string(t.record));
   for (const auto& f : plan.snapshot_faults)
     add(f.kind == fault_plan::snapshot_fault::fail_write
             ? "fail:snapshot@checkpoint=" + std::to_string(f.checkpoint)

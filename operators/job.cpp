@@ -320,6 +320,7 @@ internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32
   r.batch_size = channels.batch_size;
   r.batch_bytes = channels.batch_bytes;
   r.linger_ns = channels.linger.count();
+  r.debloat_ns = channels.debloat_target.count();
   r.idle_ns = channels.idle_timeout.count();
   r.credit = channels.initial_credit;
   r.key_groups = channels.key_groups;
@@ -359,6 +360,7 @@ void recovery_fields(task_spec& spec, internal::spawn_request& r, F f) {
   f(spec.crash_at_checkpoint, r.crash_at_checkpoint);
   f(spec.crash_on_restore, r.crash_on_restore);
   f(spec.crash_at_end, r.crash_at_end);
+  f(spec.throw_on_record, r.throw_on_record);
   f(spec.delay_seed, r.delay_seed);
 }
 
@@ -790,6 +792,9 @@ caf::expected<job_report> job::run() {
         break;
       }
     }
+    for (const auto& t : cfg_.faults.throws)
+      if (t.op == n.name && t.instance == i)
+        spec.throw_on_record = t.record;
     return spec;
   };
   // Spawns every task, restored from `chk` when given.
@@ -1265,6 +1270,8 @@ caf::expected<job_report> job::run() {
       self->delayed_send(self, chk_cfg.interval, trigger_atom::value);
     if (cfg_.faults.kill_every.count() > 0 && cfg_.faults.kill_count > 0)
       self->delayed_send(self, cfg_.faults.kill_every, fault_atom::value);
+    for (size_t k = 0; k < cfg_.faults.kills.size(); ++k)
+      self->delayed_send(self, cfg_.faults.kills[k].at, fault_atom::value, uint64_t{k});
   }
   running = !failure;
   self->receive_while(running)(
@@ -1465,6 +1472,33 @@ caf::expected<job_report> job::run() {
         if (kills < cfg_.faults.kill_count)
           self->delayed_send(self, cfg_.faults.kill_every, fault_atom::value);
       },
+      [&](fault_atom, uint64_t k) {
+        // A kill of a named task: now, or as soon as the job runs again if it is recovering.
+        const auto& kill = cfg_.faults.kills[k];
+        auto it = std::find_if(slots.begin(), slots.end(), [&](const task_slot& s) {
+          return nodes[s.op].name == kill.op && s.instance == kill.instance;
+        });
+        if (it == slots.end() || it->done) {
+          report.notes.push_back(
+              "the fault plan's kill of " + kill.op + "#" + std::to_string(kill.instance) + " at " +
+              to_duration_string(kill.at) + " was not injected: that instance had finished");
+          return;
+        }
+        if (ph != phase::running || it->down) {
+          self->delayed_send(self, std::chrono::milliseconds{1}, fault_atom::value, k);
+          return;
+        }
+        auto at = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
+        killed[it->actor.address()] = "injected fault: killed " + slot_name(*it) + " at " +
+                                      std::to_string(at.count()) + " ms (the plan said " +
+                                      to_duration_string(kill.at) + ")";
+        self->send_exit(it->actor, caf::exit_reason::kill);
+      },
+      [&](fault_atom, std::string& what) {
+        // A task's user function was made to throw (fault_plan::throws).
+        report.faults.push_back(std::move(what));
+      },
       [&](restart_atom, uint64_t gen) {
         if (gen == generation && ph == phase::waiting)
           restart();
@@ -1577,6 +1611,36 @@ caf::error job::check_checkpointing() const {
 }
 
 caf::error job::check_faults() const {
+  // An operator instance the plan names: it must exist.
+  auto find_task = [&](const std::string& op, uint32_t instance,
+                       const char* what) -> caf::expected<const internal::node*> {
+    auto it =
+        std::find_if(g_->nodes.begin(), g_->nodes.end(), [&](auto& n) { return n.name == op; });
+    if (it == g_->nodes.end())
+      return make_error(errc::invalid_topology,
+                        "fault plan: there is no operator named '" + op + "' to " + what);
+    if (instance >= it->parallelism)
+      return make_error(errc::invalid_topology, "fault plan: operator '" + op + "' has " +
+                                                    std::to_string(it->parallelism) +
+                                                    " instance(s), there is no #" +
+                                                    std::to_string(instance) + " to " + what);
+    return &*it;
+  };
+  for (const auto& k : cfg_.faults.kills)
+    if (auto found = find_task(k.op, k.instance, "kill"); !found)
+      return found.error();
+  for (const auto& t : cfg_.faults.throws) {
+    auto found = find_task(t.op, t.instance, "make throw");
+    if (!found)
+      return found.error();
+    if ((*found)->is_source)
+      return make_error(errc::invalid_topology,
+                        "fault plan: '" + t.op +
+                            "' is a source: a throw fault makes a user function throw on a "
+                            "record the operator takes, and a source takes none (crash it "
+                            "instead, crash:" +
+                            t.op + "#" + std::to_string(t.instance) + "@after=<records>)");
+  }
   for (const auto& d : cfg_.faults.delays)
     if (d.op != "all" &&
         std::none_of(g_->nodes.begin(), g_->nodes.end(), [&](auto& n) { return n.name == d.op; }))
@@ -1584,16 +1648,8 @@ caf::error job::check_faults() const {
                         "fault plan: there is no operator named '" + d.op +
                             "' to delay (write delay:all@max=<duration> for every operator)");
   for (const auto& crash : cfg_.faults.crashes) {
-    auto it = std::find_if(g_->nodes.begin(), g_->nodes.end(),
-                           [&](auto& n) { return n.name == crash.op; });
-    if (it == g_->nodes.end())
-      return make_error(errc::invalid_topology,
-                        "fault plan: there is no operator named '" + crash.op + "' to crash");
-    if (crash.instance >= it->parallelism)
-      return make_error(errc::invalid_topology, "fault plan: operator '" + crash.op + "' has " +
-                                                    std::to_string(it->parallelism) +
-                                                    " instance(s), there is no #" +
-                                                    std::to_string(crash.instance) + " to crash");
+    if (auto found = find_task(crash.op, crash.instance, "crash"); !found)
+      return found.error();
     if (crash.when == fault_plan::crash::after && crash.after_records == 0)
       return make_error(errc::invalid_topology,
                         "fault plan: a crash of '" + crash.op +
@@ -1681,6 +1737,7 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
               channels.batch_size = r.batch_size;
               channels.batch_bytes = r.batch_bytes;
               channels.linger = caf::timespan{r.linger_ns};
+              channels.debloat_target = caf::timespan{r.debloat_ns};
               channels.idle_timeout = caf::timespan{r.idle_ns};
               channels.initial_credit = r.credit;
               channels.key_groups = r.key_groups;

@@ -189,6 +189,12 @@ struct job_config {
     channels.initial_credit = n;
     return *this;
   }
+  /// Receivers size their senders' batches so what is in flight takes about `t` to consume
+  /// (0: batches are always the configured size; see channel_config::debloat_target).
+  job_config& with_debloat_target(caf::timespan t) {
+    channels.debloat_target = t;
+    return *this;
+  }
 };
 
 /// A topology under construction, and its run.

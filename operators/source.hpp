@@ -34,6 +34,7 @@
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/state/codec.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -72,9 +73,10 @@ public:
 
   [[nodiscard]] uint32_t instance() const noexcept { return task_.instance(); }
   [[nodiscard]] uint32_t parallelism() const noexcept { return task_.parallelism(); }
-  /// Records per batch on this source's channels.
+  /// Records per batch on this source's channels now: the configured size, or less while a
+  /// consumer debloats (see channel_config::debloat_target).
   [[nodiscard]] size_t batch_size() const noexcept {
-    return records_per_batch<T>(task_.channels());
+    return std::min(records_per_batch<T>(task_.channels()), out_.batch_limit());
   }
 
 private:

@@ -56,6 +56,7 @@ struct spawn_request {
   uint64_t batch_size = 0;
   uint64_t batch_bytes = 0;
   int64_t linger_ns = 0;
+  int64_t debloat_ns = 0;
   int64_t idle_ns = 0;
   uint32_t credit = 0;
   uint32_t key_groups = 0;
@@ -89,6 +90,7 @@ struct spawn_request {
   checkpoint_id crash_at_checkpoint = 0;
   bool crash_on_restore = false;
   bool crash_at_end = false;
+  uint64_t throw_on_record = 0;
   int64_t delay_max_ns = 0;
   uint64_t delay_seed = 0;
 };
@@ -97,11 +99,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_request& x) {
   return f(caf::meta::type_name("eddy.spawn_request"), x.node, x.name, x.kind, x.out_type,
            x.instance, x.parallelism, x.inputs, x.timed, x.on_error, x.batch_size, x.batch_bytes,
-           x.linger_ns, x.idle_ns, x.credit, x.key_groups, x.outputs, x.coordinator, x.dead_letters,
-           x.dead_letter_input, x.input_edges, x.snapshots, x.has_restore, x.restore, x.restore_id,
-           x.restore_finished, x.restore_watermark, x.epoch, x.slot, x.dead_letters_epoch,
-           x.log_limit, x.record_determinants, x.replay, x.aborted, x.poison, x.crash_after_records,
-           x.crash_at_checkpoint, x.crash_on_restore, x.crash_at_end, x.delay_max_ns, x.delay_seed);
+           x.linger_ns, x.debloat_ns, x.idle_ns, x.credit, x.key_groups, x.outputs, x.coordinator,
+           x.dead_letters, x.dead_letter_input, x.input_edges, x.snapshots, x.has_restore,
+           x.restore, x.restore_id, x.restore_finished, x.restore_watermark, x.epoch, x.slot,
+           x.dead_letters_epoch, x.log_limit, x.record_determinants, x.replay, x.aborted, x.poison,
+           x.crash_after_records, x.crash_at_checkpoint, x.crash_on_restore, x.crash_at_end,
+           x.throw_on_record, x.delay_max_ns, x.delay_seed);
 }
 
 } // namespace eddy::internal

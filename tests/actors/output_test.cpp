@@ -80,3 +80,73 @@ SCENARIO("metrics are readable while the job runs") {
   CHECK(ok);
   CHECK(observed > 0);
 }
+
+SCENARIO("a slow consumer is sent small batches, a fast one full batches (buffer debloating)") {
+  // Default batches: 512 KiB, 65,536 records of 8 bytes. The sink below takes about 20 us per
+  // record: at that pace one such batch is 1.3 s of work, and four in flight would hold a
+  // checkpoint barrier for five seconds. Debloated, what is in flight takes about 20 ms.
+  constexpr uint64_t n = 40'000;
+  struct busy_sink {
+    std::shared_ptr<std::atomic<uint64_t>> seen;
+    void operator()(const uint64_t&) {
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds{20};
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      seen->fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  auto batch_of = [](const job_report& r, const std::string& op) {
+    for (const auto& m : r.metrics)
+      if (m.op == op && m.batches_in > 0)
+        return static_cast<double>(m.records_in) / static_cast<double>(m.batches_in);
+    return 0.0;
+  };
+  GIVEN("a sink twenty times slower than a map in front of it") {
+    auto seen = std::make_shared<std::atomic<uint64_t>>(0);
+    job j{job_config{}.with_threads(2)};
+    j.source(generator<uint64_t>(n, [](uint64_t i) { return i; }))
+        .name("numbers")
+        .map([](const uint64_t& x) { return x; })
+        .name("relay")
+        .sink(busy_sink{seen})
+        .name("busy");
+    auto report = j.run();
+    REQUIRE(report);
+    CHECK(seen->load() == n);
+    THEN("both channels carry batches of a few hundred records at most") {
+      // 50,000 records/s x 20 ms / 4 credits = 250 records; the map runs at the sink's pace.
+      INFO("relay: " << batch_of(*report, "relay") << ", busy: " << batch_of(*report, "busy"));
+      CHECK(batch_of(*report, "busy") < 1'000);
+      CHECK(batch_of(*report, "relay") < 1'000);
+    }
+  }
+  GIVEN("a sink that keeps up") {
+    std::atomic<uint64_t> sum{0};
+    job j{job_config{}.with_threads(2)};
+    j.source(generator<uint64_t>(4'000'000, [](uint64_t i) { return i; }))
+        .name("numbers")
+        .sink([&sum](const uint64_t& x) { sum.fetch_add(x, std::memory_order_relaxed); })
+        .name("fast");
+    auto report = j.run();
+    REQUIRE(report);
+    CHECK(sum.load() == 4'000'000ull * 3'999'999ull / 2);
+    THEN("batches grow to the configured size after the first few") {
+      INFO("fast: " << batch_of(*report, "fast"));
+      CHECK(batch_of(*report, "fast") > 2'048);
+    }
+  }
+  GIVEN("debloating turned off") {
+    auto seen = std::make_shared<std::atomic<uint64_t>>(0);
+    job j{
+        job_config{}.with_threads(2).with_batch_size(2'000).with_debloat_target(caf::timespan{0})};
+    j.source(generator<uint64_t>(n / 4, [](uint64_t i) { return i; }))
+        .name("numbers")
+        .sink(busy_sink{seen})
+        .name("busy");
+    auto report = j.run();
+    REQUIRE(report);
+    THEN("every batch is the configured size") {
+      CHECK(batch_of(*report, "busy") == 2'000);
+    }
+  }
+}

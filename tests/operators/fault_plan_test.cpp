@@ -72,6 +72,34 @@ SCENARIO("a crash fires at a checkpoint, at a restore or at the end of the input
   CHECK(says(mistake("kill:random@every=1s,count=1,together=0"), "write 1 or more"));
 }
 
+SCENARIO("a fault plan kills named tasks at a time and makes user functions throw") {
+  auto plan = parse_fault_plan("kill:windows#1@at=250ms; kill:collect@at=2s; "
+                               "throw:parse#0@record=1_000; throw:windows#3@record=7");
+  REQUIRE(plan);
+  REQUIRE(plan->kills.size() == 2);
+  CHECK(plan->kills[0] == fault_plan::kill{"windows", 1, 250ms});
+  CHECK(plan->kills[1] == fault_plan::kill{"collect", 0, 2s});
+  REQUIRE(plan->throws.size() == 2);
+  CHECK(plan->throws[0] == fault_plan::user_throw{"parse", 0, 1'000});
+  CHECK(plan->throws[1] == fault_plan::user_throw{"windows", 3, 7});
+  CHECK_FALSE(plan->empty());
+  CHECK(to_string(*plan) == "kill:windows#1@at=250ms; kill:collect#0@at=2s; "
+                            "throw:parse#0@record=1000; throw:windows#3@record=7");
+  CHECK(*parse_fault_plan(to_string(*plan)) == *plan);
+  // A named kill and random kills in one plan.
+  auto both = parse_fault_plan("kill:random@every=1s,count=2; kill:w@at=1s");
+  REQUIRE(both);
+  CHECK(both->kill_count == 2);
+  CHECK(both->kills.size() == 1);
+  CHECK(says(mistake("throw:parse"), "'throw:parse' does not say on which record: write "
+                                     "throw:<op>#<instance>@record=<n>"));
+  CHECK(says(mistake("throw:parse@record=0"), "records are counted from 1"));
+  CHECK(says(mistake("throw:parse@after=5"), "a throw has no parameter 'after'"));
+  CHECK(says(mistake("throw:@record=5"), "names no operator"));
+  CHECK(says(mistake("throw:parse@record"), "is not a parameter: write <name>=<value>, e.g. "
+                                            "record=1000"));
+}
+
 SCENARIO("a fault plan delays what an operator sends, or every operator") {
   auto plan = parse_fault_plan("delay:windows@max=2ms; delay:all@max=500us");
   REQUIRE(plan);
@@ -174,7 +202,14 @@ SCENARIO("every mistake in a fault plan says what is wrong, quotes it and says h
              "'after' in 'crash:windows#1@after' is not a parameter: write <name>=<value>"));
   // Random kills.
   CHECK(says(mistake("kill:windows#1@every=1s,count=1"),
-             "'kill:windows#1@every=1s,count=1': only kill:random exists"));
+             "a kill of a named task has no parameter 'every' (in "
+             "'kill:windows#1@every=1s,count=1'): it takes at=<duration>, e.g. "
+             "kill:windows#1@at=2s"));
+  CHECK(says(mistake("kill:windows#1"), "'kill:windows#1' does not say when: add "
+                                        "@at=<duration>, e.g. kill:windows#1@at=2s"));
+  CHECK(says(mistake("kill:windows@at=soon"), "at=soon in 'kill:windows@at=soon' is not a "
+                                              "duration"));
+  CHECK(says(mistake("kill:#2@at=1s"), "'kill:#2@at=1s' names no operator"));
   CHECK(says(mistake("kill:random@every=100,count=2"),
              "every=100 in 'kill:random@every=100,count=2' is not a duration: write a whole "
              "number and a unit"));

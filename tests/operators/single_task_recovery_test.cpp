@@ -269,6 +269,7 @@ SCENARIO("failures in every phase (processing, a snapshot write, the first resto
            phase{"crash:windows#1@end; crash:collect#0@end", 2},            // the end
            phase{"crash:windows#0@checkpoint=4; crash:windows#1@checkpoint=4", 2}, // two apart
            phase{"kill:random@every=120ms,count=2,together=2; seed=5", 4},         // two at random
+           phase{"kill:windows#1@at=200ms", 1},                                    // named, timed
        }) {
     for (auto mode : {recovery_mode::single_task, recovery_mode::whole_job}) {
       INFO(plan);
