@@ -26,10 +26,13 @@ task::task(caf::actor_config& cfg, task_spec spec)
     , dead_letters_(spec_.dead_letters)
     , sizer_(spec_.channels.debloat_target, spec_.inputs, spec_.channels.initial_credit) {
   if (dead_letters_) {
-    // Dead letters travel in small batches (their records are text of any length).
+    // Dead letters travel in small batches (their records are text of any length), of a size
+    // the channel keeps: the dead-letter receiver's credits carry no batch limit, so a channel
+    // that debloated would stay at its starting size.
     auto cfg = spec_.channels;
     if (cfg.batch_size == 0 || cfg.batch_size > 256)
       cfg.batch_size = 256;
+    cfg.debloat_target = caf::timespan{0};
     dl_channel_ = std::make_unique<out_channel<eddy::dead_letter>>(
         this, channel_target{dead_letters_, spec_.dead_letter_input, spec_.dead_letters_epoch},
         dead_letter_origin, cfg, &dl_metrics_, false);

@@ -239,6 +239,7 @@ public:
                                                                                    name);
         },
         &internal::register_batch<Out>);
+    keyed_.graph()->nodes[id].replicated_state = true;
     return stream<Out>{keyed_.graph(), {id}};
   }
 

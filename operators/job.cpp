@@ -532,13 +532,15 @@ caf::expected<job_report> job::run() {
   if (auto err = prepare(order))
     return err;
   auto& nodes = g_->nodes;
-  for (const auto& [op, node_name] : cfg_.placement) {
+  for (const auto& placed : cfg_.placement) {
+    const auto& [op, node_name] = placed;
     if (cfg_.nodes.count(node_name) == 0)
       return make_error(errc::invalid_topology,
                         "operator '" + op + "' is placed on node '" + node_name +
                             "', which is not declared: add it with job_config.with_node(\"" +
                             node_name + "\", host, port)");
-    if (std::none_of(nodes.begin(), nodes.end(), [&](auto& n) { return n.name == op; }))
+    if (std::none_of(nodes.begin(), nodes.end(),
+                     [&placed](auto& n) { return n.name == placed.first; }))
       return make_error(errc::invalid_topology, "job_config.place names operator '" + op +
                                                     "', which the job does not have");
   }
@@ -757,10 +759,11 @@ caf::expected<job_report> job::run() {
         // afresh (every task starts from this checkpoint), event time where the operator was.
         spec.restore->runtime.clear();
         spec.restore_watermark = watermark_in(*chk, spec.op_index);
-        // Broadcast state is the same on every instance: a new one takes instance 0's copy.
+        // Replicated state (broadcast state, a model served) is the same on every instance: a
+        // new one takes instance 0's copy.
         auto old = parallelism_in(*chk, spec.op_index);
         auto first = chk->states.find({spec.op_index, 0});
-        if (n.kind == "broadcast_process" && i >= old && first != chk->states.end())
+        if (n.replicated_state && i >= old && first != chk->states.end())
           spec.restore->operator_state = first->second.operator_state;
       }
     }

@@ -123,6 +123,9 @@ struct node {
   bool replayable = false;
   /// Exactly-once sinks: the committing half shared by the instances (operators/sink.hpp).
   std::shared_ptr<sink_committer> committer;
+  /// Every instance holds the same operator state (broadcast state, a model served): after a
+  /// change of parallelism, an instance beyond the old count starts from instance 0's.
+  bool replicated_state = false;
 };
 
 /// The nodes of one job, shared by the job and its streams.

@@ -544,9 +544,11 @@ public:
     auto h = key_hash<K>{}(k);
     auto [m, fresh] = this->table_of(kg).find_or_emplace(h, k, [] { return inner{}; });
     (void)fresh;
-    for (auto& [ts, uk, uv] : xs) {
-      auto [e, inserted] = m->find_or_emplace(key_hash<UK>{}(uk), uk, [&] {
-        return timed<UV>{ts, std::move(uv)};
+    for (auto& x : xs) {
+      // Not a structured binding: a lambda may capture one only from C++20 on.
+      auto& [ts, uk, uv] = x;
+      auto [e, inserted] = m->find_or_emplace(key_hash<UK>{}(uk), uk, [&x] {
+        return timed<UV>{std::get<0>(x), std::move(std::get<2>(x))};
       });
       if (inserted)
         ++entries_;

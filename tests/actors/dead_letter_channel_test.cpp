@@ -85,3 +85,31 @@ SCENARIO("without a dead-letter stream the report keeps them, up to its limit") 
   CHECK(report->dead_letters_not_kept == 200);
   CHECK(report->dead_letter_count() == 500);
 }
+
+SCENARIO("dead letters travel in batches of up to 256 while the job's channels debloat") {
+  // The dead-letter channel sizes its batches itself (up to 256 dead letters): it takes no part
+  // in buffer debloating, whose senders start at 64 records and grow only with the limit their
+  // receiver's credits carry. Every record here is rejected, in input batches of 1,024.
+  constexpr uint64_t n = 100'000;
+  job j{job_config{}.with_threads(2).with_batch_size(1024)};
+  std::vector<int64_t> good;
+  j.source(generator<int64_t>(n, [](uint64_t i) { return int64_t(i); }))
+      .map([](const int64_t& x) -> int64_t { throw std::runtime_error("no " + std::to_string(x)); })
+      .name("reject-all")
+      .sink(collect(good));
+  uint64_t received = 0;
+  j.dead_letters().sink([&received](const dead_letter&) { ++received; }).name("dead-letter-sink");
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(good.empty());
+  CHECK(received == n);
+  uint64_t batches = 0;
+  for (const auto& m : report->metrics)
+    if (m.op == "dead-letter-sink")
+      batches += m.batches_in;
+  // At 256 per batch, 391 batches and a few partial ones where the source's first, debloated
+  // batches were small; at 64 per batch (the debloating start), at least 1,563.
+  INFO("dead-letter batches: " << batches);
+  CHECK(batches > 0);
+  CHECK(batches < n / 128);
+}

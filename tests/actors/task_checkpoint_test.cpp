@@ -133,6 +133,48 @@ struct fixture {
   }
 };
 
+/// A step of one input's script: a record (its value and sequence number), a watermark, a
+/// barrier or the end of input.
+struct step {
+  char kind;
+  int64_t value;
+  uint64_t seq = 0;
+};
+
+/// The scripts of two inputs: 3 to 25 records each, a watermark after 30 % of them, barriers 1 to
+/// 3 after 20 % (the rest after the last record), then the end; and per record the barrier that
+/// follows it on its input (1 to 3, or 4: none).
+struct scripts {
+  std::vector<step> script[2];
+  std::map<int64_t, int64_t> epoch_of;
+};
+
+scripts make_scripts(std::mt19937_64& rng) {
+  auto chance = [&](int percent) {
+    return std::uniform_int_distribution<int>{0, 99}(rng) < percent;
+  };
+  scripts result;
+  for (int in = 0; in < 2; ++in) {
+    auto& script = result.script[in];
+    int64_t barrier = 1, wm = 0;
+    uint64_t seq = 0;
+    int records = std::uniform_int_distribution<int>{3, 25}(rng);
+    for (int k = 0; k < records; ++k) {
+      int64_t value = in * 1'000 + k;
+      script.push_back({'r', value, seq++});
+      result.epoch_of[value] = barrier;
+      if (chance(30))
+        script.push_back({'w', wm += std::uniform_int_distribution<int64_t>{1, 9}(rng)});
+      if (barrier <= 3 && chance(20))
+        script.push_back({'B', barrier++});
+    }
+    while (barrier <= 3)
+      script.push_back({'B', barrier++});
+    script.push_back({'E', 0});
+  }
+  return result;
+}
+
 } // namespace
 
 SCENARIO("aligning on a barrier with the output out of credit keeps each input's order") {
@@ -178,30 +220,9 @@ SCENARIO("random interleavings of inputs, barriers, watermarks, credit and ends,
     auto chance = [&](int percent) {
       return std::uniform_int_distribution<int>{0, 99}(rng) < percent;
     };
-    // A script step: a record (its value), a watermark, a barrier or the end of input.
-    struct step {
-      char kind;
-      int64_t value;
-    };
-    std::vector<step> script[2];
-    // Per input: the barrier each record precedes (1 to 4: after barrier 3).
-    std::map<int64_t, int64_t> epoch_of;
-    for (int in = 0; in < 2; ++in) {
-      int64_t barrier = 1, wm = 0;
-      int records = std::uniform_int_distribution<int>{3, 25}(rng);
-      for (int k = 0; k < records; ++k) {
-        int64_t value = in * 1'000 + k;
-        script[in].push_back({'r', value});
-        epoch_of[value] = barrier;
-        if (chance(30))
-          script[in].push_back({'w', wm += std::uniform_int_distribution<int64_t>{1, 9}(rng)});
-        if (barrier <= 3 && chance(20))
-          script[in].push_back({'B', barrier++});
-      }
-      while (barrier <= 3)
-        script[in].push_back({'B', barrier++});
-      script[in].push_back({'E', 0});
-    }
+    auto scripts = make_scripts(rng);
+    auto& script = scripts.script;
+    auto& epoch_of = scripts.epoch_of;
     fixture f;
     size_t next[2] = {0, 0};
     uint64_t seq[2] = {0, 0};
@@ -369,30 +390,9 @@ SCENARIO("random interleavings with the task killed at random and replaced alone
     auto chance = [&](int per_mille) {
       return std::uniform_int_distribution<int>{0, 999}(rng) < per_mille;
     };
-    struct step {
-      char kind;
-      int64_t value;
-      uint64_t seq;
-    };
-    std::vector<step> script[2];
-    std::map<int64_t, int64_t> epoch_of; // record -> the first barrier after it
-    for (int in = 0; in < 2; ++in) {
-      int64_t barrier = 1, wm = 0;
-      uint64_t seq = 0;
-      int records = std::uniform_int_distribution<int>{3, 25}(rng);
-      for (int k = 0; k < records; ++k) {
-        int64_t value = in * 1'000 + k;
-        script[in].push_back({'r', value, seq++});
-        epoch_of[value] = barrier;
-        if (chance(300))
-          script[in].push_back({'w', wm += std::uniform_int_distribution<int64_t>{1, 9}(rng), 0});
-        if (barrier <= 3 && chance(200))
-          script[in].push_back({'B', barrier++, 0});
-      }
-      while (barrier <= 3)
-        script[in].push_back({'B', barrier++, 0});
-      script[in].push_back({'E', 0, 0});
-    }
+    auto scripts = make_scripts(rng);
+    auto& script = scripts.script;
+    auto& epoch_of = scripts.epoch_of;
 
     caf::actor_system_config cfg;
     cfg.set("scheduler.policy", caf::atom("testing"));

@@ -204,7 +204,8 @@ SCENARIO("a restore keeps exactly the key groups it is given") {
   CHECK(key_groups_of(have).count(left_out) == 0);
   CHECK(to.timers.write_key_group(left_out) == std::vector<char>(sizeof(uint64_t), 0));
   // Each key group given is identical to the original's.
-  for (const auto& [kg, bytes] : have.key_groups) {
+  for (const auto& entry : have.key_groups) {
+    auto kg = entry.first;
     CAPTURE(kg);
     CHECK(to.timers.write_key_group(kg) == from.timers.write_key_group(kg));
     instance one{kind, key_group_range{kg, kg + 1}};

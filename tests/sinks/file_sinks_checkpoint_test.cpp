@@ -32,7 +32,9 @@ typename Inspector::result_type inspect(Inspector& f, row& x) {
   return f(x.n, x.label);
 }
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(row, n, label)
+void to_json(nlohmann::json& j, const row& x) {
+  j = nlohmann::json{{"n", x.n}, {"label", x.label}};
+}
 
 /// A paced source of 0..n-1, doubled by a map named "double" into rows, written by `sink`
 /// (named "write"); the map and the sink have two instances each, joined by forward edges.

@@ -17,7 +17,11 @@ struct trade {
   int64_t qty = 0;
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(trade, symbol, price, qty)
+void from_json(const nlohmann::json& j, trade& x) {
+  j.at("symbol").get_to(x.symbol);
+  j.at("price").get_to(x.price);
+  j.at("qty").get_to(x.qty);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, trade& x) {

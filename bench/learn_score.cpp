@@ -1,0 +1,215 @@
+// Online learning through actors: labelled events into a learner (logistic regression, 16
+// features, test-then-train) that publishes a version every --every updates, broadcast to two
+// scoring replicas that score the same events unlabelled, into a counting sink; against the same
+// work as one plain loop in the same run (make the event, predict, learn, update the rolling
+// figures of the last 2000 events; at each version encode the model, checksum it and decode it as
+// the scorer's; make the point, score it, or keep it until the first version as a scorer does).
+// The loop leaves out what only a job does: batches, credit, the copy of each version per replica.
+// Prints events/s of both and the ratio. Target on 2 cores: 5 million events/s.
+//
+// Checks, failing the run when they do not hold: every event scored once (count and sum of ids),
+// as many versions as the loop published, and the last version's parameters equal the loop's
+// final model bit for bit.
+//
+//   eddy_bench_learn_score [--events 2000000] [--every 10000] [--threads 2] [--repeat 3]
+#include "cli.hpp"
+
+#include <eddy/ml/binary_metrics.hpp>
+#include <eddy/ml/crc32c.hpp>
+#include <eddy/ml/logistic_regression.hpp>
+#include <eddy/ml/operators/learn.hpp>
+#include <eddy/ml/operators/score.hpp>
+#include <eddy/sources/generator.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace eddy;
+
+namespace {
+
+constexpr int n_features = 16;
+
+/// A uniform double in [-1, 1) from (i, j) (splitmix64).
+double uniform_at(uint64_t i, uint64_t j) {
+  uint64_t z = i * 0x9E3779B97F4A7C15ULL + j * 0xBF58476D1CE4E5B9ULL + 0x94D049BB133111EBULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return double(z >> 11) / double(uint64_t{1} << 52) - 1.0;
+}
+
+/// Event i's features.
+std::vector<double> features_at(uint64_t i) {
+  std::vector<double> x(n_features);
+  for (int j = 0; j < n_features; ++j)
+    x[size_t(j)] = uniform_at(i, uint64_t(j));
+  return x;
+}
+
+/// Event i with its label: the sign of a fixed linear function of the first features.
+ml::labelled_point labelled_at(uint64_t i) {
+  auto x = features_at(i);
+  int32_t y = x[0] - 0.5 * x[1] + 0.25 * x[2] - x[3] > 0 ? 1 : 0;
+  return ml::labelled_point{i, std::move(x), y};
+}
+
+/// What the sink counts.
+struct tally {
+  uint64_t count = 0;
+  uint64_t id_sum = 0;
+  void merge(const tally& o) {
+    count += o.count;
+    id_sum += o.id_sum;
+  }
+};
+
+/// The plain loop's result.
+struct loop_result {
+  double seconds = 0;
+  uint64_t versions = 0;
+  tally scored;
+  ml::logistic_regression model;
+};
+
+loop_result plain_loop(uint64_t events, uint64_t every, const ml::logistic_regression& initial) {
+  loop_result r;
+  auto t0 = std::chrono::steady_clock::now();
+  auto model = initial;
+  ml::logistic_regression served;
+  bool has_served = false;
+  ml::vector x(n_features);
+  std::vector<ml::point> pending;
+  ml::binary_metrics rolling{0.5, 2000};
+  uint64_t updates = 0;
+  double checksum = 0;
+  for (uint64_t i = 0; i < events; ++i) {
+    auto p = labelled_at(i);
+    for (int j = 0; j < n_features; ++j)
+      x[j] = p.x[size_t(j)];
+    // Test, then train, with the learner's bookkeeping: the rolling figures and the count.
+    double score = model.predict_proba(x)[1];
+    checksum += score;
+    if (!model.learn(x, p.y)) {
+      rolling.update(p.y, score);
+      ++updates;
+      // A version: the model encoded with its checksum, decoded as the scorer's.
+      if (updates % every == 0 || i + 1 == events) {
+        ++r.versions;
+        auto bytes = ml::to_binary(model);
+        checksum += ml::crc32c(bytes.data(), bytes.size()) + rolling.f1() + rolling.roc_auc();
+        has_served = !ml::from_binary(bytes, served);
+      }
+    }
+    // The point, scored with the version served; before the first version it waits, as in a
+    // scorer without a default model.
+    pending.push_back(ml::point{i, features_at(i)});
+    if (!has_served)
+      continue;
+    for (const auto& q : pending) {
+      for (int j = 0; j < n_features; ++j)
+        x[j] = q.x[size_t(j)];
+      checksum += served.predict_proba(x)[1];
+      ++r.scored.count;
+      r.scored.id_sum += q.id;
+    }
+    pending.clear();
+  }
+  r.seconds = bench::seconds_since(t0);
+  r.model = std::move(model);
+  if (checksum == 0.5) // keeps the scores computed
+    std::printf(" ");
+  return r;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  uint64_t events = 2'000'000;
+  uint64_t every = 10'000;
+  size_t threads = 2;
+  uint64_t repeat = 3;
+  CLI::App app{"learner -> broadcast versions -> 2 scoring replicas, against a plain loop"};
+  app.add_option("--events", events, "events")
+      ->capture_default_str()
+      ->check(bench::whole_number(1, 1'000'000'000));
+  app.add_option("--every", every, "updates between versions")
+      ->capture_default_str()
+      ->check(bench::whole_number(1, 1'000'000'000));
+  app.add_option("--threads", threads, "CAF scheduler threads")
+      ->capture_default_str()
+      ->check(bench::whole_number(1, 1024));
+  app.add_option("--repeat", repeat, "runs of each side (the best is reported)")
+      ->capture_default_str()
+      ->check(bench::whole_number(1, 100));
+  CLI11_PARSE(app, argc, argv);
+
+  auto initial = ml::logistic_regression::make(n_features);
+  if (!initial) {
+    std::fprintf(stderr, "%s\n", describe(initial.error()).c_str());
+    return 1;
+  }
+  std::printf("%llu events, 16 features, logistic regression, a version every %llu updates, "
+              "2 scoring replicas, %zu threads\n",
+              static_cast<unsigned long long>(events), static_cast<unsigned long long>(every),
+              threads);
+  double best_loop = 1e300, best_eddy = 1e300;
+  bool ok = true;
+  for (uint64_t run = 0; run < repeat; ++run) {
+    auto loop = plain_loop(events, every, *initial);
+    best_loop = std::min(best_loop, loop.seconds);
+
+    job j{job_config{}.with_threads(threads)};
+    auto labelled = j.source(generator<ml::labelled_point>(events, labelled_at)).name("labelled");
+    auto versions =
+        ml::learn(labelled, *initial, ml::learner_options{}.every(every)).name("learner");
+    auto kept = std::make_shared<std::vector<ml::model_version>>();
+    versions.sink([kept](const ml::model_version& v) { kept->push_back(v); }).name("versions");
+    auto points = j.source(generator<ml::point>(events, [](uint64_t i) {
+                     return ml::point{i, features_at(i)};
+                   })).name("points");
+    auto scored = std::make_shared<tally>();
+    ml::score<ml::logistic_regression>(
+        points.rebalance(), versions,
+        ml::scorer_options<ml::logistic_regression>{}.buffer_up_to(size_t(events)))
+        .name("scorer")
+        .parallelism(2)
+        .sink(bench::sum_into(scored,
+                              [](tally& t, const ml::prediction& p) {
+                                ++t.count;
+                                t.id_sum += p.id;
+                              }))
+        .name("count");
+    auto result = bench::timed_run(j);
+    if (!result)
+      return 1;
+    best_eddy = std::min(best_eddy, result->second);
+    uint64_t all_ids = events * (events - 1) / 2;
+    bool same_model = !kept->empty() && [&] {
+      ml::logistic_regression last;
+      return !ml::from_binary(kept->back().params, last) && last.same_state(loop.model);
+    }();
+    bool run_ok = scored->count == events && scored->id_sum == all_ids &&
+                  loop.scored.count == events && loop.scored.id_sum == all_ids &&
+                  kept->size() == loop.versions && same_model;
+    std::printf("  run %llu: loop %.3f s, eddy %.3f s; %llu scored, %zu versions (loop %llu), "
+                "last version %s the loop's model\n",
+                static_cast<unsigned long long>(run + 1), loop.seconds, result->second,
+                static_cast<unsigned long long>(scored->count), kept->size(),
+                static_cast<unsigned long long>(loop.versions),
+                same_model ? "equals" : "DIFFERS FROM");
+    ok = ok && run_ok;
+  }
+  std::printf("plain loop: %8.2f M events/s\n", events / best_loop / 1e6);
+  std::printf("eddy:       %8.2f M events/s   ratio to the loop %.2f\n", events / best_eddy / 1e6,
+              best_loop / best_eddy);
+  if (!ok) {
+    std::printf("MISMATCH: a check failed (see the runs above)\n");
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,238 @@
+// The learner operator: an actor per instance that trains a binary classifier on a stream of
+// labelled points, test-then-train (predict, score the prediction, learn), and publishes a model
+// version every N updates and once more when its input ends.
+//
+//   auto model = eddy::ml::logistic_regression::make(16);
+//   auto versions = eddy::ml::learn(labelled, *model, eddy::ml::learner_options{}.every(1000))
+//                       .name("fraud-model");
+//   // versions: a stream<model_version>; give it to eddy::ml::score (score.hpp)
+//
+// The model, its update count and version number, and its figures are the instance's state in
+// every checkpoint: after a recovery the learner goes on from the checkpoint with the same
+// parameters, bit for bit, so it publishes the same versions as a run without the failure. A
+// record with the wrong number of features, a NaN or an infinity, or a label other than 0 or 1
+// goes to the dead-letter output with the reason and the model never sees it. `Learner` is any
+// eddy/ml classifier (learner.hpp) with two classes: `predict_proba`, `learn`, `n_features`,
+// `n_classes`, `model_kind` and `serialize`.
+//
+// Parallelism: each instance trains its own model on the records it receives and publishes it
+// under its instance number; one instance (the default) trains one model on the whole stream.
+// Keep that number across restarts from a savepoint: a changed one does not split or merge models.
+// A version carries the event time of the last record it learned; the one published at the end of
+// input may be behind the watermark already, which matters only to event-time operators that
+// take versions.
+#pragma once
+
+#include <eddy/ml/binary_metrics.hpp>
+#include <eddy/ml/fwd.hpp>
+#include <eddy/ml/operators/records.hpp>
+#include <eddy/ml/serialization.hpp>
+#include <eddy/operators/internal/logic_base.hpp>
+#include <eddy/operators/stream.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace eddy::ml {
+
+/// How a learner operator publishes.
+struct learner_options {
+  /// Publish a version after every `publish_every` records learned (and at the end of input).
+  uint64_t publish_every = 1000;
+  /// The figures over the last `window` records, beside the cumulative ones.
+  size_t window = 2000;
+  /// The model's name in its versions; empty: the operator's name.
+  std::string model;
+
+  learner_options& every(uint64_t n) {
+    publish_every = n;
+    return *this;
+  }
+  learner_options& rolling_window(size_t n) {
+    window = n;
+    return *this;
+  }
+  learner_options& named(std::string name) {
+    model = std::move(name);
+    return *this;
+  }
+};
+
+namespace detail {
+
+/// Cumulative confusion counts at threshold 0.5 (binary_metrics keeps every distinct score for
+/// its ROC AUC, which a learner that runs for months must not).
+struct confusion_counts {
+  uint64_t tp = 0, fp = 0, tn = 0, fn = 0;
+
+  void update(int y, double p) noexcept {
+    bool positive = p >= 0.5;
+    ++(y == 1 ? (positive ? tp : fn) : (positive ? fp : tn));
+  }
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& tp& fp& tn& fn;
+  }
+};
+
+/// Everything a learner instance keeps, and what its checkpoints hold.
+template <class Learner>
+struct learner_state {
+  Learner model;
+  confusion_counts cumulative;
+  binary_metrics rolling;
+  uint64_t updates = 0;
+  uint64_t version = 0;
+  timestamp last_time = min_time;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& model& cumulative& rolling& updates& version& last_time;
+  }
+};
+
+/// Copies `x` into `out` (resized once), or says why `x` cannot be used: the wrong number of
+/// features, or a value that is not finite. Empty when it can.
+inline std::string take_features(const std::vector<double>& x, Eigen::Index n, vector& out) {
+  if (static_cast<Eigen::Index>(x.size()) != n)
+    return "the record has " + std::to_string(x.size()) + " features, the model takes " +
+           std::to_string(n);
+  for (size_t i = 0; i < x.size(); ++i)
+    if (!std::isfinite(x[i]))
+      return "feature " + std::to_string(i) + " is " + (std::isnan(x[i]) ? "NaN" : "infinite") +
+             ": clean or impute the record before the model";
+  if (out.size() != n)
+    out.resize(n);
+  for (Eigen::Index i = 0; i < n; ++i)
+    out[i] = x[static_cast<size_t>(i)];
+  return {};
+}
+
+/// Per-instance logic of the learner operator.
+template <class Learner>
+class learner_logic final : public eddy::internal::one_input_logic<labelled_point, model_version> {
+public:
+  learner_logic(task& t, const eddy::internal::instance_wiring& w, const Learner& initial,
+                learner_options opt)
+      : one_input_logic(t, w)
+      , opt_(std::move(opt))
+      , name_(opt_.model.empty() ? t.op_name() : opt_.model)
+      , instance_(t.instance())
+      , state_{initial, {}, binary_metrics{0.5, opt_.window}, 0, 0, min_time} {}
+
+  void on_end(task&) override {
+    if (state_.updates > 0 && state_.updates % opt_.publish_every != 0)
+      publish();
+  }
+
+  void snapshot(task&, checkpoint_id, instance_state& out) override {
+    out.operator_state = to_binary(state_);
+  }
+
+  void restore(task&, checkpoint_id, instance_state&& in) override {
+    if (in.operator_state.empty())
+      return;
+    auto restored = state_;
+    if (auto err = from_binary(in.operator_state, restored))
+      throw std::runtime_error("learner '" + name_ + "': " + describe(err));
+    state_ = std::move(restored);
+  }
+
+  /// The instance's state (tests).
+  [[nodiscard]] const learner_state<Learner>& state() const noexcept { return state_; }
+
+private:
+  void on_batch(task& t, batch<labelled_point>& in) override {
+    auto n = state_.model.n_features();
+    bool timed = !in.times.empty();
+    for (size_t i = 0; i < in.items.size(); ++i) {
+      const auto& p = in.items[i];
+      auto why = take_features(p.x, n, x_);
+      if (why.empty() && p.y != 0 && p.y != 1)
+        why = "label " + std::to_string(p.y) + " is not 0 or 1";
+      if (!why.empty()) {
+        t.dead_letter("learner '" + name_ + "': " + why, eddy::internal::render(p));
+        continue;
+      }
+      // Test, then train.
+      double score = state_.model.predict_proba(x_)[1];
+      if (auto err = state_.model.learn(x_, p.y)) {
+        t.dead_letter("learner '" + name_ + "': " + describe(err), eddy::internal::render(p));
+        continue;
+      }
+      state_.cumulative.update(p.y, score);
+      state_.rolling.update(p.y, score);
+      ++state_.updates;
+      if (timed)
+        state_.last_time = in.times[i];
+      if (state_.updates % opt_.publish_every == 0)
+        publish();
+    }
+  }
+
+  void publish() {
+    ++state_.version;
+    model_version v;
+    v.model = name_;
+    v.instance = instance_;
+    v.version = state_.version;
+    v.updates = state_.updates;
+    v.time = state_.last_time;
+    v.kind = Learner::model_kind;
+    v.seal(to_binary(state_.model));
+    const auto& c = state_.cumulative;
+    auto ratio = [](double num, double den) { return den > 0 ? num / den : 0.0; };
+    auto& q = v.quality;
+    q.evaluated = c.tp + c.fp + c.tn + c.fn;
+    q.accuracy = ratio(double(c.tp + c.tn), double(q.evaluated));
+    q.precision = ratio(double(c.tp), double(c.tp + c.fp));
+    q.recall = ratio(double(c.tp), double(c.tp + c.fn));
+    q.f1 = q.precision + q.recall > 0 ? 2 * q.precision * q.recall / (q.precision + q.recall) : 0;
+    q.rolling_accuracy = state_.rolling.accuracy();
+    q.rolling_f1 = state_.rolling.f1();
+    q.rolling_roc_auc = state_.rolling.roc_auc();
+    auto time = v.time;
+    out_.emit(std::move(v), time);
+  }
+
+  learner_options opt_;
+  std::string name_;
+  uint32_t instance_ = 0;
+  learner_state<Learner> state_;
+  /// The record's features, reused.
+  vector x_;
+};
+
+} // namespace detail
+
+/// Trains `initial` (a binary classifier, made with its shape) on `in`, test-then-train, and
+/// publishes its versions: a version after every `opt.publish_every` records learned and one at
+/// the end of input. Instances default to one (see the header comment on parallelism).
+template <class Learner>
+stream<model_version> learn(const stream<labelled_point>& in, const Learner& initial,
+                            learner_options opt = {}) {
+  auto& g = *in.graph();
+  if (initial.n_classes() != 2)
+    g.mistakes.push_back("learn: the model has " + std::to_string(initial.n_classes()) +
+                         " classes; the learner operator takes binary classifiers (2 classes)");
+  if (initial.n_features() <= 0)
+    g.mistakes.push_back("learn: the model has no features; make it with make(n_features) first");
+  if (opt.publish_every == 0)
+    g.mistakes.push_back("learn: publish_every is 0; publish at least every record (1)");
+  if (opt.window == 0)
+    g.mistakes.push_back("learn: the rolling window is 0 records; give it at least 1 (the "
+                         "cumulative figures are kept beside it)");
+  return in
+      .then<model_version>("learner",
+                           [initial, opt](task& t, const eddy::internal::instance_wiring& w) {
+                             return std::make_unique<detail::learner_logic<Learner>>(t, w, initial,
+                                                                                     opt);
+                           })
+      .parallelism(1);
+}
+
+} // namespace eddy::ml

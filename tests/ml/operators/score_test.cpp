@@ -1,0 +1,284 @@
+// The scorer operator with a learner in front: every point scored once, by the version its
+// prediction names; a default model, a bounded wait for the first version, refused versions;
+// and the learner and a scorer killed mid-run changing nothing a prediction says.
+#include "../../operators/temp_dir.hpp"
+#include "points.hpp"
+
+#include <eddy/ml/operators/learn.hpp>
+#include <eddy/ml/operators/score.hpp>
+#include <eddy/operators/job.hpp>
+#include <eddy/sinks/collect.hpp>
+#include <eddy/sources/generator.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <caf/deep_to_string.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace eddy;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What a job of the learner and two scorers gave.
+struct run_result {
+  std::vector<ml::model_version> versions;
+  std::vector<ml::prediction> predictions;
+  caf::expected<job_report> report = job_report{};
+};
+
+/// `f`, pausing 1 ms every 50 records: a source that lasts long enough for checkpoints every 10 ms
+/// to fall within it.
+template <class F>
+auto paced(F f) {
+  return [f](uint64_t i) {
+    if (i % 50 == 49)
+      std::this_thread::sleep_for(1ms);
+    return f(i);
+  };
+}
+
+/// n labelled points into a learner (a version every 500), the same points unlabelled into two
+/// scorers. Both sources pause 1 ms every 50 records, so that checkpoints every 10 ms fall within
+/// the run.
+run_result learn_and_score(uint64_t n, job_config cfg) {
+  run_result r;
+  job j{std::move(cfg)};
+  auto labelled =
+      j.source(generator<ml::labelled_point>(n, paced(test::labelled_at))).name("labelled");
+  auto initial = ml::logistic_regression::make(test::n_features);
+  auto versions = ml::learn(labelled, *initial, ml::learner_options{}.every(500)).name("lr");
+  versions.sink(collect(r.versions)).name("versions");
+  auto points = j.source(generator<ml::point>(n, paced(test::point_at))).name("points");
+  ml::score<ml::logistic_regression>(points.rebalance(), versions)
+      .name("scorer")
+      .parallelism(2)
+      .sink(collect(r.predictions))
+      .name("predictions");
+  r.report = j.run();
+  return r;
+}
+
+/// Checks that each of the n points was scored once, by the version its prediction names (0:
+/// `fallback`), exactly as that model scores it.
+void check_predictions(const run_result& r, uint64_t n,
+                       const ml::logistic_regression* fallback = nullptr) {
+  std::map<uint64_t, ml::logistic_regression> models;
+  for (const auto& v : r.versions)
+    models.emplace(v.version, test::model_of(v));
+  if (fallback)
+    models.emplace(0, *fallback);
+  REQUIRE(r.predictions.size() == n);
+  std::vector<bool> seen(n, false);
+  size_t wrong = 0;
+  for (const auto& p : r.predictions) {
+    REQUIRE(p.id < n);
+    CHECK(!seen[p.id]);
+    seen[p.id] = true;
+    auto m = models.find(p.version);
+    REQUIRE(m != models.end());
+    auto proba = m->second.predict_proba(test::features(test::point_at(p.id).x));
+    if (p.score != proba[1] || p.label != (proba[1] >= 0.5 ? 1 : 0))
+      ++wrong;
+  }
+  CHECK(wrong == 0);
+}
+
+} // namespace
+
+SCENARIO("every point is scored once, by the version its prediction names") {
+  constexpr uint64_t n = 6'000;
+  auto r = learn_and_score(n, job_config{}.with_threads(2));
+  REQUIRE(r.report);
+  REQUIRE(r.versions.size() == n / 500);
+  check_predictions(r, n);
+  // No default model: nothing was scored before the first version.
+  CHECK(std::none_of(r.predictions.begin(), r.predictions.end(),
+                     [](const ml::prediction& p) { return p.version == 0; }));
+  CHECK(r.report->dead_letters.empty());
+}
+
+SCENARIO("the learner and a scorer killed mid-run: the same versions, and every point scored once "
+         "by the version it names") {
+  constexpr uint64_t n = 8'000;
+  auto clean = learn_and_score(n, job_config{}.with_threads(2));
+  REQUIRE(clean.report);
+  auto dir = test::temp_dir("eddy_ml_learn_and_score");
+  // The learner crashes right after taking its snapshot of checkpoint 3, so it goes back to a
+  // checkpoint with state in it, never to the start; a scorer halfway through its points.
+  auto plan = parse_fault_plan("crash:lr#0@checkpoint=3; crash:scorer#1@after=2000");
+  REQUIRE(plan);
+  auto faulty = learn_and_score(
+      n, job_config{}.with_threads(2).with_checkpoints(dir, 10ms).with_faults(*plan));
+  REQUIRE(faulty.report);
+  // Both crashed (a crash while the other recovered is covered by the same recovery), and the
+  // learner's recovery went back to a checkpoint (the scorer's does too unless the machine is so
+  // slow that none completed before its crash).
+  std::string story;
+  for (const auto& f : faulty.report->faults)
+    story += "fault: " + f + "\n";
+  size_t failures = 0;
+  for (const auto& rec : faulty.report->recoveries) {
+    failures += 1 + rec.also.size();
+    story +=
+        "recovery from checkpoint " + std::to_string(rec.from_checkpoint) + ": " + rec.cause + "\n";
+    if (rec.cause.find("lr#0") != std::string::npos)
+      CHECK(rec.from_checkpoint > 0);
+  }
+  INFO(story);
+  CHECK(failures == 2);
+  // The learner went on from its snapshot: the same versions, parameters and figures bit for
+  // bit, each once.
+  REQUIRE(faulty.versions.size() == clean.versions.size());
+  for (size_t k = 0; k < clean.versions.size(); ++k) {
+    INFO("version " << k + 1);
+    CHECK(caf::deep_to_string(faulty.versions[k]) == caf::deep_to_string(clean.versions[k]));
+  }
+  check_predictions(faulty, n);
+}
+
+SCENARIO("a default model scores until the first version arrives") {
+  constexpr uint64_t n = 3'000;
+  // A default model trained offline on other records.
+  auto trained = ml::logistic_regression::make(test::n_features);
+  REQUIRE(trained);
+  for (uint64_t i = 100'000; i < 100'500; ++i) {
+    auto p = test::labelled_at(i);
+    REQUIRE(!trained->learn(test::features(p.x), p.y));
+  }
+  // No point is kept: without the default model, a point before the first version would go to
+  // the dead letters instead of being scored.
+  auto serving =
+      ml::scorer_options<ml::logistic_regression>{}.with_default(*trained).buffer_up_to(0);
+  auto run = [&](uint64_t labelled) {
+    job j{job_config{}.with_threads(2)};
+    run_result r;
+    auto initial = ml::logistic_regression::make(test::n_features);
+    auto versions = ml::learn(j.source(generator<ml::labelled_point>(labelled, test::labelled_at)),
+                              *initial, ml::learner_options{}.every(1'000));
+    versions.sink(collect(r.versions));
+    ml::score(j.source(generator<ml::point>(n, test::point_at)), versions, serving)
+        .sink(collect(r.predictions));
+    r.report = j.run();
+    return r;
+  };
+  WHEN("the learner never publishes") {
+    auto r = run(0);
+    REQUIRE(r.report);
+    CHECK(r.report->dead_letters.empty());
+    check_predictions(r, n, &*trained);
+    CHECK(std::all_of(r.predictions.begin(), r.predictions.end(),
+                      [](const ml::prediction& p) { return p.version == 0; }));
+  }
+  WHEN("it publishes while the points are scored") {
+    auto r = run(n);
+    REQUIRE(r.report);
+    CHECK(r.report->dead_letters.empty());
+    check_predictions(r, n, &*trained);
+  }
+}
+
+SCENARIO("a scorer replaced after its learner finished serves the model of its snapshot") {
+  // The learner publishes its versions in the first few milliseconds and finishes; the points
+  // keep coming for about 160 ms. A scorer replica crashes right after its snapshot of checkpoint
+  // 5: no version comes after the checkpoint it goes back to, so only the model in its snapshot
+  // can score the rest (without it, the points would wait and end as dead letters).
+  constexpr uint64_t n = 8'000;
+  auto dir = test::temp_dir("eddy_ml_scorer_restore");
+  auto plan = parse_fault_plan("crash:scorer#1@checkpoint=5");
+  REQUIRE(plan);
+  job j{job_config{}.with_threads(2).with_checkpoints(dir, 10ms).with_faults(*plan)};
+  run_result r;
+  auto initial = ml::logistic_regression::make(test::n_features);
+  auto versions = ml::learn(j.source(generator<ml::labelled_point>(500, test::labelled_at)),
+                            *initial, ml::learner_options{}.every(100))
+                      .name("lr");
+  versions.sink(collect(r.versions));
+  ml::score<ml::logistic_regression>(
+      j.source(generator<ml::point>(n, paced(test::point_at))).rebalance(), versions)
+      .name("scorer")
+      .parallelism(2)
+      .sink(collect(r.predictions));
+  r.report = j.run();
+  REQUIRE(r.report);
+  REQUIRE(r.report->recoveries.size() == 1);
+  CHECK(r.report->recoveries[0].from_checkpoint > 0);
+  CHECK(r.report->dead_letters.empty());
+  REQUIRE(r.versions.size() == 5);
+  check_predictions(r, n);
+}
+
+SCENARIO("without a model, a scorer keeps points up to its buffer; the rest, and those never "
+         "scored, go to the dead-letter output") {
+  job j{job_config{}.with_threads(2)};
+  auto initial = ml::logistic_regression::make(test::n_features);
+  // A learner that never publishes: its input is empty.
+  auto versions =
+      ml::learn(j.source(generator<ml::labelled_point>(0, test::labelled_at)), *initial);
+  std::vector<ml::prediction> predictions;
+  ml::score(j.source(generator<ml::point>(100, test::point_at)), versions,
+            ml::scorer_options<ml::logistic_regression>{}.buffer_up_to(10))
+      .name("scorer")
+      .sink(collect(predictions));
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(predictions.empty());
+  REQUIRE(report->dead_letters.size() == 100);
+  auto count = [&](const std::string& words) {
+    return std::count_if(
+        report->dead_letters.begin(), report->dead_letters.end(),
+        [&](const dead_letter& d) { return d.reason.find(words) != std::string::npos; });
+  };
+  CHECK(count("no model version yet and 10 points already kept") == 90);
+  CHECK(count("the input ended before any model version arrived") == 10);
+}
+
+SCENARIO("a version of another kind, or whose bytes are damaged, is refused and the scorer keeps "
+         "its model") {
+  constexpr uint64_t n = 1'000;
+  auto good = ml::logistic_regression::make(test::n_features);
+  REQUIRE(good);
+  for (uint64_t i = 0; i < 300; ++i) {
+    auto p = test::labelled_at(i);
+    REQUIRE(!good->learn(test::features(p.x), p.y));
+  }
+  auto make_version = [good = *good](uint64_t i) {
+    ml::model_version v;
+    v.model = "offline";
+    v.version = i + 1;
+    v.kind = ml::logistic_regression::model_kind;
+    v.seal(ml::to_binary(good));
+    if (i == 1)
+      v.kind = "eddy.ml.naive_bayes";
+    if (i == 2)
+      v.params[v.params.size() / 2] ^= 0x5a; // after sealing: damaged in transit
+    if (i == 3)
+      v.seal(v.params.substr(0, v.params.size() / 2)); // sealed, but not a whole model
+    return v;
+  };
+  job j{job_config{}.with_threads(2)};
+  std::vector<ml::prediction> predictions;
+  ml::score(j.source(generator<ml::point>(n, test::point_at)),
+            j.source(generator<ml::model_version>(4, make_version)),
+            ml::scorer_options<ml::logistic_regression>{}.with_default(*good))
+      .name("scorer")
+      .sink(collect(predictions));
+  auto report = j.run();
+  REQUIRE(report);
+  REQUIRE(predictions.size() == n);
+  // Version 1 or the default (the same model) scored everything.
+  for (const auto& p : predictions)
+    CHECK(p.version <= 1);
+  REQUIRE(report->dead_letters.size() == 3);
+  CHECK(report->dead_letters[0].reason.find("is a eddy.ml.naive_bayes, this scorer serves "
+                                            "eddy.ml.logistic_regression") != std::string::npos);
+  CHECK(report->dead_letters[1].reason.find("damaged (its checksum does not match)") !=
+        std::string::npos);
+  CHECK(report->dead_letters[2].reason.find("does not decode") != std::string::npos);
+}
