@@ -142,9 +142,6 @@ public:
     state_ = std::move(restored);
   }
 
-  /// The instance's state (tests).
-  [[nodiscard]] const learner_state<Learner>& state() const noexcept { return state_; }
-
 private:
   void on_batch(task& t, batch<labelled_point>& in) override {
     auto n = state_.model.n_features();
