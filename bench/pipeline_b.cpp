@@ -9,7 +9,7 @@
 // against the first's: the cost of checkpointing, and of what single-task recovery keeps.
 //
 //   eddy_bench_pipeline_b [--events 20000000] [--threads 2] [--parallelism 1] [--rocksdb DIR]
-//                         [--checkpoints DIR] [--checkpoint-interval 1000]
+//                         [--checkpoints DIR] [--checkpoint-interval 1000] [--batch N]
 #include "cli.hpp"
 #include "nexmark.hpp"
 
@@ -122,11 +122,14 @@ int main(int argc, char** argv) {
   std::string rocksdb;
   std::string checkpoints;
   uint64_t interval_ms = 1'000;
+  size_t batch = 0;
   bench::add_pipeline_options(app, events, 1'000'000'000,
                               "bids to process (checksums are known for 20000000)", threads,
                               parallelism, "instances of the window operator");
   app.add_option("--rocksdb", rocksdb, "keep the window state in RocksDB under this directory");
   bench::add_checkpoint_options(app, checkpoints, interval_ms);
+  app.add_option("--batch", batch, "records per batch (0: the default, 512 KiB of records)")
+      ->check(CLI::Range(size_t{0}, size_t{1} << 20));
   CLI11_PARSE(app, argc, argv);
 
   auto bids = bench::make_bids(events);
@@ -151,6 +154,8 @@ int main(int argc, char** argv) {
         c.add(r.key, r.start, static_cast<uint64_t>(r.value));
     });
     auto cfg = job_config{}.with_threads(threads);
+    if (batch != 0)
+      cfg.with_batch_size(batch);
     if (!rocksdb.empty())
       cfg.with_state_backend(state::backend_config{}.with_rocksdb(rocksdb));
     if (!dir.empty()) {

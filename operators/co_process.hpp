@@ -30,6 +30,7 @@
 #include <eddy/operators/internal/two_input.hpp>
 #include <eddy/operators/keyed_context.hpp>
 
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -72,17 +73,35 @@ private:
 /// Per-instance logic of a keyed two-input operator: `f.process1(const A&, ctx)` and
 /// `f.process2(const B&, ctx)` with the shared keyed state and timers of the record's key. The
 /// joins are this logic with a function of their own.
+/// True when the function `F` has late-data side outputs of its two inputs (the joins):
+/// `late_left_type`, `late_right_type` and `attach_late(output<A>*, output<B>*)`.
+template <class F, class = void>
+struct has_late_sides : std::false_type {};
+template <class F>
+struct has_late_sides<F, std::void_t<typename F::late_left_type, typename F::late_right_type>>
+    : std::true_type {};
+
 template <class A, class B, class K, class KeyA, class KeyB, class Out, class F>
 class keyed_co_process_logic final : public two_input_logic<A, B, Out>,
                                      private keyed_core<K, Out, F> {
 public:
   using core = keyed_core<K, Out, F>;
 
-  keyed_co_process_logic(task& t, const instance_wiring& w, KeyA key_a, KeyB key_b, F f)
+  /// `late_ports`: the ports of the function's late-data side outputs of the first and second
+  /// input (when the node declared them), or 0.
+  keyed_co_process_logic(task& t, const instance_wiring& w, KeyA key_a, KeyB key_b, F f,
+                         std::pair<uint32_t, uint32_t> late_ports = {0, 0})
       : two_input_logic<A, B, Out>(t, w)
       , core(t, w, &this->out_, std::move(f))
       , key_a_(std::move(key_a))
       , key_b_(std::move(key_b)) {
+    if constexpr (has_late_sides<F>::value) {
+      if (late_ports.first != 0)
+        late_a_ = this->template make_side_output<A>(t, w, late_ports.first);
+      if (late_ports.second != 0)
+        late_b_ = this->template make_side_output<B>(t, w, late_ports.second);
+      this->f_.attach_late(late_a_.get(), late_b_.get());
+    }
     core::open();
   }
 
@@ -114,6 +133,9 @@ private:
   /// The key functions of the two inputs.
   KeyA key_a_;
   KeyB key_b_;
+  /// The late-data side outputs of the two inputs, or null.
+  std::unique_ptr<output<A>> late_a_;
+  std::unique_ptr<output<B>> late_b_;
 };
 
 } // namespace eddy::internal

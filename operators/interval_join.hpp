@@ -12,8 +12,10 @@
 // buffered in keyed state (the job's state backend), per key and event time, and dropped by
 // event-time timers once the watermark has passed the last time a partner could still come:
 // a.time + upper for `a`, b.time - lower for `b`. A record at or behind the watermark is late
-// (its partners may be gone already): it is counted (`late_records`) and, by default, sent to
-// the dead letters (`.on_late(late_policy::count)` only counts). A throwing function sends the
+// (its partners may be gone already): it is counted (`late_records`) and sent to a late-data side
+// output of its input (`.side_output_left_late_data(tag)`, `.side_output_right_late_data(tag)`,
+// then `joined.side_output(tag)`), or else to the dead letters (`.on_late(late_policy::count)`
+// only counts). A throwing function sends the
 // pair to the dead letters and the join goes on.
 #pragma once
 
@@ -41,7 +43,7 @@ namespace internal {
 
 /// The interval join as the function of a keyed co-process operator.
 template <class A, class B, class K, class Out, class F>
-class interval_join_function : public join_function_base<Out> {
+class interval_join_function : public two_sided_join_base<Out, A, B> {
 public:
   using context = keyed_context<K, Out>;
 
@@ -60,7 +62,7 @@ public:
 
   void process1(const A& a, context& ctx) {
     auto ta = ctx.time();
-    if (late(a, ctx))
+    if (late(a, this->late_left_, ctx))
       return;
     append(left_, ta, a);
     ctx.register_event_time_timer(ta + upper_);
@@ -73,7 +75,7 @@ public:
 
   void process2(const B& b, context& ctx) {
     auto tb = ctx.time();
-    if (late(b, ctx))
+    if (late(b, this->late_right_, ctx))
       return;
     append(right_, tb, b);
     ctx.register_event_time_timer(tb - lower_);
@@ -94,12 +96,12 @@ public:
 
 private:
   template <class T>
-  bool late(const T& x, const context& ctx) {
+  bool late(const T& x, output<T>* side, const context& ctx) {
     if (this->untimed(x, ctx.time(), "an interval join"))
       return true;
     if (ctx.watermark() == min_time || ctx.time() > ctx.watermark())
       return false;
-    late_record(*this->task_, on_late_, x, ctx.time(), ctx.watermark(), "the interval join");
+    late_record(*this->task_, on_late_, side, x, ctx.time(), ctx.watermark(), "the interval join");
     return true;
   }
 
@@ -158,12 +160,23 @@ public:
   }
 
   /// What late records do (always counted as `late_records`). Default: dead letters.
+  /// late_policy::side_output needs a tag (below).
   interval_join_builder& on_late(late_policy p) {
     on_late_ = p;
-    if (p == late_policy::side_output)
-      left_.graph()->mistakes.push_back(
-          "interval_join: late records go to dead letters or are counted (late_policy::dead_letter "
-          "or late_policy::count); a join has no late-data side output yet");
+    return *this;
+  }
+
+  /// Late records of the first (left) input go to side output `tag`, taken from the joined
+  /// stream with `.side_output(tag)` (Flink's sideOutputLeftLateData). Late records of an input
+  /// without a tag go where on_late says.
+  interval_join_builder& side_output_left_late_data(const output_tag<A>& tag) {
+    late_tags_.left = tag.name();
+    return *this;
+  }
+
+  /// The same for the second (right) input (Flink's sideOutputRightLateData).
+  interval_join_builder& side_output_right_late_data(const output_tag<B>& tag) {
+    late_tags_.right = tag.name();
     return *this;
   }
 
@@ -188,17 +201,20 @@ public:
       g.mistakes.push_back("interval_join: between(" + std::to_string(lower_) + ", " +
                            std::to_string(upper_) +
                            ") has its lower bound above its upper bound: swap them");
+    late_tags_.check(g, on_late_, "interval_join");
     using function = internal::interval_join_function<A, B, key_type, Out, F>;
     auto s = internal::two_input_node<A, Out>(
         left_.graph(), "interval_join", left_.edges(), right_.edges(),
         [ka = left_.key_function(), kb = right_.key_function(),
-         fn = function{f, lower_, upper_, on_late_, observer_}](
+         fn = function{f, lower_, upper_, on_late_, observer_},
+         ports = std::pair{late_tags_.left_port(), late_tags_.right_port()}](
             task& t, const internal::instance_wiring& w) {
           return std::make_unique<
-              internal::keyed_co_process_logic<A, B, key_type, KeyA, KeyB, Out, function>>(t, w, ka,
-                                                                                           kb, fn);
+              internal::keyed_co_process_logic<A, B, key_type, KeyA, KeyB, Out, function>>(
+              t, w, ka, kb, fn, ports);
         });
     s.graph()->nodes.back().needs_event_time = true;
+    late_tags_.template declare<A, B>(g, g.nodes.size() - 1);
     return s;
   }
 
@@ -209,6 +225,7 @@ private:
   timestamp upper_ = 0;
   bool bounded_ = false;
   late_policy on_late_ = late_policy::dead_letter;
+  internal::join_late_tags late_tags_;
   join_state_observer observer_;
 };
 

@@ -1111,6 +1111,13 @@ caf::expected<job_report> job::run() {
         return decline(slot_name(slots[u]) + ", which feeds it, was replaced since the checkpoint");
       feeders.push_back(u);
     }
+    // A task it feeds that was replaced since the checkpoint replays its predecessor's choices,
+    // which name the batches this one's predecessor sent; a replacement cuts them otherwise.
+    for (size_t d = 0; d < slots.size(); ++d)
+      if (d != k && feeds(k, d) && !slots[d].done && slots[d].replaced_at == from)
+        return decline(slot_name(slots[d]) +
+                       ", which it feeds, was replaced since the checkpoint and replays what its "
+                       "predecessor took");
     std::optional<checkpoint::loaded_checkpoint> chk;
     if (completed.empty()) {
       chk = base; // the savepoint the run started from, if any

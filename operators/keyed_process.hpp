@@ -39,14 +39,23 @@ struct has_side_output : std::false_type {};
 template <class F>
 struct has_side_output<F, std::void_t<typename F::side_output_type>> : std::true_type {};
 
+/// True when the function `F` sends late records to a side output: `using late_output_type =
+/// In;` and `void attach_late(output<In>*)` (the pattern operator's late data).
+template <class F, class = void>
+struct has_late_output : std::false_type {};
+template <class F>
+struct has_late_output<F, std::void_t<typename F::late_output_type>> : std::true_type {};
+
 /// Per-instance logic of a keyed process function.
 template <class In, class K, class KeyF, class Out, class F>
 class keyed_process_logic final : public one_input_logic<In, Out>, private keyed_core<K, Out, F> {
 public:
   using core = keyed_core<K, Out, F>;
 
-  /// `side_port`: the port of the function's side output (when the node declared one), or 0.
-  keyed_process_logic(task& t, const instance_wiring& w, KeyF key, F f, uint32_t side_port = 0)
+  /// `side_port`: the port of the function's side output (when the node declared one), or 0;
+  /// `late_port`: the port of its late-data side output, or 0. Ports are made in order.
+  keyed_process_logic(task& t, const instance_wiring& w, KeyF key, F f, uint32_t side_port = 0,
+                      uint32_t late_port = 0)
       : one_input_logic<In, Out>(t, w)
       , core(t, w, &this->out_, std::move(f))
       , key_(std::move(key)) {
@@ -55,6 +64,13 @@ public:
         auto side = this->template make_side_output<typename F::side_output_type>(t, w, side_port);
         this->f_.attach_side(side.get());
         side_ = std::move(side);
+      }
+    }
+    if constexpr (has_late_output<F>::value) {
+      if (late_port != 0) {
+        auto late = this->template make_side_output<typename F::late_output_type>(t, w, late_port);
+        this->f_.attach_late(late.get());
+        late_ = std::move(late);
       }
     }
     core::open();
@@ -83,6 +99,8 @@ private:
   KeyF key_;
   /// The function's side output, if it has one.
   std::unique_ptr<output_base> side_;
+  /// The late-data side output, or null.
+  std::unique_ptr<output_base> late_;
 };
 
 } // namespace eddy::internal

@@ -21,24 +21,25 @@
 // sees the events the partial match has taken so far.
 //
 // Quantifiers apply to the last stage added: `times(n)`, `times(lo, hi)`, `one_or_more()` (loops
-// take matching events with relaxed contiguity between them; `consecutive()` makes it strict) and
-// `optional()`. `within(d)`: a match's last event is less than d (event time) after its first;
-// partial matches that can no longer complete in time are timed out (see `select` with a timeout
-// function). `skip(after_match::...)`: what a match removes (no_skip by default).
+// take matching events with relaxed contiguity between them; `consecutive()` makes it strict,
+// inside the loop only) and `optional()`. As in Flink's NFA, a partial match that can leave a
+// stage without an event (a loop that has its minimum, an optional stage) also waits at the next
+// stage ("ignore after proceed"): `a.one_or_more().followed_by(b)` on a1 a2 b3 gives a1 a2 b3,
+// a1 b3 and a2 b3 (internal/nfa.hpp has the rule). `within(d)`: a match's last event is less
+// than d (event time) after its first; a partial match still open when that bound passes times
+// out (see `select` with a timeout function), as in Flink also one that has already matched and
+// could have taken more (a loop or an optional stage at the end). `skip(after_match::...)`: what
+// a match removes (no_skip by default).
 //
 // Mistakes in a pattern (no stage, times(0), two stages of one name, optional on the first
 // stage, ...) are kept here and reported by job::run() as configuration errors.
 //
-// Not (yet) as in Flink: a partial match that takes an event into a loop (times, one_or_more)
-// or an optional stage does not also keep a copy that skips the event and waits for the next
-// relaxed stage, so `a.one_or_more().followed_by(b)` on a1 a2 b3 gives a1 a2 b3 and a2 b3 but
-// not Flink's a1 b3 too (Flink's "ignore after proceed" edge); a partial match that is already a
-// match (a pattern ending in a loop or an optional stage) and still alive when its `within`
-// bound passes is also reported as a timeout. No followed_by_any, greedy, until, or_where or
-// group patterns; when
-// several matches complete at one event they are emitted earliest start first and pruned by the
-// skip strategy at once (Flink may hold a match back while an earlier partial match is alive);
-// consecutive() constrains only the events inside the loop, not the next stage.
+// Not (yet) as in Flink: no followed_by_any, not_next, not_followed_by, allow_combinations,
+// greedy, until, or_where, group patterns, skip_to_next, or a bound between consecutive events.
+// When several matches complete at one event they are emitted earliest start first (of one
+// start, that of the oldest partial match first: for a loop, the longest) and pruned by the skip
+// strategy at once; Flink holds a match back while a partial match that started earlier is
+// alive, and orders the matches of one start as its priority queue does.
 #pragma once
 
 #include <eddy/actors/messages.hpp>

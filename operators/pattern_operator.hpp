@@ -23,8 +23,9 @@
 // taken in arrival order, which is not fixed when several upstream instances send them. The buffer
 // and the partial matches are keyed state in the job's backend (memory or RocksDB), so checkpoints
 // snapshot them per key group; a key whose buffer and partial matches are empty has no state left.
-// When no stage is strict (next, consecutive) and no condition iterative, a record that satisfies
-// no condition cannot change any match, and is not buffered at all.
+// When no stage is strict (next, consecutive), no condition iterative and no stage but the last
+// can be left without an event (optional, a loop with a range), a record that satisfies no
+// condition cannot change any partial match, and is not buffered at all.
 //
 // A match is emitted at the time of its last event; a timed-out partial match (its `within`
 // bound passed) goes to the timeout function, whose result is emitted at the deadline (first
@@ -32,7 +33,8 @@
 // (`select<alert>(timeouts, on_timeout, on_match)`, then `alerts.side_output(timeouts)`), else
 // it shares the main stream (the timeout function then returns `Out` too). At the end of the
 // input every partial match with a bound times out; the others are
-// dropped. Records at or behind the watermark are late: counted (`late_records`) and, by
+// dropped. Records at or behind the watermark are late: counted (`late_records`) and sent to
+// a side output given `.side_output_late_data(tag)`, else, by
 // default, dead letters. A throwing condition sends its event, a throwing select or timeout
 // function its match, to the dead letters (or fails the job, per `on_error`); the job goes on.
 #pragma once
@@ -91,6 +93,10 @@ public:
   void attach(task& t, output<Out>*) { task_ = &t; }
   /// Called by the runtime when the timeouts have a side output.
   void attach_side(output<TimeoutOut>* side) { timeout_out_ = side; }
+
+  /// Late records can go to a side output (pattern_stream::side_output_late_data).
+  using late_output_type = T;
+  void attach_late(output<T>* late) { late_out_ = late; }
 
   void open(context& ctx) {
     nfa_ = std::make_unique<nfa<T>>(*pattern_);
@@ -233,7 +239,9 @@ private:
     if (task_ == nullptr)
       return;
     task_->metrics().add(task_->metrics().late_records, 1);
-    if (opts_.on_late == late_policy::dead_letter)
+    if (late_out_ != nullptr)
+      late_out_->emit(x, time);
+    else if (opts_.on_late == late_policy::dead_letter)
       task_->dead_letter("late: event time " + std::to_string(time) +
                              " is at or behind the watermark " + std::to_string(wm) +
                              ", which the pattern has already processed; allow more "
@@ -259,6 +267,8 @@ private:
   task* task_ = nullptr;
   /// The side output of timeout results, or null (they go to the main output).
   output<TimeoutOut>* timeout_out_ = nullptr;
+  /// The side output of late records, or null.
+  output<T>* late_out_ = nullptr;
   /// Per key: records waiting for the watermark, with their times.
   state::list_state<buffered> buffer_;
   /// Per key: the partial matches.
@@ -296,12 +306,17 @@ public:
   }
 
   /// What happens to late records: dead letters or only counted. Default: dead letters.
+  /// late_policy::side_output needs a tag: side_output_late_data.
   pattern_stream& on_late(late_policy p) {
     opts_.on_late = p;
-    if (p != late_policy::dead_letter && p != late_policy::count)
-      input_.graph()->mistakes.push_back(
-          "pattern: on_late takes late_policy::dead_letter or late_policy::count; the pattern "
-          "operator has no side output for late records yet");
+    return *this;
+  }
+
+  /// Late records (at or behind the watermark) go to side output `tag`, taken from the
+  /// selected stream with `.side_output(tag)` (Flink CEP's sideOutputLateData).
+  pattern_stream& side_output_late_data(const output_tag<T>& tag) {
+    late_tag_ = tag.name();
+    opts_.on_late = late_policy::side_output;
     return *this;
   }
 
@@ -321,10 +336,8 @@ public:
                   "select: the timeout function must take (const eddy::match<T>&, "
                   "eddy::timestamp deadline) and return the tag's type");
     using function_t = internal::pattern_function<T, key_type, Out, Select, Timeout, TO>;
-    auto s = make<Out>(function_t{pattern_, std::move(f), std::move(on_timeout), opts_}, 1);
-    auto& g = *s.graph();
-    internal::declare_side_output<TO>(g, g.nodes.size() - 1, tag.name());
-    return s;
+    return make<Out, TO>(function_t{pattern_, std::move(f), std::move(on_timeout), opts_},
+                         tag.name());
   }
 
   /// Also one `on_timeout(const match<T>& partial, timestamp deadline) -> Out` per timed-out
@@ -339,19 +352,31 @@ public:
                     "eddy::timestamp deadline) and return Out (or give select an output_tag to "
                     "send timeouts to a side output)");
     using function_t = internal::pattern_function<T, key_type, Out, Select, Timeout>;
-    return make<Out>(function_t{pattern_, std::move(f), std::move(on_timeout), opts_}, 0);
+    return make<Out, Out>(function_t{pattern_, std::move(f), std::move(on_timeout), opts_}, {});
   }
 
 private:
-  /// The operator running `fn`, whose timeouts go to side output `side_port` (0: none).
-  template <class Out, class Function>
-  stream<Out> make(Function fn, uint32_t side_port) const {
-    auto s = input_.template then<Out>(
-        "pattern", [key = key_, fn, side_port](task& t, const internal::instance_wiring& w) {
-          return std::make_unique<internal::keyed_process_logic<T, key_type, KeyF, Out, Function>>(
-              t, w, key, fn, side_port);
-        });
-    s.graph()->nodes.back().needs_event_time = true;
+  /// The operator running `fn`, whose timeouts go to the side output named `timeout_tag` (of
+  /// type TO; empty: none) and late records to the late-data side output (if any).
+  template <class Out, class TO, class Function>
+  stream<Out> make(Function fn, const std::string& timeout_tag) const {
+    auto& g = *input_.graph();
+    if (opts_.on_late == late_policy::side_output && late_tag_.empty())
+      g.mistakes.push_back("pattern: on_late(late_policy::side_output) needs a tag: call "
+                           "side_output_late_data(eddy::output_tag<T>{\"late\"}) instead");
+    uint32_t side_port = timeout_tag.empty() ? 0 : 1;
+    uint32_t late_port = late_tag_.empty() ? 0 : side_port + 1;
+    auto s = input_.template then<Out>("pattern", [key = key_, fn, side_port, late_port](
+                                                      task& t, const internal::instance_wiring& w) {
+      return std::make_unique<internal::keyed_process_logic<T, key_type, KeyF, Out, Function>>(
+          t, w, key, fn, side_port, late_port);
+    });
+    auto id = g.nodes.size() - 1;
+    g.nodes[id].needs_event_time = true;
+    if (!timeout_tag.empty())
+      internal::declare_side_output<TO>(g, id, timeout_tag);
+    if (!late_tag_.empty())
+      internal::declare_side_output<T>(g, id, late_tag_);
     return s;
   }
 
@@ -363,6 +388,8 @@ private:
   std::shared_ptr<const pattern<T>> pattern_;
   /// Settings.
   pattern_options opts_;
+  /// The late-data side output's tag name, or empty.
+  std::string late_tag_;
 };
 
 } // namespace eddy

@@ -36,6 +36,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -66,6 +67,13 @@ public:
   /// Declares this instance idle until it emits again: downstream operators stop waiting for
   /// its watermark (Flink's WatermarkStatus.IDLE).
   void mark_idle() { task_.mark_idle(); }
+  /// A choice the source makes from outside input that is not in its position (which of its
+  /// partitions to emit from next, and how many records): `f()` decides it live. When the job
+  /// recovers a task alone, the replacement gets its predecessor's choices back in the same
+  /// order (they are determinants), so it emits the same records in the same order and the
+  /// tasks it feeds can drop what they have seen.
+  int64_t choose(const std::function<int64_t()>& f) { return task_.read_clock(f); }
+
   /// Sends a bad input to the dead-letter output, with where it came from and why.
   void dead_letter(std::string reason, std::string record, std::string origin) {
     task_.dead_letter(std::move(reason), std::move(record), std::move(origin));

@@ -155,9 +155,9 @@ private:
     c.entry = entry;
     fired_.clear();
     c.fired = &fired_;
-    if (!make_current(t, store_, key, kg) || windows_.accumulator() == nullptr)
-      return; // an index entry left over from a key whose windows have all gone
-    windows_.add(c);
+    if (!make_current(t, store_, key, kg))
+      return;
+    windows_.add(c); // also on a key whose windows have all gone (a stale entry): now_empty
     if (c.now_empty)
       windows_.clear();
     else if (c.schedule_at != no_time && c.schedule_at != entry)

@@ -15,9 +15,14 @@
 // are buffered per key with their slice (gcd(size, slide), window_slices.hpp) in keyed list state
 // (the job's state backend: an append per record), and dropped once the last window holding
 // their slice has fired. A record
-// whose every window has fired is late: counted (`late_records`) and, unless the spec says
-// `late_policy::count`, sent to the dead letters. A throwing function sends the pair to the dead
-// letters; the window goes on with the next pair. Allowed lateness is not supported yet.
+// whose every window has fired, allowed lateness included, is late: counted (`late_records`) and
+// sent to a late-data side output of its input (`.side_output_left_late_data(tag)`,
+// `.side_output_right_late_data(tag)`), or else to the dead letters unless the spec says
+// `late_policy::count`. With `.allowed_lateness(d)` records stay d ms after their last window
+// fired, and a record within it joins at once with the other side's records of each of its
+// windows that fired: the pairs those windows missed, each emitted once (Flink fires the whole
+// window again). A throwing function sends the pair to the dead letters; the window goes on with
+// the next pair.
 #pragma once
 
 #include <eddy/operators/stream.hpp>
@@ -29,6 +34,7 @@
 #include <eddy/operators/internal/window_slices.hpp>
 #include <eddy/operators/window.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -41,13 +47,14 @@ namespace internal {
 
 /// The window join as the function of a keyed co-process operator.
 template <class A, class B, class K, class Out, class F>
-class window_join_function : public join_function_base<Out> {
+class window_join_function : public two_sided_join_base<Out, A, B> {
 public:
   using context = keyed_context<K, Out>;
 
   window_join_function(F f, window_spec spec, join_state_observer observer)
       : f_(std::move(f))
       , geometry_(spec)
+      , lateness_(spec.allowed_lateness)
       , on_late_(spec.on_late)
       , observer_(std::move(observer)) {}
 
@@ -56,16 +63,24 @@ public:
     right_ = declared(ctx.state().template declare_list<std::pair<int64_t, B>>("join.right"));
   }
 
-  void process1(const A& a, context& ctx) { add(left_, a, ctx); }
+  void process1(const A& a, context& ctx) {
+    if (add(left_, this->late_left_, a, ctx))
+      join_late<true>(a, right_, right_buf_, ctx);
+  }
 
-  void process2(const B& b, context& ctx) { add(right_, b, ctx); }
+  void process2(const B& b, context& ctx) {
+    if (add(right_, this->late_right_, b, ctx))
+      join_late<false>(b, left_, left_buf_, ctx);
+  }
 
-  /// The window ending at t + 1 fires: every pair of its slices, then the records no later
-  /// window needs go.
+  /// At t: the window ending at t + 1 fires (every pair of its slices), then the records whose
+  /// every window has fired and whose allowed lateness has passed go (a timer at a window's
+  /// end - 1 + lateness, which may be no window's end, only cleans up).
   void on_timer(timestamp t, context& ctx) {
     auto end = t + 1;
-    take(left_, left_buf_, as_, end);
-    take(right_, right_buf_, bs_, end);
+    bool fires = geometry_.is_window_end(end);
+    take(left_, left_buf_, as_, end, t, fires);
+    take(right_, right_buf_, bs_, end, t, fires);
     for (const auto& a : as_)
       for (const auto& b : bs_)
         join_pair<Out>(*this->task_, this->out_, f_, a, b, t, ctx.watermark());
@@ -74,18 +89,25 @@ public:
   }
 
 private:
+  /// Buffers `x` and registers the timers of its windows; false when it is late (too late for
+  /// every window, allowed lateness included) or has no time. True with a window of `x` that has
+  /// fired already (a record within the allowed lateness): the caller joins it at once.
   template <class T>
-  void add(const state::list_state<std::pair<int64_t, T>>& side, const T& x, context& ctx) {
+  bool add(const state::list_state<std::pair<int64_t, T>>& side, output<T>* late_out, const T& x,
+           context& ctx) {
     auto time = ctx.time();
     auto wm = ctx.watermark();
     if (this->untimed(x, time, "a window join"))
-      return;
+      return false;
     auto [first_end, last_end] = geometry_.window_ends_of(time);
-    if (wm != min_time && last_end - 1 <= wm) {
-      late_record(*this->task_, on_late_, x, time, wm, "every window of the join");
-      return;
+    if (wm != min_time && saturating_add(last_end - 1, lateness_) <= wm) {
+      late_record(*this->task_, on_late_, late_out, x, time, wm,
+                  "every window of the join and its allowed lateness");
+      return false;
     }
     side.add(std::pair<int64_t, T>{geometry_.slice_of(time), x});
+    if (lateness_ > 0) // the records stay until the lateness of their last window has passed
+      ctx.register_event_time_timer(saturating_add(last_end - 1, lateness_));
     // A small cache of (key, window end) registered lately spares most timer-set lookups: a
     // timer it remembers either exists or has fired, and then no record registers it again
     // (its window's end is behind the watermark).
@@ -95,13 +117,43 @@ private:
         ctx.register_event_time_timer(e - 1);
         seen = {e, ctx.key()};
       }
+    return wm != min_time && first_end - 1 <= wm;
   }
 
-  /// Copies the records of the window ending at `end` from `side` to `out`, and drops from
-  /// `side` the records of slices that no later window holds.
+  /// Joins `x`, a record within the allowed lateness, with the records of the other side in
+  /// each of its windows that fired already: the pairs those firings could not have made. (Flink
+  /// fires such a window again with all of its pairs; here no pair is emitted twice.) `Left`:
+  /// `x` is of the first input.
+  template <bool Left, class T, class U>
+  void join_late(const T& x, const state::list_state<std::pair<int64_t, U>>& other,
+                 std::vector<std::pair<int64_t, U>>& buf, context& ctx) {
+    auto wm = ctx.watermark();
+    if (!other.get(buf))
+      return;
+    auto [first_end, last_end] = geometry_.window_ends_of(ctx.time());
+    for (auto e = first_end; e <= last_end && e - 1 <= wm; e += geometry_.slide()) {
+      if (saturating_add(e - 1, lateness_) <= wm)
+        continue; // that window's lateness has passed
+      auto [s0, s1] = geometry_.slices_of_window(e);
+      for (const auto& entry : buf) {
+        if (entry.first < s0 || entry.first > s1)
+          continue;
+        if constexpr (Left)
+          join_pair<Out>(*this->task_, this->out_, f_, x, entry.second, e - 1, wm);
+        else
+          join_pair<Out>(*this->task_, this->out_, f_, entry.second, x, e - 1, wm);
+      }
+    }
+    buf.clear();
+  }
+
+  /// At time `t`: copies the records of the window ending at `end` from `side` to `out` (when
+  /// `fires`), and drops from `side` the records whose last window has fired and whose allowed
+  /// lateness has passed by `t`.
   template <class T>
   void take(const state::list_state<std::pair<int64_t, T>>& side,
-            std::vector<std::pair<int64_t, T>>& buf, std::vector<T>& out, int64_t end) {
+            std::vector<std::pair<int64_t, T>>& buf, std::vector<T>& out, int64_t end, timestamp t,
+            bool fires) {
     out.clear();
     if (!side.get(buf))
       return;
@@ -109,9 +161,9 @@ private:
     size_t kept = 0;
     for (size_t i = 0; i < buf.size(); ++i) {
       auto slice = buf[i].first;
-      if (slice >= first && slice <= last)
+      if (fires && slice >= first && slice <= last)
         out.push_back(buf[i].second);
-      if (geometry_.window_ends_of_slice(slice).second > end) {
+      if (saturating_add(geometry_.window_ends_of_slice(slice).second - 1, lateness_) > t) {
         if (kept != i)
           buf[kept] = std::move(buf[i]);
         ++kept;
@@ -132,6 +184,8 @@ private:
   F f_;
   /// Where records and windows fall.
   window_geometry geometry_;
+  /// How long after a window fired its records still join (ms).
+  int64_t lateness_;
   /// What late records do.
   late_policy on_late_;
   /// The diagnostic hook, or empty.
@@ -172,18 +226,40 @@ public:
                            "eddy::tumbling(10s)), got size " +
                            std::to_string(spec_.size) + " ms and slide " +
                            std::to_string(spec_.slide) + " ms");
-    if (spec_.allowed_lateness != 0)
-      g.mistakes.push_back("join: window joins do not support allowed lateness yet; use a window "
-                           "spec without it (late records are counted and dead-lettered)");
+    if (spec_.allowed_lateness < 0)
+      g.mistakes.push_back("join: allowed lateness must not be negative, got " +
+                           std::to_string(spec_.allowed_lateness) + " ms");
   }
 
   /// What late records do (always counted as `late_records`). Default: the spec's (dead letters).
+  /// late_policy::side_output needs a tag (below).
   windowed_join& on_late(late_policy p) {
     spec_.on_late = p;
-    if (p == late_policy::side_output)
-      left_.graph()->mistakes.push_back(
-          "join: late records go to dead letters or are counted (late_policy::dead_letter or "
-          "late_policy::count); a join has no late-data side output yet");
+    return *this;
+  }
+
+  /// How long after a window fired its records still join (ms): a record that comes within it
+  /// joins at once with the other side's records of that window, emitting the pairs the window
+  /// missed (each pair once). Default: the spec's (none).
+  windowed_join& allowed_lateness(std::chrono::milliseconds d) {
+    spec_.allowed_lateness = d.count();
+    if (d.count() < 0)
+      left_.graph()->mistakes.push_back("join: allowed lateness must not be negative, got " +
+                                        std::to_string(d.count()) + " ms");
+    return *this;
+  }
+
+  /// Records of the first input too late for every window (allowed lateness included) go to
+  /// side output `tag`, taken from the joined stream with `.side_output(tag)`. Late records of an
+  /// input without a tag go where on_late says.
+  windowed_join& side_output_left_late_data(const output_tag<A>& tag) {
+    late_tags_.left = tag.name();
+    return *this;
+  }
+
+  /// The same for the second input.
+  windowed_join& side_output_right_late_data(const output_tag<B>& tag) {
+    late_tags_.right = tag.name();
     return *this;
   }
 
@@ -201,18 +277,22 @@ public:
                       std::is_invocable_r_v<Out, F&, const A&, const B&>,
                   "join: the function must take (const A&, const B&) and return Out, or take "
                   "(const A&, const B&, eddy::collector<Out>&)");
+    auto& g = *left_.graph();
+    late_tags_.check(g, spec_.on_late, "join");
     using function = internal::window_join_function<A, B, key_type, Out, F>;
     auto left = left_.key_by(ka_);
     auto right = right_.key_by(kb_);
     auto s = internal::two_input_node<A, Out>(
         left_.graph(), "window_join", left.edges(), right.edges(),
-        [ka = ka_, kb = kb_,
-         fn = function{f, spec_, observer_}](task& t, const internal::instance_wiring& w) {
+        [ka = ka_, kb = kb_, fn = function{f, spec_, observer_},
+         ports = std::pair{late_tags_.left_port(), late_tags_.right_port()}](
+            task& t, const internal::instance_wiring& w) {
           return std::make_unique<
-              internal::keyed_co_process_logic<A, B, key_type, KeyA, KeyB, Out, function>>(t, w, ka,
-                                                                                           kb, fn);
+              internal::keyed_co_process_logic<A, B, key_type, KeyA, KeyB, Out, function>>(
+              t, w, ka, kb, fn, ports);
         });
     s.graph()->nodes.back().needs_event_time = true;
+    late_tags_.template declare<A, B>(g, g.nodes.size() - 1);
     return s;
   }
 
@@ -222,6 +302,7 @@ private:
   KeyA ka_;
   KeyB kb_;
   window_spec spec_;
+  internal::join_late_tags late_tags_;
   join_state_observer observer_;
 };
 

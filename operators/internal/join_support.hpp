@@ -1,17 +1,21 @@
 // What the joins (interval_join.hpp, window_join.hpp) share: calling the user's function on a
-// pair with throws turned into dead letters, counting late records, and the diagnostic hook that
+// pair with throws turned into dead letters, late records (counted, then sent to a late-data side
+// output of their input, the dead letters, or nowhere more), and the diagnostic hook that
 // reports how much state a join instance holds.
 #pragma once
 
 #include <eddy/actors/task.hpp>
 #include <eddy/operators/collector.hpp>
+#include <eddy/operators/internal/graph.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
+#include <eddy/operators/stream.hpp>
 #include <eddy/operators/window.hpp>
 
 #include <exception>
 #include <functional>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 namespace eddy {
 
@@ -69,17 +73,66 @@ protected:
   output<Out>* out_ = nullptr;
 };
 
-/// Counts a late record and, per `policy`, dead-letters it.
+/// Counts a late record and sends it to `side` (the join's late-data side output for its input)
+/// when there is one, else, per `policy`, to the dead letters.
 template <class T>
-void late_record(task& t, late_policy policy, const T& x, timestamp time, timestamp wm,
-                 const char* what) {
+void late_record(task& t, late_policy policy, output<T>* side, const T& x, timestamp time,
+                 timestamp wm, const char* what) {
   t.metrics().add(t.metrics().late_records, 1);
-  if (policy == late_policy::dead_letter)
+  if (side != nullptr)
+    side->emit(x, time);
+  else if (policy == late_policy::dead_letter)
     t.dead_letter(std::string{"late: event time "} + std::to_string(time) +
                       " is at or behind the watermark " + std::to_string(wm) + ", too late for " +
                       what,
                   render(x));
 }
+
+/// The base of a two-input join function with late-data side outputs, one per input (Flink's
+/// sideOutputLeftLateData and sideOutputRightLateData): the operator attaches those the node
+/// declared (keyed_co_process_logic).
+template <class Out, class A, class B>
+class two_sided_join_base : public join_function_base<Out> {
+public:
+  using late_left_type = A;
+  using late_right_type = B;
+
+  void attach_late(output<A>* left, output<B>* right) {
+    late_left_ = left;
+    late_right_ = right;
+  }
+
+protected:
+  /// The side outputs of late records of each input, or null.
+  output<A>* late_left_ = nullptr;
+  output<B>* late_right_ = nullptr;
+};
+
+/// The tags of a join's late-data side outputs (empty: none), and their ports on the join node.
+struct join_late_tags {
+  std::string left;
+  std::string right;
+
+  [[nodiscard]] uint32_t left_port() const noexcept { return left.empty() ? 0 : 1; }
+  [[nodiscard]] uint32_t right_port() const noexcept { return right.empty() ? 0 : left_port() + 1; }
+
+  /// Declares the side outputs on node `id`, in port order.
+  template <class A, class B>
+  void declare(graph& g, size_t id) const {
+    if (!left.empty())
+      declare_side_output<A>(g, id, left);
+    if (!right.empty())
+      declare_side_output<B>(g, id, right);
+  }
+
+  /// A mistake when on_late asked for a side output and no tag says where.
+  void check(graph& g, late_policy policy, const char* op) const {
+    if (policy == late_policy::side_output && left.empty() && right.empty())
+      g.mistakes.push_back(std::string{op} +
+                           ": on_late(late_policy::side_output) needs a tag: call "
+                           "side_output_left_late_data(tag) or side_output_right_late_data(tag)");
+  }
+};
 
 } // namespace internal
 

@@ -7,15 +7,29 @@
 //   machine.advance(runs, x, time, callbacks);      // for each event, in event-time order
 //   machine.expire(runs, watermark, callbacks);     // what can no longer complete in time
 //
-// A run is a partial match: the stage that took its last event, how many events that stage has
-// taken, whether an event was skipped since, and its events. On an event a run tries each of its
-// transitions: its own stage again (a loop below its maximum), and once its stage has its
-// minimum, the next stage (and past it, while the stages are optional). Each transition that
-// takes the event makes a new run; a run that took the event by any transition is consumed
-// ("skip till next match"); one that took nothing stays, marked as having skipped an event, when
-// one of its transitions has relaxed contiguity, and dies otherwise. Strict transitions are
-// closed to a run that has skipped an event. Every event may also start a run at the first
-// stage. A run whose stage has its minimum and whose later stages are all optional is a match.
+// It is Flink's NFA (NFACompiler, NFA.computeNextStates) with its states named by stage and
+// count. A run is a partial match: the stage it is in, how many events that stage has taken (0:
+// it waits for the stage's first event), whether it has ignored an event since, and its events.
+// A run can leave its stage without an event (Flink's PROCEED) when the stage has its minimum and
+// room for more (a loop: times(lo, hi), one_or_more) or, waiting for its first event, is
+// optional; not once it has ignored an event there (Flink's ignore states have no PROCEED edge).
+// On an event a run acts from its own stage and then, while it can leave, from the entry of each
+// next stage, in that order; in each the event is
+//   - taken when it satisfies the stage's condition: a new run, one event longer, which moves on
+//     to the next stage's entry once its stage has its maximum;
+//   - else ignored when contiguity there is relaxed (followed_by for a stage's first event, no
+//     consecutive() between a loop's events): in its own stage the run stays, marked as having
+//     ignored; at a next stage's entry it makes a new run waiting there, with the same events
+//     (Flink's IGNORE after PROCEED).
+// A run that neither takes nor ignores in its own stage ends: the event took it elsewhere or
+// broke a strict contiguity. So `a.one_or_more().followed_by(b)` on a1 a2 b3 matches a1 a2 b3,
+// a1 b3 (at a2, a1 also waits for b) and a2 b3; a loop ignores only what fails its own
+// condition, so after a1 b2 the run a1 still waits for more a's; times(n) leaves its stage only
+// by its n-th event and gains no branch. Every event may also start a run at the first stage. A
+// run that took an event is a match when it can reach the end without another (its stage has its
+// minimum and every later stage is optional), and goes on while a stage can take more. As in
+// Flink, every run that outlives its `within` bound times out: also one that already matched (a
+// loop or an optional stage at the end), and each of two branches with the same events.
 #pragma once
 
 #include <eddy/operators/pattern.hpp>
@@ -33,12 +47,13 @@ namespace eddy::internal {
 /// A partial match.
 template <class T>
 struct nfa_run {
-  /// The stage that took the last event.
+  /// The stage it is in.
   uint16_t stage = 0;
-  /// Events that stage has taken.
+  /// Events that stage has taken, below its maximum (0: it waits for the stage's first event).
   uint32_t count = 0;
-  /// An event was skipped since the last one taken (strict transitions are closed).
-  bool skipped = false;
+  /// It ignored an event in its stage since it came there: it cannot leave the stage without
+  /// taking an event.
+  bool ignored = false;
   /// Sequence number and event time of the first event.
   uint64_t start_seq = 0;
   timestamp start_time = 0;
@@ -68,19 +83,27 @@ public:
     for (size_t i = 0; i < stages_.size(); ++i)
       if (stages_[i].name == p.skip_strategy().stage)
         skip_stage_ = static_cast<uint16_t>(i);
-    // complete_[i]: every stage after i is optional.
-    complete_.assign(stages_.size(), true);
-    for (size_t i = stages_.size(); i-- > 1;)
-      complete_[i - 1] = complete_[i] && stages_[i].optional;
-    for (size_t i = 0; i < stages_.size(); ++i)
-      ignorable_ = ignorable_ && !stages_[i].iterative && !stages_[i].strict_loop &&
-                   (i == 0 || !stages_[i].strict);
+    // optional_from_[i]: every stage from i on is optional (true past the last stage).
+    optional_from_.assign(stages_.size() + 1, true);
+    for (size_t i = stages_.size(); i-- > 0;)
+      optional_from_[i] = optional_from_[i + 1] && stages_[i].optional;
+    // An event that satisfies no condition makes every run ignore it and stay as it is, unless a
+    // run ends (strict contiguity), reads it (iterative) or branches to wait at a next stage (a
+    // stage before the last that can be left without an event).
+    for (size_t i = 0; i < stages_.size(); ++i) {
+      const auto& s = stages_[i];
+      bool last = i + 1 == stages_.size();
+      ignorable_ = ignorable_ && !s.iterative && !s.strict_loop && (i == 0 || !s.strict) &&
+                   (last || (!s.optional && s.lo == s.hi));
+    }
   }
 
   /// True when `x` cannot change any partial match: no condition is iterative, no contiguity
-  /// strict, and `x` satisfies no condition. Every run would skip it and none would start with
-  /// it; timeouts follow the watermark. Such records need not be buffered. A condition that
-  /// throws makes the record relevant (the throw is reported when the record is processed).
+  /// strict, no stage but the last can be left without an event (optional, or a loop with a
+  /// range), and `x` satisfies no condition. Every run would ignore it and stay as it is, and
+  /// none would start with it; timeouts follow the watermark. Such records need not be buffered.
+  /// A condition that throws makes the record relevant (the throw is reported when the record is
+  /// processed).
   [[nodiscard]] bool irrelevant(const T& x) const {
     if (!ignorable_)
       return false;
@@ -141,38 +164,38 @@ public:
       reported = true;
       return false;
     };
+    // The runs stay in order of their first event, and those of one first event in the order
+    // Flink makes them: what a run's own stage takes or ignores, then each next stage's.
     for (auto& r : s.runs) {
-      bool took = false;
-      bool relaxed = false;
-      for_each_transition(r, [&](uint16_t j, bool strict) {
-        relaxed = relaxed || !strict;
-        if ((strict && r.skipped) || !test(j, r.events))
-          return;
-        took = true;
-        nfa_run<T> n;
-        n.stage = j;
-        n.count = j == r.stage ? r.count + 1 : 1;
-        n.start_seq = r.start_seq;
-        n.start_time = r.start_time;
-        n.events.reserve(r.events.size() + 1);
-        n.events = r.events;
-        n.events.push_back(match_event<T>{j, seq, time, x});
-        place(std::move(n));
-      });
-      if (!took && relaxed) {
-        r.skipped = true;
-        next_.push_back(std::move(r));
+      if (!upgraded(r))
+        continue;
+      auto j = r.stage;
+      auto k = r.count;
+      bool leaves = !r.ignored && can_leave(j, k);
+      size_t stays = npos; // where the run goes if its own stage ignores the event
+      for (bool own = true;; own = false) {
+        if (test(j, r.events)) {
+          place(taken(r.events, r.start_seq, r.start_time, j, k, seq, time, x));
+        } else if (k == 0 ? !stages_[j].strict : !stages_[j].strict_loop) {
+          if (own) {
+            stays = next_.size();
+            next_.emplace_back();
+          } else {
+            next_.push_back(waiting(r, j)); // ignore after proceed
+          }
+        }
+        if (!leaves || size_t{++j} == stages_.size())
+          break;
+        k = 0;
+        leaves = stages_[j].optional;
+      }
+      if (stays != npos) {
+        r.ignored = true;
+        next_[stays] = std::move(r);
       }
     }
-    if (test(0, no_events_)) {
-      nfa_run<T> n;
-      n.stage = 0;
-      n.count = 1;
-      n.start_seq = seq;
-      n.start_time = time;
-      n.events.push_back(match_event<T>{0, seq, time, x});
-      place(std::move(n));
-    }
+    if (test(0, no_events_))
+      place(taken(no_events_, seq, time, 0, 0, seq, time, x));
     emit_matches(cb);
     std::swap(s.runs, next_);
     if (s.runs.size() > max_runs) {
@@ -197,25 +220,70 @@ public:
   }
 
 private:
-  /// Calls `f(stage, strict)` for each transition of `r`.
-  template <class F>
-  void for_each_transition(const nfa_run<T>& r, F&& f) const {
-    const auto& s = stages_[r.stage];
-    if (r.count < s.hi)
-      f(r.stage, s.strict_loop);
-    if (r.count >= s.lo)
-      for (size_t j = size_t{r.stage} + 1; j < stages_.size(); ++j) {
-        f(static_cast<uint16_t>(j), stages_[j].strict);
-        if (!stages_[j].optional)
-          break;
-      }
+  static constexpr size_t npos = static_cast<size_t>(-1);
+
+  /// Whether a run in stage `j` with `k` of its events can leave it without an event (Flink's
+  /// PROCEED): a loop from its minimum on (below its maximum, as every run is), a stage waiting
+  /// for its first event when it is optional.
+  [[nodiscard]] bool can_leave(uint16_t j, uint32_t k) const noexcept {
+    return k == 0 ? stages_[j].optional : k >= stages_[j].lo;
   }
 
-  /// Keeps `n` as a run if it can go on, and as a match if it is one.
+  /// Makes a run stored by an older version, which stayed in a stage at its maximum while it
+  /// waited for the next (its flag then closing strict stages to it), wait at the next stage's
+  /// entry, past the strict optional stages closed to it. False when nothing is left of it.
+  [[nodiscard]] bool upgraded(nfa_run<T>& r) const noexcept {
+    if (r.stage >= stages_.size())
+      return false;
+    if (r.count == 0 || r.count < stages_[r.stage].hi)
+      return true;
+    do
+      ++r.stage;
+    while (r.ignored && r.stage < stages_.size() && stages_[r.stage].strict &&
+           stages_[r.stage].optional);
+    r.count = 0;
+    r.ignored = false;
+    return r.stage < stages_.size();
+  }
+
+  /// The run of `events` (first event `start_seq` at `start_time`) with `x` taken by stage `j`,
+  /// which had `k` of them; in the next stage's entry once stage `j` has its maximum.
+  [[nodiscard]] nfa_run<T> taken(const std::vector<match_event<T>>& events, uint64_t start_seq,
+                                 timestamp start_time, uint16_t j, uint32_t k, uint64_t seq,
+                                 timestamp time, const T& x) const {
+    nfa_run<T> n;
+    n.stage = j;
+    n.count = k + 1;
+    if (n.count == stages_[j].hi) {
+      n.stage = static_cast<uint16_t>(j + 1);
+      n.count = 0;
+    }
+    n.start_seq = start_seq;
+    n.start_time = start_time;
+    n.events.reserve(events.size() + 1);
+    n.events = events;
+    n.events.push_back(match_event<T>{j, seq, time, x});
+    return n;
+  }
+
+  /// A copy of `r` waiting for the first event of stage `j`, having ignored the current one.
+  [[nodiscard]] static nfa_run<T> waiting(const nfa_run<T>& r, uint16_t j) {
+    nfa_run<T> n;
+    n.stage = j;
+    n.count = 0;
+    n.ignored = true;
+    n.start_seq = r.start_seq;
+    n.start_time = r.start_time;
+    n.events = r.events;
+    return n;
+  }
+
+  /// Keeps `n` as a run if it can go on, and as a match if it can reach the end without another
+  /// event.
   void place(nfa_run<T>&& n) {
-    const auto& s = stages_[n.stage];
-    bool complete = n.count >= s.lo && complete_[n.stage];
-    bool alive = n.count < s.hi || size_t{n.stage} + 1 < stages_.size();
+    bool alive = n.stage < stages_.size();
+    bool complete = n.count == 0 ? optional_from_[n.stage]
+                                 : n.count >= stages_[n.stage].lo && optional_from_[n.stage + 1];
     if (complete && alive)
       done_.push_back(n);
     else if (complete)
@@ -272,8 +340,8 @@ private:
   std::vector<pattern_stage<T>> stages_;
   /// Their names, by index.
   std::vector<std::string> names_;
-  /// complete_[i]: a run at stage i with its minimum is a match.
-  std::vector<bool> complete_;
+  /// optional_from_[i]: every stage from i on is optional (true for i = the number of stages).
+  std::vector<bool> optional_from_;
   /// The time bound in ms (0: none).
   int64_t within_;
   /// The skip strategy and its stage.
@@ -306,13 +374,13 @@ struct codec<eddy::match_event<T>> {
   }
 };
 
-/// A partial match: stage, count, skipped, start, then its events.
+/// A partial match: stage, count, ignored, start, then its events.
 template <class T>
 struct codec<eddy::internal::nfa_run<T>> {
   static void write(byte_writer& out, const eddy::internal::nfa_run<T>& x) {
     out.write_raw(x.stage);
     out.write_raw(x.count);
-    codec<bool>::write(out, x.skipped);
+    codec<bool>::write(out, x.ignored);
     out.write_raw(x.start_seq);
     out.write_raw(x.start_time);
     // Element by element (never one memcpy of the vector, which would copy padding bytes).
@@ -322,7 +390,7 @@ struct codec<eddy::internal::nfa_run<T>> {
   }
   [[nodiscard]] static bool read(byte_reader& in, eddy::internal::nfa_run<T>& x) {
     uint32_t n = 0;
-    if (!in.read_raw(x.stage) || !in.read_raw(x.count) || !codec<bool>::read(in, x.skipped) ||
+    if (!in.read_raw(x.stage) || !in.read_raw(x.count) || !codec<bool>::read(in, x.ignored) ||
         !in.read_raw(x.start_seq) || !in.read_raw(x.start_time) || !in.read_raw(n) ||
         n > in.remaining())
       return false;

@@ -26,6 +26,11 @@ namespace eddy::internal {
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
+/// t + d for d >= 0, at most max_time (a window's end plus its allowed lateness, as in Flink).
+[[nodiscard]] constexpr int64_t saturating_add(int64_t t, int64_t d) noexcept {
+  return t > max_time - d ? max_time : t + d;
+}
+
 /// Where records and windows fall, for one window_spec. Records cost no division beyond finding
 /// their slice (slice_finder), and none at all when the slide divides the size (every tumbling
 /// window, and most sliding ones): window k then covers slices [k, k + size / slice).
@@ -42,6 +47,14 @@ public:
   [[nodiscard]] int64_t slice_length() const noexcept { return slice_; }
   [[nodiscard]] int64_t size() const noexcept { return size_; }
   [[nodiscard]] int64_t slide() const noexcept { return slide_; }
+  /// The size and slide of a window in slices.
+  [[nodiscard]] int64_t size_slices() const noexcept { return size_slices_; }
+  [[nodiscard]] int64_t slide_slices() const noexcept { return slide_slices_; }
+
+  /// True when some window ends at `end` (ends are k·slide + size).
+  [[nodiscard]] bool is_window_end(int64_t end) const noexcept {
+    return slide_ > 0 && (end - size_) % slide_ == 0;
+  }
 
   /// The slice holding event time `t`.
   [[nodiscard]] int64_t slice_of(timestamp t) const noexcept { return floor_div(t, slice_); }
@@ -152,8 +165,10 @@ private:
   static void canonical_order(std::vector<std::pair<uint32_t, K>>& xs) {
     if (xs.size() < 2)
       return;
+    // Usually sorted already: a visit puts each key back for its next window in firing order.
     if constexpr (is_less_comparable<K>::value) {
-      std::sort(xs.begin(), xs.end());
+      if (!std::is_sorted(xs.begin(), xs.end()))
+        std::sort(xs.begin(), xs.end());
     } else {
       std::vector<std::pair<uint32_t, std::vector<char>>> order;
       order.reserve(xs.size());

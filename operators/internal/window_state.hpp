@@ -106,8 +106,16 @@ struct window_state_function {
 
   /// The end of the next window of `s` to fire, or no_time.
   [[nodiscard]] int64_t next_end(const state_t& s) const {
+    auto it = s.begin();
+    return next_end_from(s, it);
+  }
+
+  /// The same, looking from slice `it` on (no earlier slice holds a window still to fire), and
+  /// moving `it` past the slices whose windows have all fired.
+  template <class It>
+  [[nodiscard]] int64_t next_end_from(const state_t& s, It& it) const {
     auto slide = geometry.slide();
-    for (auto it = s.begin(); it != s.slices.end(); ++it) {
+    for (; it != s.slices.end(); ++it) {
       auto [first, last] = geometry.window_ends_of_slice(it->first);
       auto e = s.last_fired == min_time ? first : std::max(first, s.last_fired + slide);
       if (e <= last)
@@ -156,12 +164,36 @@ private:
   }
 
   void visit(const command& c, state_t& s) const {
+    if (s.empty()) { // the key had no state (the command made this one): nothing to keep
+      c.now_empty = true;
+      return;
+    }
     if (c.entry != no_time && c.entry != s.scheduled)
       return; // a stale index entry: the key's real one is at s.scheduled
     auto wm = c.watermark;
-    for (auto e = next_end(s); e != no_time && e - 1 <= wm; e = next_end(s)) {
-      if (auto merged = merge_window(s, e))
-        c.fired->emplace_back(e, std::move(*merged));
+    // Fire the due windows in order. `scan` (where the next window to fire is looked for) and
+    // `lo` (the first slice of the window being merged) only move forward, as windows fire in
+    // increasing end: a visit costs the windows it fires plus the slices it passes, however
+    // many windows fire at once (a watermark that jumps several slides).
+    auto scan = s.begin();
+    auto lo = scan;
+    auto end = s.slices.end();
+    int64_t prev = no_time; // the end fired last in this visit, and its first slice
+    int64_t s0 = 0;
+    for (auto e = next_end_from(s, scan); e != no_time && e - 1 <= wm; e = next_end_from(s, scan)) {
+      // The next window's slices without a division when it is the slide after the last one.
+      s0 = prev != no_time && e == prev + geometry.slide() ? s0 + geometry.slide_slices()
+                                                           : geometry.slices_of_window(e).first;
+      auto s1 = s0 + geometry.size_slices() - 1;
+      prev = e;
+      while (lo != end && lo->first < s0)
+        ++lo;
+      if (lo != end && lo->first <= s1) {
+        acc_t merged = lo->second;
+        for (auto it = lo + 1; it != end && it->first <= s1; ++it)
+          agg.merge(merged, it->second);
+        c.fired->emplace_back(e, std::move(merged));
+      }
       s.last_fired = e;
     }
     // Drop the slices whose every window has fired and whose lateness has passed.

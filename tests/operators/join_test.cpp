@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <tuple>
 
@@ -458,4 +459,167 @@ SCENARIO("join mistakes are refused with how to fix them") {
     REQUIRE(!r);
     CHECK_THAT(describe(r.error()), Catch::Contains("with_event_time"));
   }
+}
+
+namespace {
+
+/// What a join run with late-data side outputs gave.
+struct tagged_run {
+  std::vector<pair_row> out;
+  std::vector<ev> lefts, rights;
+  std::optional<job_report> report;
+};
+
+/// Runs the join `make(s)` makes of the stream with one late record (a builder, finished by
+/// `finish`), its right input's late records tagged and, with `both`, its left one's too.
+template <class Make, class Finish>
+tagged_run run_tagged(bool both, Make make, Finish finish) {
+  output_tag<ev> late_left{"late-left"}, late_right{"late-right"};
+  job j{job_config{}.with_threads(2).with_batch_size(10)};
+  tagged_run r;
+  auto s =
+      j.source(from_container(with_one_late(), [](const ev& e) { return e.time; })).parallelism(1);
+  auto join = make(s);
+  if (both)
+    join.side_output_left_late_data(late_left);
+  join.side_output_right_late_data(late_right);
+  auto joined = finish(join);
+  joined.sink(collect(r.out));
+  if (both)
+    joined.side_output(late_left).sink(collect(r.lefts));
+  joined.side_output(late_right).sink(collect(r.rights));
+  auto report = j.run();
+  REQUIRE(report);
+  r.report = std::move(*report);
+  return r;
+}
+
+} // namespace
+
+SCENARIO("late records of a join go to the side output of their input") {
+  // The same source feeds both inputs: its late record is late on each.
+  auto key = [](const ev& e) { return e.key; };
+  for (bool both : {true, false}) {
+    INFO((both ? "both inputs tagged" : "only the right input tagged"));
+    auto interval = run_tagged(
+        both,
+        [&](stream<ev>& s) { return s.key_by(key).interval_join(s.key_by(key)).between(-1, 1); },
+        [](auto& join) { return join.template process<pair_row>(emit_pair{}); });
+    auto window = run_tagged(
+        both,
+        [&](stream<ev>& s) { return s.join(s).where(key).equal_to(key).window(tumbling(100ms)); },
+        [](auto& join) { return join.template apply<pair_row>(emit_pair{}); });
+    for (auto* r : {&interval, &window}) {
+      CHECK(r->report->late_record_count() == 2);
+      CHECK(r->report->dead_letter_count() == (both ? 0u : 1u)); // an untagged input: dead letters
+      REQUIRE(r->lefts.size() == (both ? 1u : 0u));
+      if (both)
+        CHECK(r->lefts[0].value == -1);
+      REQUIRE(r->rights.size() == 1);
+      CHECK(r->rights[0].value == -1);
+    }
+    CHECK(interval.out.size() == 1000);
+    CHECK(window.out.size() == 10 * 5 * 400);
+  }
+}
+
+namespace {
+
+/// `s`'s records with a watermark only `bound` ms behind the largest time: records out of order
+/// by more than that come late.
+generator<ev> lagging(const shuffled& s, int64_t bound) {
+  auto self = s;
+  return generator<ev>(s.n, [self](uint64_t i) { return self.at(i); })
+      .with_event_time([](const ev& e) { return e.time; }, bound);
+}
+
+/// `xs` without the records whose values are in `gone`.
+std::vector<ev> without(const std::vector<ev>& xs, const std::vector<ev>& gone) {
+  std::vector<int64_t> values;
+  for (const auto& g : gone)
+    values.push_back(g.value);
+  std::sort(values.begin(), values.end());
+  std::vector<ev> out;
+  for (const auto& x : xs)
+    if (!std::binary_search(values.begin(), values.end(), x.value))
+      out.push_back(x);
+  return out;
+}
+
+} // namespace
+
+SCENARIO("a window join with allowed lateness joins records late within it, each pair once") {
+  // Records are reversed in blocks of 40 ms of event time and the watermark trails by 1 ms:
+  // many come up to 39 ms late.
+  shuffled left{1500, 7, 40, 5, 1}, right{1500, 7, 40, 6, 1};
+  for (int64_t slide : {20, 10}) {
+    INFO("windows of 20 ms sliding by " << slide << " ms");
+    auto run = [&](int64_t lateness, std::vector<pair_row>& out) {
+      job j{job_config{}.with_threads(2).with_batch_size(16)};
+      auto w = j.source(lagging(left, 1))
+                   .join(j.source(lagging(right, 1)))
+                   .where([](const ev& e) { return e.key; })
+                   .equal_to([](const ev& e) { return e.key; })
+                   .window(sliding(20ms, std::chrono::milliseconds{slide}));
+      w.allowed_lateness(std::chrono::milliseconds{lateness}).on_late(late_policy::count);
+      w.apply<pair_row>(emit_pair{}).sink(collect(out));
+      return j.run();
+    };
+    std::vector<pair_row> strict, lenient;
+    auto without_lateness = run(0, strict);
+    REQUIRE(without_lateness);
+    CHECK(without_lateness->late_record_count() > 0); // records really come late
+    auto with_lateness = run(60, lenient);
+    REQUIRE(with_lateness);
+    CHECK(with_lateness->late_record_count() == 0);
+    // Every pair of every window, each once, with the window's last millisecond as its time.
+    CHECK(rows(lenient) == window_reference(left.all(), right.all(), 20, slide));
+  }
+}
+
+SCENARIO("a window join's records beyond the allowed lateness go to the side outputs") {
+  // One source feeds both inputs, so each late record is late on both (two sources would leave
+  // the faster one's records on time: the join's watermark is the slower input's).
+  shuffled input{2000, 5, 40, 7, 1};
+  output_tag<ev> late_left{"late-left"}, late_right{"late-right"};
+  job j{job_config{}.with_threads(2).with_batch_size(16)};
+  std::vector<pair_row> out;
+  std::vector<ev> lefts, rights;
+  auto s = j.source(lagging(input, 1));
+  auto w = s.join(s)
+               .where([](const ev& e) { return e.key; })
+               .equal_to([](const ev& e) { return e.key; })
+               .window(tumbling(20ms));
+  w.allowed_lateness(5ms).side_output_left_late_data(late_left).side_output_right_late_data(
+      late_right);
+  auto joined = w.apply<pair_row>(emit_pair{});
+  joined.sink(collect(out));
+  joined.side_output(late_left).sink(collect(lefts));
+  joined.side_output(late_right).sink(collect(rights));
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(report->dead_letter_count() == 0);
+  CHECK(!lefts.empty());
+  CHECK(!rights.empty());
+  CHECK(report->late_record_count() == lefts.size() + rights.size());
+  // Tumbling windows: a record is either joined in its one window or late; the pairs are those
+  // of the records that were not late, each once.
+  CHECK(rows(out) ==
+        window_reference(without(input.all(), lefts), without(input.all(), rights), 20, 20));
+}
+
+SCENARIO("a join asked for a late side output without a tag says how to give one") {
+  auto key = [](const ev& e) { return e.key; };
+  job j;
+  std::vector<pair_row> out;
+  auto s = j.source(from_container(std::vector<ev>{ev{}}, [](const ev& e) { return e.time; }));
+  s.key_by(key)
+      .interval_join(s.key_by(key))
+      .between(-1, 1)
+      .on_late(late_policy::side_output)
+      .process<pair_row>(emit_pair{})
+      .sink(collect(out));
+  auto r = j.run();
+  REQUIRE(!r);
+  CHECK_THAT(describe(r.error()), Catch::Contains("side_output_left_late_data"));
 }

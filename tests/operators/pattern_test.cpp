@@ -123,8 +123,9 @@ SCENARIO("quantifiers: times, times(lo, hi), one_or_more, consecutive and option
       pattern<ev>::begin("a", is('a')).times(2).consecutive().followed_by("b", is('b'));
   CHECK(run(two_in_a_row, events("a1 c2 a3 a4 b5")).out == strings{"a3 a4 b5"});
 
+  // a1 waits for b from a2 on as well (see the scenario on Flink's ignore after proceed).
   auto some = pattern<ev>::begin("a", is('a')).one_or_more().followed_by("b", is('b'));
-  CHECK(run(some, events("a1 a2 b3")).out == strings{"a1 a2 b3", "a2 b3"});
+  CHECK(run(some, events("a1 a2 b3")).out == strings{"a1 a2 b3", "a1 b3", "a2 b3"});
 
   // A loop at the end matches as soon as it has its minimum, and again with each event up to
   // its maximum.
@@ -135,7 +136,54 @@ SCENARIO("quantifiers: times, times(lo, hi), one_or_more, consecutive and option
                    .followed_by("c", is('c'))
                    .optional()
                    .followed_by("b", is('b'));
-  CHECK(run(maybe, events("a1 c2 b3 a4 b5")).out == strings{"a1 c2 b3", "a4 b5"});
+  CHECK(run(maybe, events("a1 c2 b3 a4 b5")).out == strings{"a1 c2 b3", "a1 b3", "a4 b5"});
+}
+
+SCENARIO("a partial match that can leave its stage also waits at the next one, as in Flink "
+         "(ignore after proceed)",
+         "[pattern]") {
+  // Flink's NFA, begin("a").oneOrMore().followedBy("b") on a1 a2 b3: at a2 the partial match a1
+  // takes a2 into the loop and also proceeds to b, where a2 fails b's condition and is ignored:
+  // a1 waits for a b as well.
+  auto some = pattern<ev>::begin("a", is('a')).one_or_more().followed_by("b", is('b'));
+  CHECK(run(some, events("a1 a2 b3")).out == strings{"a1 a2 b3", "a1 b3", "a2 b3"});
+  // The loop ignores what fails its own condition, whatever b's: after a1 b2, a1 still waits for
+  // more a's (and a b after them).
+  CHECK(run(some, events("a1 b2 a3 b4")).out == strings{"a1 b2", "a1 a3 b4", "a3 b4"});
+
+  // times(lo, hi) can be left from its minimum on; times(n) only by its n-th event, so an exact
+  // count gains no branch.
+  auto two = pattern<ev>::begin("a", is('a')).times(2).followed_by("b", is('b'));
+  CHECK(run(two, events("a1 a2 a3 b4")).out == strings{"a1 a2 b4", "a2 a3 b4"});
+  auto two_or_three = pattern<ev>::begin("a", is('a')).times(2, 3).followed_by("b", is('b'));
+  CHECK(run(two_or_three, events("a1 a2 a3 b4")).out ==
+        strings{"a1 a2 a3 b4", "a1 a2 b4", "a2 a3 b4"});
+
+  // An optional stage: a1 waits for c and, past it, for b. Once it has ignored an event at c
+  // (x2) it waits at c for good (Flink's ignore state of an optional stage cannot be left without
+  // a c), while the branch that went past c matches b3.
+  auto maybe = pattern<ev>::begin("a", is('a'))
+                   .followed_by("c", is('c'))
+                   .optional()
+                   .followed_by("b", is('b'));
+  CHECK(run(maybe, events("a1 c2 b3")).out == strings{"a1 c2 b3", "a1 b3"});
+  CHECK(run(maybe, events("a1 x2 b3 c4 b5")).out == strings{"a1 b3", "a1 c4 b5"});
+
+  // Flink's documentation of consecutive() on C D A1 A2 A3 D A4 B: no ignoring inside the loop,
+  // but the loop can still be left for b after each a.
+  auto in_a_row = pattern<ev>::begin("c", is('c'))
+                      .followed_by("a", is('a'))
+                      .one_or_more()
+                      .consecutive()
+                      .followed_by("b", is('b'));
+  auto cdab = events("c1 d2 a3 a4 a5 d6 a7 b8");
+  CHECK(run(in_a_row, cdab).out == strings{"c1 a3 b8", "c1 a3 a4 b8", "c1 a3 a4 a5 b8"});
+  auto with_gaps = pattern<ev>::begin("c", is('c'))
+                       .followed_by("a", is('a'))
+                       .one_or_more()
+                       .followed_by("b", is('b'));
+  CHECK(run(with_gaps, cdab).out ==
+        strings{"c1 a3 b8", "c1 a3 a4 b8", "c1 a3 a4 a5 b8", "c1 a3 a4 a5 a7 b8"});
 }
 
 SCENARIO("within bounds a match in event time; partial matches that run out of time time out",
@@ -148,6 +196,30 @@ SCENARIO("within bounds a match in event time; partial matches that run out of t
   // Without a bound nothing times out: a partial match left at the end is dropped.
   auto unbounded = pattern<ev>::begin("a", is('a')).followed_by("b", is('b'));
   CHECK(run(unbounded, events("a0 b50 a60")).out == strings{"a0 b50"});
+}
+
+SCENARIO("a partial match that is already a match still times out when its bound passes, as in "
+         "Flink",
+         "[pattern]") {
+  // Flink's NFA.advanceTime reports every partial match whose first event is `within` old,
+  // including one parked in a loop or an optional stage after it matched (its match was a
+  // separate, final branch).
+  auto more = pattern<ev>::begin("a", is('a')).followed_by("b", is('b')).one_or_more().within(10ms);
+  CHECK(run(more, events("a0 b1 b2 a20")).out ==
+        strings{"a0 b1", "a0 b1 b2", "timeout a0 b1 b2@10", "timeout a20@30"});
+  auto maybe = pattern<ev>::begin("a", is('a')).followed_by("c", is('c')).optional().within(10ms);
+  CHECK(run(maybe, events("a0 x3 a20")).out ==
+        strings{"a0", "timeout a0@10", "a20", "timeout a20@30"});
+  CHECK(run(maybe, events("a0 c3")).out == strings{"a0", "a0 c3"});
+
+  // The branches that wait at the next stage time out too, each on its own: after a0 a1, a0 waits
+  // in the loop with a1 and at b without it. An event that satisfies no condition (x1) still
+  // splits a0 into the loop's ignore state and a branch waiting at b: two partial matches of the
+  // same events, two timeouts, as Flink's two computation states.
+  auto some = pattern<ev>::begin("a", is('a')).one_or_more().followed_by("b", is('b')).within(10ms);
+  CHECK(run(some, events("a0 a1")).out ==
+        strings{"timeout a0 a1@10", "timeout a0@10", "timeout a1@11"});
+  CHECK(run(some, events("a0 x1")).out == strings{"timeout a0@10", "timeout a0@10"});
 }
 
 SCENARIO("timed-out partial matches can go to a typed side output", "[pattern]") {
@@ -172,17 +244,21 @@ SCENARIO("timed-out partial matches can go to a typed side output", "[pattern]")
 }
 
 SCENARIO("after a match, each skip strategy drops what it promises", "[pattern]") {
+  // Without a skip: every a waits for b in the loop and, from the next a on, at b; after b4 the
+  // loops (which ignore b4) take a5.
   auto some = pattern<ev>::begin("a", is('a')).one_or_more().followed_by("b", is('b'));
   auto xs = events("a1 a2 a3 b4 a5 b6");
-  CHECK(run(some, xs).out == strings{"a1 a2 a3 b4", "a2 a3 b4", "a3 b4", "a5 b6"});
+  CHECK(run(some, xs).out == strings{"a1 a2 a3 b4", "a1 a2 b4", "a1 b4", "a2 a3 b4", "a2 b4",
+                                     "a3 b4", "a1 a2 a3 a5 b6", "a2 a3 a5 b6", "a3 a5 b6",
+                                     "a5 b6"});
+  // Of the matches that complete at one event and start at one event, the longest comes first.
   CHECK(run(some.skip(after_match::skip_past_last_event()), xs).out ==
         strings{"a1 a2 a3 b4", "a5 b6"});
-  // Skipping to the first a of a match (its start) drops nothing; to its last a drops the
-  // matches that start before a3.
-  CHECK(run(some.skip(after_match::skip_to_first_of("a")), xs).out ==
-        strings{"a1 a2 a3 b4", "a2 a3 b4", "a3 b4", "a5 b6"});
+  // Skipping to the last a of a match drops what starts before a3, then before a5. (Skipping to
+  // its first a is in the next scenario: here Flink would hold the matches of a2 back while a
+  // partial match of a1 lives, which eddy does not do.)
   CHECK(run(some.skip(after_match::skip_to_last_of("a")), xs).out ==
-        strings{"a1 a2 a3 b4", "a3 b4", "a5 b6"});
+        strings{"a1 a2 a3 b4", "a3 b4", "a3 a5 b6", "a5 b6"});
   // Partial matches are pruned too: a2 started before b3.
   auto pair = pattern<ev>::begin("a", is('a')).followed_by("b", is('b'));
   CHECK(run(pair, events("a1 a2 b3 b4")).out == strings{"a1 b3", "a2 b3"});
@@ -201,7 +277,59 @@ SCENARIO("an iterative condition sees the events its partial match has taken", "
                  m.for_each("a", [&](const ev& a) { sum += a.value; });
                  return e.kind == 'b' && e.value > sum;
                });
-  CHECK(run(p, events("a1=2 a2=3 b3=4 b4=10")).out == strings{"a2 b3", "a1 a2 b4"});
+  // a1 waits at b from a2 on: b3 (4 > 2) matches it; a1 a2 waits at b from b3 on (4 < 5).
+  CHECK(run(p, events("a1=2 a2=3 b3=4 b4=10")).out == strings{"a1 b3", "a2 b3", "a1 a2 b4"});
+}
+
+SCENARIO("the skip strategies give Flink's results on its documented examples", "[pattern]") {
+  // Flink's documentation of the after-match skip strategies: b+ c on b1 b2 b3 c, written as its
+  // tests write it (oneOrMore().consecutive() then next; they add greedy(), which changes
+  // nothing here).
+  auto bc = pattern<ev>::begin("b", is('b')).one_or_more().consecutive().next("c", is('c'));
+  auto xs = events("b1 b2 b3 c4");
+  CHECK(run(bc, xs).out == strings{"b1 b2 b3 c4", "b2 b3 c4", "b3 c4"});
+  CHECK(run(bc.skip(after_match::skip_past_last_event()), xs).out == strings{"b1 b2 b3 c4"});
+  CHECK(run(bc.skip(after_match::skip_to_first_of("b")), xs).out ==
+        strings{"b1 b2 b3 c4", "b2 b3 c4", "b3 c4"});
+  CHECK(run(bc.skip(after_match::skip_to_last_of("b")), xs).out == strings{"b1 b2 b3 c4", "b3 c4"});
+
+  // A consecutive loop followed_by b, with an event between: the loops end at x3, but a1 and
+  // a1 a2 and a2 wait at b; no partial match outlives b4, so none holds a match back in Flink.
+  auto ab = pattern<ev>::begin("a", is('a')).one_or_more().consecutive().followed_by("b", is('b'));
+  auto ys = events("a1 a2 x3 b4 a5 b6");
+  CHECK(run(ab, ys).out == strings{"a1 a2 b4", "a1 b4", "a2 b4", "a5 b6"});
+  CHECK(run(ab.skip(after_match::skip_past_last_event()), ys).out == strings{"a1 a2 b4", "a5 b6"});
+  CHECK(run(ab.skip(after_match::skip_to_first_of("a")), ys).out ==
+        strings{"a1 a2 b4", "a1 b4", "a2 b4", "a5 b6"});
+  CHECK(run(ab.skip(after_match::skip_to_last_of("a")), ys).out ==
+        strings{"a1 a2 b4", "a2 b4", "a5 b6"});
+}
+
+SCENARIO("a partial match stored before ignore after proceed still completes", "[pattern]") {
+  // The NFA used to keep a run in a stage at its maximum while it waited for the next: a1 of
+  // a followed_by b was (stage 0, count 1), with a flag for an ignored event. Savepoints hold such
+  // runs.
+  internal::nfa<ev> machine{pattern<ev>::begin("a", is('a')).followed_by("b", is('b'))};
+  internal::nfa_state<ev> s;
+  s.next_seq = 2;
+  internal::nfa_run<ev> a1;
+  a1.stage = 0;
+  a1.count = 1;
+  a1.ignored = true;
+  a1.start_seq = 0;
+  a1.start_time = 1;
+  a1.events.push_back(match_event<ev>{0, 0, 1, events("a1")[0]});
+  s.runs.push_back(a1);
+  struct {
+    const internal::nfa<ev>* machine;
+    std::vector<std::string> got;
+    void matched(const internal::nfa_run<ev>& r) { got.push_back(name(machine->view(r))); }
+    void timed_out(const internal::nfa_run<ev>&) {}
+    void condition_failed(const std::string&) {}
+    void overflow(size_t) {}
+  } cb{&machine, {}};
+  machine.advance(s, events("b3")[0], 3, 100, cb);
+  CHECK(cb.got == std::vector<std::string>{"a1 b3"});
 }
 
 namespace {
@@ -374,6 +502,58 @@ SCENARIO("records behind the watermark are counted and dead-lettered, never drop
   CHECK(late == 2);
 }
 
+SCENARIO("late records of a pattern go to its late-data side output, with timeouts beside them",
+         "[pattern]") {
+  std::vector<ev> xs;
+  for (int64_t t = 0; t < 500; ++t)
+    xs.push_back(ev{1, t, t % 50 == 0 ? 'a' : (t % 50 == 10 ? 'b' : 'x'), 0});
+  xs.push_back(ev{1, 3, 'b', 0});
+  xs.push_back(ev{1, 7, 'a', 0});
+  for (int64_t t = 500; t < 600; ++t)
+    xs.push_back(ev{1, t, 'x', 0});
+  auto p = pattern<ev>::begin("a", is('a')).followed_by("b", is('b')).within(5ms);
+  output_tag<ev> late_tag{"late"};
+  output_tag<int64_t> timeouts{"timeouts"};
+  job j{job_config{}.with_threads(2).with_batch_size(1)};
+  std::vector<std::string> out;
+  std::vector<ev> late;
+  std::vector<int64_t> timed_out;
+  auto matches = j.source(from_container(xs, [](const ev& e) { return e.time; }))
+                     .key_by([](const ev& e) { return e.key; })
+                     .pattern(p)
+                     .side_output_late_data(late_tag)
+                     .select<std::string>(
+                         timeouts, [](const match<ev>& m, timestamp) { return m.start_time(); },
+                         [](const match<ev>& m) { return name(m); });
+  matches.sink(collect(out));
+  matches.side_output(late_tag).sink(collect(late));
+  matches.side_output(timeouts).sink(collect(timed_out));
+  auto r = j.run();
+  REQUIRE(r);
+  CHECK(r->dead_letter_count() == 0);
+  CHECK(out.empty()); // every b comes 10 ms after its a: beyond the 5 ms bound
+  CHECK(timed_out.size() == 10);
+  REQUIRE(late.size() == 2);
+  CHECK(late[0].time == 3);
+  CHECK(late[0].kind == 'b');
+  CHECK(late[1].time == 7);
+  CHECK(r->late_record_count() == 2);
+}
+
+SCENARIO("a pattern asked for a late side output without a tag says how to give one", "[pattern]") {
+  job j;
+  std::vector<std::string> out;
+  j.source(from_container(std::vector<ev>{ev{1, 0, 'a', 0}}, [](const ev& e) { return e.time; }))
+      .key_by([](const ev& e) { return e.key; })
+      .pattern(pattern<ev>::begin("a", is('a')))
+      .on_late(late_policy::side_output)
+      .select<std::string>([](const match<ev>& m) { return name(m); })
+      .sink(collect(out));
+  auto r = j.run();
+  REQUIRE(!r);
+  CHECK_THAT(describe(r.error()), Catch::Contains("side_output_late_data"));
+}
+
 SCENARIO("a throwing condition or select function is a dead letter and the job goes on",
          "[pattern]") {
   auto p = pattern<ev>::begin("a", is('a')).followed_by("b", [](const ev& e) {
@@ -416,6 +596,23 @@ SCENARIO("partial matches per key are bounded, with a dead letter for each overf
   CHECK(strings(out.begin(), out.end()) == strings{"a1 b7", "a2 b7", "a3 b7"});
   REQUIRE(r->dead_letters.size() == 3);
   CHECK_THAT(r->dead_letters[0].reason, Catch::Contains("partial matches"));
+
+  // The branches a loop makes count too: after a3 there are six (a1 a2 a3, a1 a2 and a1 at b,
+  // a2 a3, a2 at b, a3); the three that started with a1 stay.
+  auto some = pattern<ev>::begin("a", is('a')).one_or_more().followed_by("b", is('b'));
+  job k{job_config{}.with_threads(2)};
+  out.clear();
+  k.source(from_container(events("a1 a2 a3 b4"), [](const ev& e) { return e.time; }))
+      .key_by([](const ev& e) { return e.key; })
+      .pattern(some)
+      .max_partial_matches(3)
+      .select<std::string>([](const match<ev>& m) { return name(m); })
+      .sink(collect(out));
+  auto bounded = k.run();
+  REQUIRE(bounded);
+  CHECK(strings(out.begin(), out.end()) == strings{"a1 a2 a3 b4", "a1 a2 b4", "a1 b4"});
+  REQUIRE(bounded->dead_letters.size() == 1);
+  CHECK_THAT(bounded->dead_letters[0].reason, Catch::Contains("the 3 most recently started"));
 }
 
 SCENARIO("mistakes in a pattern are refused before the job starts, saying how to fix them",

@@ -1,0 +1,86 @@
+// The two librdkafka clients eddy's Kafka source and sink are built on, behind a narrow
+// interface so that librdkafka's headers stay in client.cpp: a consumer with partitions assigned
+// by the caller (no consumer group rebalancing; offsets come from checkpoints) and a producer.
+#pragma once
+
+#include <eddy/kafka/message.hpp>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace eddy::kafka::internal {
+
+/// librdkafka settings ("bootstrap.servers", "security.protocol", ...), by name.
+using properties = std::map<std::string, std::string>;
+
+/// The low and high offsets of a partition: [low, high) are the records it holds.
+struct offset_range {
+  int64_t low = 0;
+  int64_t high = 0;
+};
+
+/// A consumer of one topic's assigned partitions.
+class consumer {
+public:
+  /// Connects (lazily: errors show up at the first request) with these settings.
+  static caf::expected<consumer> open(const properties& props);
+
+  consumer(consumer&&) noexcept;
+  consumer& operator=(consumer&&) noexcept;
+  ~consumer();
+
+  /// The partitions of `topic`; an error when it does not exist or the cluster does not answer
+  /// within `timeout`.
+  caf::expected<int32_t> partitions(const std::string& topic, std::chrono::milliseconds timeout);
+
+  /// The offsets partition `p` of `topic` holds now.
+  caf::expected<offset_range> offsets(const std::string& topic, int32_t p,
+                                      std::chrono::milliseconds timeout);
+
+  /// Reads partitions (partition, next offset) of `topic` from now on (replacing any earlier
+  /// assignment).
+  caf::error assign(const std::string& topic, const std::vector<std::pair<int32_t, int64_t>>& from);
+
+  /// Appends up to `max` records to `out`, waiting at most `wait` for the first. A fatal client
+  /// error is returned; transient ones (a broker away for a while) are retried by librdkafka.
+  caf::error poll(std::vector<message>& out, size_t max, std::chrono::milliseconds wait);
+
+private:
+  struct impl;
+  explicit consumer(std::unique_ptr<impl> x) noexcept;
+  std::unique_ptr<impl> impl_;
+};
+
+/// A producer (idempotent unless the settings say otherwise).
+class producer {
+public:
+  static caf::expected<producer> open(const properties& props);
+
+  producer(producer&&) noexcept;
+  producer& operator=(producer&&) noexcept;
+  ~producer();
+
+  /// Queues a record for `topic` (partition -1: by the key's hash, as Kafka's default
+  /// partitioner); timestamp -1: now.
+  caf::error send(const std::string& topic, int32_t partition, const std::string& key,
+                  const std::string& value, int64_t timestamp = -1);
+
+  /// Waits until every queued record is acknowledged, or `timeout`; an error names what failed
+  /// (the first delivery error, or records still queued).
+  caf::error flush(std::chrono::milliseconds timeout);
+
+private:
+  struct impl;
+  explicit producer(std::unique_ptr<impl> x) noexcept;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace eddy::kafka::internal
