@@ -79,27 +79,30 @@ consumer::~consumer() = default;
 
 caf::expected<int32_t> consumer::partitions(const std::string& topic,
                                             std::chrono::milliseconds timeout) {
-  auto* t = rd_kafka_topic_new(impl_->rk, topic.c_str(), nullptr);
+  // The metadata of all topics, searched by name: asking for one topic by name makes a broker
+  // with auto.create.topics.enable (Kafka's default, and the mock's) create it, so a misspelt
+  // topic would be read as an empty one.
   const rd_kafka_metadata_t* md = nullptr;
-  auto e = rd_kafka_metadata(impl_->rk, 0, t, &md, timeout_ms(timeout));
-  rd_kafka_topic_destroy(t);
+  auto e = rd_kafka_metadata(impl_->rk, 1, nullptr, &md, timeout_ms(timeout));
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
     return make_error(errc::unavailable, "kafka: no metadata for topic '" + topic + "' within " +
                                              std::to_string(timeout.count()) +
                                              " ms: " + rd_kafka_err2str(e) +
                                              "; is bootstrap.servers right and the cluster up?");
-  caf::expected<int32_t> result = int32_t{0};
-  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      md->topics[0].partition_cnt == 0)
-    result = make_error(errc::invalid_config,
-                        "kafka: topic '" + topic + "' does not exist" +
-                            (md->topic_cnt == 1 && md->topics[0].err != 0
-                                 ? std::string{" ("} + rd_kafka_err2str(md->topics[0].err) + ")"
-                                 : std::string{}) +
-                            "; create it first (kafka-topics.sh --create, or "
-                            "mock_cluster::create_topic)");
-  else
-    result = md->topics[0].partition_cnt;
+  caf::expected<int32_t> result = make_error(
+      errc::invalid_config, "kafka: topic '" + topic +
+                                "' does not exist; create it first (kafka-topics.sh --create, "
+                                "eddy-kafka --topic, or mock_cluster::create_topic)");
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    if (topic != t.topic)
+      continue;
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR || t.partition_cnt == 0)
+      result = make_error(errc::invalid_config, "kafka: topic '" + topic +
+                                                    "' cannot be read: " + rd_kafka_err2str(t.err));
+    else
+      result = t.partition_cnt;
+  }
   rd_kafka_metadata_destroy(md);
   return result;
 }

@@ -218,6 +218,15 @@ SCENARIO("Kafka source mistakes are named before the job starts") {
   }
   {
     job j;
+    std::vector<reading> out;
+    j.source(kafka::from_topic<reading>(cluster->bootstrap(), "missing").json().until_end())
+        .sink(collect(out));
+    auto r = j.run();
+    REQUIRE(!r);
+    CHECK_THAT(describe(r.error()), Catch::Contains("topic 'missing' does not exist"));
+  }
+  {
+    job j;
     std::vector<kafka::message> out;
     j.source(kafka::from_topic<kafka::message>("127.0.0.1:1", "exists")
                  .request_timeout(300ms)
