@@ -6,15 +6,18 @@
 //                   .json()                                          // or .encode(f)
 //                   .key([](const alert& a) { return std::to_string(a.mote); }));
 //
-// The key (optional) picks the partition with Kafka's default partitioner, so one key's records
-// stay in order on one partition; `.partition(f)` picks it directly. The producer is idempotent:
+// The key (optional) picks the partition by its murmur2 hash, as Java clients do, so one key's
+// records stay in order on one partition (an empty key is no key: a random partition);
+// `.partition(f)` picks it directly. The producer is idempotent:
 // librdkafka's retries after a broker error never write a record twice.
 //
 // Delivery: at-least-once. At every checkpoint barrier (and at the end of the input) the sink
 // waits until Kafka has acknowledged everything it sent, so a checkpoint completes only when the
 // records before it are in the topic; after a recovery, what followed the checkpoint is written
 // again. A record Kafka refuses for good (too large, an unknown topic) is a dead letter with the
-// reason; records still unacknowledged after `flush_timeout` fail the task (recovery retries).
+// reason; a record refused after it was queued (a broker's MESSAGE_TOO_LARGE) and records still
+// unacknowledged after `flush_timeout` fail the task (recovery retries; such a record is retried
+// until the restart limit). While the producer's queue is full (a broker down), sending waits.
 // Exactly-once through Kafka transactions is not built yet (kafka/README.md).
 #pragma once
 
@@ -99,7 +102,7 @@ public:
                             "': say how to write its records: .json() or .encode(f)");
     if (auto p = internal::producer::open(props_); !p)
       return p.error();
-    auto c = internal::consumer::open({{"bootstrap.servers", props_.at("bootstrap.servers")}});
+    auto c = internal::consumer::open(props_); // the same cluster settings (security, ...)
     if (!c)
       return c.error();
     auto n = c->partitions(topic_, std::chrono::seconds{10});

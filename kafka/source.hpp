@@ -99,10 +99,17 @@ public:
 
   /// Event time from the record (default: the Kafka timestamp), watermarks `lag` ms behind the
   /// largest time seen per partition.
-  topic_source with_event_time(time_fn f, timestamp lag = 0) const {
+  topic_source with_event_time(time_fn f, timestamp lag) const {
     auto copy = *this;
     copy.time_ = std::move(f);
     copy.lag_ = lag;
+    return copy;
+  }
+
+  /// Event time from the record; the lag stays what it was (max_out_of_orderness, default 0).
+  topic_source with_event_time(time_fn f) const {
+    auto copy = *this;
+    copy.time_ = std::move(f);
     return copy;
   }
 
@@ -205,6 +212,7 @@ public:
     if (buffered_ < 4 * size + 1'024 || choice_)
       poll(size);
     auto now = clock::now();
+    settle_ends();
     if (!choice_) {
       if (buffered_ == 0) {
         advance_watermark(ctx, now);
@@ -244,7 +252,17 @@ private:
     int64_t polled = 0;
     /// When a record last came (idleness).
     clock::time_point last_record{};
+    /// A bounded read found no record left before its end offset.
+    bool at_end = false;
   };
+
+  /// Marks the bounded partitions whose records have all been emitted as finished, also when
+  /// their last offsets hold no record (transaction markers, aborted records).
+  void settle_ends() {
+    for (size_t i = 0; i < parts_.size(); ++i)
+      if (state_[i].at_end && pending_[i].empty() && !(choice_ && choice_->first == i))
+        parts_[i].next = std::max(parts_[i].next, parts_[i].end);
+  }
 
   static bool finished(const partition_position& p) noexcept {
     return p.end >= 0 && p.next >= p.end;
@@ -269,8 +287,14 @@ private:
   /// Takes what the consumer has now into the partitions' pending records.
   void poll(size_t max) {
     polled_.clear();
-    if (auto err = consumer_->poll(polled_, max, std::chrono::milliseconds{0}))
+    ends_.clear();
+    if (auto err = consumer_->poll(polled_, ends_, max, std::chrono::milliseconds{0}))
       throw std::runtime_error(describe(err));
+    for (const auto& [partition, offset] : ends_) {
+      auto i = index_of(partition);
+      if (i < parts_.size() && parts_[i].end >= 0 && offset >= parts_[i].end)
+        state_[i].at_end = true; // nothing more before the end: transaction markers, aborts
+    }
     auto now = clock::now();
     for (auto& m : polled_) {
       auto i = index_of(m.partition);
@@ -330,7 +354,10 @@ private:
       const auto& p = parts_[i];
       if (finished(p))
         continue;
-      bool idle = idle_after_.count() > 0 && now - state_[i].last_record >= idle_after_;
+      // Records waiting here (under backpressure) keep a partition busy, however long ago
+      // they came.
+      bool idle = idle_after_.count() > 0 && pending_[i].empty() &&
+                  now - state_[i].last_record >= idle_after_;
       if (idle)
         continue;
       all_idle = false;
@@ -341,15 +368,8 @@ private:
       emitted_wm_ = *wm;
       ctx.watermark(*wm);
     } else if (!wm && all_idle && idle_after_.count() > 0) {
-      // Every unfinished partition is idle: let the rest of the job go on without this one.
-      auto newest = emitted_wm_;
-      for (const auto& p : parts_)
-        if (p.max_time != min_time)
-          newest = std::max(newest, p.max_time - lag_ - 1);
-      if (newest > emitted_wm_) {
-        emitted_wm_ = newest;
-        ctx.watermark(newest);
-      }
+      // Every unfinished partition is idle: the rest of the job goes on without this instance
+      // (its watermark stays where it is, as Flink's idle status does).
       ctx.mark_idle();
     }
   }
@@ -376,6 +396,7 @@ private:
   /// The slot the next live choice starts looking at.
   size_t turn_ = 0;
   std::vector<message> polled_;
+  std::vector<std::pair<int32_t, int64_t>> ends_;
   timestamp emitted_wm_ = min_time;
 };
 

@@ -53,7 +53,11 @@ caf::expected<consumer> consumer::open(const properties& props) {
   // Offsets come from eddy's checkpoints: nothing is committed or stored automatically.
   all.emplace("enable.auto.commit", "false");
   all.emplace("enable.auto.offset.store", "false");
-  all.emplace("enable.partition.eof", "false");
+  // Ends of partitions are reported (a bounded read knows when it is done, also when the last
+  // offsets hold transaction markers); an offset that retention deleted is an error, not a
+  // silent jump to the end (which would lose records).
+  all.emplace("enable.partition.eof", "true");
+  all.emplace("auto.offset.reset", "error");
   all.emplace("group.id", "eddy");
   all.emplace("log_level", "3");
   auto conf = make_conf(all, "kafka consumer");
@@ -131,7 +135,8 @@ caf::error consumer::assign(const std::string& topic,
   return {};
 }
 
-caf::error consumer::poll(std::vector<message>& out, size_t max, std::chrono::milliseconds wait) {
+caf::error consumer::poll(std::vector<message>& out, std::vector<std::pair<int32_t, int64_t>>& ends,
+                          size_t max, std::chrono::milliseconds wait) {
   auto& msgs = impl_->msgs;
   msgs.resize(max);
   auto n = rd_kafka_consume_batch_queue(impl_->queue, timeout_ms(wait), msgs.data(), max);
@@ -153,7 +158,16 @@ caf::error consumer::poll(std::vector<message>& out, size_t max, std::chrono::mi
       if (m->payload != nullptr)
         x.value.assign(static_cast<const char*>(m->payload), m->len);
       out.push_back(std::move(x));
-    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && !fatal) {
+    } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      ends.emplace_back(m->partition, m->offset);
+    } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && !fatal) {
+      fatal = make_error(errc::refused,
+                         std::string{"kafka: the offset to read from is gone ("} +
+                             rd_kafka_message_errstr(m) +
+                             "): retention deleted records the checkpoint had not read yet; "
+                             "restore from a newer checkpoint, or keep records longer "
+                             "(retention.ms) than checkpoints may be apart");
+    } else if (!fatal) {
       // Errors on the queue that librdkafka does not retry by itself: the consumer cannot go on
       // (a topic deleted, an offset out of range with no reset policy, authorization).
       char err[512] = {};
@@ -196,6 +210,7 @@ struct producer::impl {
 caf::expected<producer> producer::open(const properties& props) {
   auto all = props;
   all.emplace("enable.idempotence", "true");
+  all.emplace("partitioner", "murmur2_random"); // keys land where Java clients put them
   all.emplace("log_level", "3");
   auto conf = make_conf(all, "kafka producer");
   if (!conf)

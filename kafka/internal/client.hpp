@@ -49,9 +49,13 @@ public:
   /// assignment).
   caf::error assign(const std::string& topic, const std::vector<std::pair<int32_t, int64_t>>& from);
 
-  /// Appends up to `max` records to `out`, waiting at most `wait` for the first. A fatal client
-  /// error is returned; transient ones (a broker away for a while) are retried by librdkafka.
-  caf::error poll(std::vector<message>& out, size_t max, std::chrono::milliseconds wait);
+  /// Appends up to `max` records to `out`, waiting at most `wait` for them, and to `ends` the
+  /// partitions that were read to their end, with the offset of that end (records of aborted
+  /// transactions and transaction markers are skipped, so it can be past the last record). A
+  /// fatal client error is returned; transient ones (a broker away for a while) are retried by
+  /// librdkafka.
+  caf::error poll(std::vector<message>& out, std::vector<std::pair<int32_t, int64_t>>& ends,
+                  size_t max, std::chrono::milliseconds wait);
 
 private:
   struct impl;
@@ -68,8 +72,8 @@ public:
   producer& operator=(producer&&) noexcept;
   ~producer();
 
-  /// Queues a record for `topic` (partition -1: by the key's hash, as Kafka's default
-  /// partitioner); timestamp -1: now.
+  /// Queues a record for `topic` (partition -1: by the key's murmur2 hash, as Java's default
+  /// partitioner does; an empty key is no key, placed at random); timestamp -1: now.
   caf::error send(const std::string& topic, int32_t partition, const std::string& key,
                   const std::string& value, int64_t timestamp = -1);
 

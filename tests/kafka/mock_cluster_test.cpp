@@ -41,8 +41,11 @@ SCENARIO("a mock cluster serves a real Kafka producer and consumer on loopback")
   // Partition 1 from offset 2: records 5, 7, 9 in order, with their timestamps.
   REQUIRE(!consumer->assign("numbers", {{1, 2}}));
   std::vector<message> got;
-  for (int round = 0; round < 500 && got.size() < 3; ++round)
-    REQUIRE(!consumer->poll(got, 100, 20ms));
+  std::vector<std::pair<int32_t, int64_t>> ends;
+  for (int round = 0; round < 500 && ends.empty(); ++round)
+    REQUIRE(!consumer->poll(got, ends, 100, 20ms));
+  REQUIRE(ends.size() == 1); // the end of partition 1 is reported, at its high offset
+  CHECK(ends[0] == std::pair<int32_t, int64_t>{1, 5});
   REQUIRE(got.size() == 3);
   for (size_t i = 0; i < 3; ++i) {
     CHECK(got[i].topic == "numbers");

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,81 @@ SCENARIO("a Kafka source's event time drives windows: from the record or the Kaf
       got[{w.key, w.start}] += w.value;
     CHECK(got == expected);
   }
+}
+
+SCENARIO("a Kafka source's lag keeps records out of order within it on time") {
+  // One partition; times reversed in blocks of 10 ms: up to 9 ms out of order.
+  auto cluster = kafka::mock_cluster::start(1);
+  REQUIRE(cluster);
+  REQUIRE(!cluster->create_topic("shuffled", 1));
+  auto producer = kafka::internal::producer::open({{"bootstrap.servers", cluster->bootstrap()}});
+  REQUIRE(producer);
+  for (int64_t i = 0; i < 1'000; ++i) {
+    auto t = i / 10 * 10 + (9 - i % 10);
+    REQUIRE(!producer->send("shuffled", 0, "", std::to_string(t), 5'000 + t));
+  }
+  REQUIRE(!producer->flush(30s));
+  // Late records of a tumbling-window count over `src`'s times.
+  auto late_of = [](kafka::topic_source<int64_t> src) {
+    job j{job_config{}.with_threads(2).with_batch_size(8)};
+    std::vector<window_result<int, int64_t>> out;
+    j.source(src.until_end())
+        .key_by([](const int64_t&) { return 0; })
+        .window(tumbling(5ms))
+        .on_late(late_policy::count)
+        .aggregate(count_of<int64_t>{})
+        .sink(collect(out));
+    auto report = j.run();
+    REQUIRE(report);
+    return report->late_record_count();
+  };
+  auto src = kafka::from_topic<int64_t>(cluster->bootstrap(), "shuffled")
+                 .decode([](const kafka::message& m) { return std::stoll(m.value); });
+  auto field = [](const int64_t& t) { return t; };
+  CHECK(late_of(src.with_event_time(field, 9)) == 0);
+  CHECK(late_of(src.max_out_of_orderness(9ms)) == 0); // Kafka timestamps 5,000 + t: the same
+  CHECK(late_of(src.with_event_time(field, 0)) > 0);
+  CHECK(late_of(src) > 0);
+  // with_event_time(f) keeps an earlier lag.
+  CHECK(late_of(src.max_out_of_orderness(9ms).with_event_time(field)) == 0);
+}
+
+SCENARIO("a Kafka source recovered alone replays how it interleaved its partitions") {
+  constexpr int64_t n = 20'000;
+  auto cluster = seeded("alone", 3, n);
+  fault_plan::crash at_checkpoint;
+  at_checkpoint.op = "kafka";
+  at_checkpoint.when = fault_plan::crash::at_checkpoint;
+  at_checkpoint.checkpoint = 2;
+  fault_plan faults;
+  faults.crashes.push_back(at_checkpoint);
+  job j{job_config{}
+            .with_threads(2)
+            .with_batch_size(100)
+            .with_checkpoints(test::temp_dir("eddy_kafka_alone"), 5ms)
+            .with_faults(faults)};
+  std::vector<int64_t> out;
+  j.source(kafka::from_topic<reading>(cluster.bootstrap(), "alone").json().until_end())
+      .name("kafka")
+      .parallelism(2)
+      .map([](const reading& r) {
+        volatile int64_t spin = 0; // slow enough that checkpoints come while the topic is read
+        for (int k = 0; k < 5'000; ++k)
+          spin = spin + k;
+        return r.id;
+      })
+      .sink(collect(out));
+  auto report = j.run();
+  if (!report)
+    FAIL(describe(report.error()));
+  REQUIRE(report->recoveries.size() == 1);
+  CHECK(report->recoveries[0].single_task); // instance 0 of the source alone, its choices replayed
+  CHECK_THAT(report->recoveries[0].cause, Catch::Contains("kafka#0"));
+  std::sort(out.begin(), out.end());
+  REQUIRE(out.size() == size_t(n));
+  for (int64_t i = 0; i < n; ++i)
+    if (out[size_t(i)] != i)
+      FAIL("record " << i << " missing or repeated");
 }
 
 SCENARIO("records that do not decode are dead letters with their coordinates") {
