@@ -19,7 +19,8 @@
 // that checkpoint, while the file is written), `@restore` (its next replacement, while it
 // restores its state) or `@end` (once its input has ended, before its final results);
 // `kill:random@every=<duration>,count=<n>` (durations in ns, us, ms, s, min or h: `250ms`, `2s`;
-// `,together=<n>` kills n tasks at the same instant each time),
+// `,together=<n>` kills n tasks at the same instant each time; `kill:<op>@every=...` chooses among
+// that operator's instances only),
 // `kill:<op>#<instance>@at=<duration>` (that task killed from outside that long after the job
 // started), `throw:<op>#<instance>@record=<n>` (its user function throws on the n-th record the
 // instance takes, in every incarnation; the operator's error policy decides what follows),
@@ -85,6 +86,8 @@ struct fault_plan {
   caf::timespan kill_every{0};
   /// How many timed kills. Default: 0.
   size_t kill_count = 0;
+  /// The operator whose instances the timed kills choose from; empty: every task. Default: empty.
+  std::string kill_among;
   /// Instance `instance` of operator `op` is killed from outside `at` after the job started
   /// (later, when the job is recovering then; not at all when the instance has finished).
   struct kill {
@@ -172,8 +175,9 @@ struct fault_plan {
 
 [[nodiscard]] inline bool operator==(const fault_plan& x, const fault_plan& y) {
   return x.crashes == y.crashes && x.kill_every == y.kill_every && x.kill_count == y.kill_count &&
-         x.kill_together == y.kill_together && x.kills == y.kills && x.throws == y.throws &&
-         x.delays == y.delays && x.snapshot_faults == y.snapshot_faults && x.seed == y.seed;
+         x.kill_together == y.kill_together && x.kill_among == y.kill_among && x.kills == y.kills &&
+         x.throws == y.throws && x.delays == y.delays && x.snapshot_faults == y.snapshot_faults &&
+         x.seed == y.seed;
 }
 
 [[nodiscard]] inline bool operator!=(const fault_plan& x, const fault_plan& y) {
@@ -412,7 +416,13 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       plan.throws.push_back(std::move(t));
       continue;
     }
-    if (kind == "kill" && target != "random") {
+    bool random_kill = kind == "kill" &&
+                       (target == "random" ||
+                        (target.find('#') == std::string_view::npos &&
+                         std::any_of(values.begin(), values.end(), [](const auto& v) {
+                           return v.first == "every" || v.first == "count" || v.first == "together";
+                         })));
+    if (kind == "kill" && !random_kill) {
       fault_plan::kill k;
       if (auto err = named_task(k.op, k.instance))
         return err;
@@ -545,12 +555,16 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       plan.snapshot_faults.push_back(f);
       continue;
     }
-    // kill:random
+    // kill:random, or kill:<op> (at random among its instances)
     if (seen_kill)
-      return fault_plan_error("kill:random is given twice (" + quoted +
+      return fault_plan_error("random kills are given twice (" + quoted +
                               "): a plan has one schedule of random kills, "
                               "kill:random@every=<duration>,count=<n>");
     seen_kill = true;
+    if (target.empty())
+      return fault_plan_error(quoted + " names no operator: write " + example(kind));
+    if (target != "random")
+      plan.kill_among = std::string{target};
     bool has_every = false;
     bool has_count = false;
     for (const auto& [name, value] : values) {
@@ -583,8 +597,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
                                   " is not a number of tasks: write 1 or more");
         plan.kill_together = static_cast<size_t>(*n);
       } else {
-        return fault_plan_error("kill:random has no parameter '" + std::string{name} + "' (in " +
-                                quoted +
+        return fault_plan_error("kill:" + std::string{target} + " has no parameter '" +
+                                std::string{name} + "' (in " + quoted +
                                 "): it takes every=<duration>, count=<n> and together=<n>");
       }
     }
@@ -612,8 +626,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
                                                       : std::string{"end"}) +
         (c.times == 1 ? std::string{} : ",times=" + std::to_string(c.times)));
   if (plan.kill_every.count() > 0 && plan.kill_count > 0)
-    add("kill:random@every=" + to_duration_string(plan.kill_every) +
-        ",count=" + std::to_string(plan.kill_count) +
+    add("kill:" + (plan.kill_among.empty() ? std::string{"random"} : plan.kill_among) + "@every=" +
+        to_duration_string(plan.kill_every) + ",count=" + std::to_string(plan.kill_count) +
         (plan.kill_together == 1 ? std::string{}
                                  : ",together=" + std::to_string(plan.kill_together)));
   for (const auto& k : plan.kills)

@@ -1464,7 +1464,9 @@ caf::expected<job_report> job::run() {
         if (ph == phase::running) {
           std::vector<size_t> alive;
           for (size_t k = 0; k < slots.size(); ++k)
-            if (!slots[k].done && !slots[k].down)
+            if (!slots[k].done && !slots[k].down &&
+                (cfg_.faults.kill_among.empty() ||
+                 nodes[slots[k].op].name == cfg_.faults.kill_among))
               alive.push_back(k);
           auto at = std::chrono::duration_cast<std::chrono::milliseconds>(
               std::chrono::steady_clock::now() - start);
@@ -1638,6 +1640,9 @@ caf::error job::check_faults() const {
   };
   for (const auto& k : cfg_.faults.kills)
     if (auto found = find_task(k.op, k.instance, "kill"); !found)
+      return found.error();
+  if (!cfg_.faults.kill_among.empty())
+    if (auto found = find_task(cfg_.faults.kill_among, 0, "kill at random"); !found)
       return found.error();
   for (const auto& t : cfg_.faults.throws) {
     auto found = find_task(t.op, t.instance, "make throw");

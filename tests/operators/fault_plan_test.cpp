@@ -91,6 +91,19 @@ SCENARIO("a fault plan kills named tasks at a time and makes user functions thro
   REQUIRE(both);
   CHECK(both->kill_count == 2);
   CHECK(both->kills.size() == 1);
+  CHECK(both->kill_among.empty());
+  // Random kills among one operator's instances.
+  auto among = parse_fault_plan("kill:windows@every=50ms,count=8");
+  REQUIRE(among);
+  CHECK(among->kill_among == "windows");
+  CHECK(among->kill_every == caf::timespan{50ms});
+  CHECK(among->kill_count == 8);
+  CHECK(among->kills.empty());
+  CHECK(to_string(*among) == "kill:windows@every=50ms,count=8");
+  CHECK(*parse_fault_plan(to_string(*among)) == *among);
+  CHECK(says(mistake("kill:windows@every=1s,count=1; kill:random@every=1s,count=1"),
+             "random kills are given twice"));
+  CHECK(says(mistake("kill:windows@every=1s,count=1,at=2s"), "kill:windows has no parameter 'at'"));
   CHECK(says(mistake("throw:parse"), "'throw:parse' does not say on which record: write "
                                      "throw:<op>#<instance>@record=<n>"));
   CHECK(says(mistake("throw:parse@record=0"), "records are counted from 1"));
@@ -223,7 +236,7 @@ SCENARIO("every mistake in a fault plan says what is wrong, quotes it and says h
   CHECK(says(mistake("kill:random@every=1s,count=1,often=yes"),
              "kill:random has no parameter 'often'"));
   CHECK(says(mistake("kill:random@every=1s,count=1; kill:random@every=2s,count=1"),
-             "kill:random is given twice"));
+             "random kills are given twice"));
   // Snapshot faults.
   CHECK(says(mistake("fail"), "'fail' says no more: write fail:snapshot@checkpoint=<id>"));
   CHECK(says(mistake("corrupt:windows#1"),
