@@ -14,6 +14,7 @@
 // The checkpoint library (checkpoint/) frames these into snapshot files.
 #pragma once
 
+#include <caf/error.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -101,8 +102,10 @@ class sink_committer {
 public:
   virtual ~sink_committer() = default;
   /// Checkpoint `id` completed: makes visible, in checkpoint order, everything pre-committed
-  /// under ids up to `id`.
-  virtual void commit(checkpoint_id id) = 0;
+  /// under ids up to `id`. What could not be committed stays pending (a later commit tries
+  /// again); the error says why. The error of the final commit (`final_checkpoint`) fails the
+  /// job's run.
+  virtual caf::error commit(checkpoint_id id) = 0;
   /// The job goes back to checkpoint `id`: drops everything pre-committed under later ids.
   virtual void abort_after(checkpoint_id id) = 0;
   /// Only instance `instance` goes back to checkpoint `id` (it is replaced alone and will send

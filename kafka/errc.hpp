@@ -19,6 +19,11 @@ enum class errc : uint8_t {
   unavailable,
   /// Kafka refused a request (the error names the Kafka error).
   refused,
+  /// A transaction failed and must be aborted; it can then be tried again.
+  transaction_aborted,
+  /// The producer cannot go on (fenced by a newer one with its transactional id, or a fatal
+  /// error): a new one must be created.
+  fatal,
 };
 
 /// The category atom of eddy/kafka errors.

@@ -4,27 +4,39 @@
 //   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(alert, mote, score)
 //   alerts.sink(eddy::kafka::to_topic<alert>(bootstrap, "alerts")
 //                   .json()                                          // or .encode(f)
-//                   .key([](const alert& a) { return std::to_string(a.mote); }));
+//                   .key([](const alert& a) { return std::to_string(a.mote); })
+//                   .exactly_once());                                // else at-least-once
 //
 // The key (optional) picks the partition by its murmur2 hash, as Java clients do, so one key's
 // records stay in order on one partition (an empty key is no key: a random partition);
 // `.partition(f)` picks it directly. The producer is idempotent:
 // librdkafka's retries after a broker error never write a record twice.
 //
-// Delivery: at-least-once. At every checkpoint barrier (and at the end of the input) the sink
-// waits until Kafka has acknowledged everything it sent, so a checkpoint completes only when the
-// records before it are in the topic; after a recovery, what followed the checkpoint is written
-// again. A record Kafka refuses for good (too large, an unknown topic) is a dead letter with the
-// reason; a record refused after it was queued (a broker's MESSAGE_TOO_LARGE) and records still
-// unacknowledged after `flush_timeout` fail the task (recovery retries; such a record is retried
-// until the restart limit). While the producer's queue is full (a broker down), sending waits.
-// Exactly-once through Kafka transactions is not built yet (kafka/README.md).
+// Delivery, by default at-least-once: at every checkpoint barrier (and at the end of the input)
+// the sink waits until Kafka has acknowledged everything it sent, so a checkpoint completes only
+// when the records before it are in the topic; after a recovery, what followed the checkpoint is
+// written again. A record Kafka refuses for good (too large, an unknown topic) is a dead letter
+// with the reason; a record refused after it was queued (a broker's MESSAGE_TOO_LARGE) and
+// records still unacknowledged after `flush_timeout` fail the task (recovery retries; such a
+// record is retried until the restart limit). While the producer's queue is full (a broker
+// down), sending waits.
+//
+// `.exactly_once()`: each instance keeps what it writes until the next checkpoint barrier; when
+// that checkpoint completes, everything written before it goes to Kafka in one transaction
+// (kafka/internal/transaction_committer.hpp), and what an attempt that failed wrote never reaches
+// Kafka. So every record is in the topic once, for any consumer, after any recoveries; records
+// appear when their checkpoint completes (the latency of Flink's exactly-once Kafka sink with a
+// read_committed consumer). A commit Kafka refuses is tried again at the next one; records too
+// large for `message.max.bytes` or sent to a partition the topic lacks are dead letters.
+// Limit: records wait in the job's memory between their barrier and the commit, which follows the
+// checkpoint's completion at once; a process that dies in between loses them.
 #pragma once
 
 #include <eddy/actors/messages.hpp>
 #include <eddy/actors/snapshot.hpp>
 #include <eddy/kafka/errc.hpp>
 #include <eddy/kafka/internal/client.hpp>
+#include <eddy/kafka/internal/transaction_committer.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +47,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace eddy::kafka {
 
@@ -93,23 +106,62 @@ public:
     return copy;
   }
 
+  /// Exactly-once delivery through Kafka transactions, as transactional id `id` (default
+  /// "eddy-" and the topic): keep it stable across runs of the job, so that a new run fences
+  /// what an earlier one left open, and distinct between jobs writing at the same time.
+  topic_sink exactly_once(std::string id = {}) const {
+    auto copy = *this;
+    copy.txn_ = std::make_shared<transactions>();
+    copy.txn_->id = id.empty() ? "eddy-" + topic_ : std::move(id);
+    return copy;
+  }
+
+  /// Exactly-once: how many bytes may wait for a commit before the sink fails (Kafka refusing
+  /// commits for that long), default 256 MiB.
+  topic_sink max_uncommitted(size_t bytes) const {
+    auto copy = *this;
+    copy.max_uncommitted_ = bytes;
+    return copy;
+  }
+
   /// Before the job starts: the value encoding is given, the settings are valid, the cluster
-  /// answers and the topic exists.
+  /// answers and the topic exists; exactly-once: the cluster takes transactions, and a producer
+  /// an earlier run left with this transactional id is fenced.
   [[nodiscard]] caf::error check() const {
     if (!encode_)
       return make_error(errc::invalid_config,
                         "kafka sink '" + topic_ +
                             "': say how to write its records: .json() or .encode(f)");
-    if (auto p = internal::producer::open(props_); !p)
+    auto p = internal::producer::open(txn_ ? transactional_props() : props_);
+    if (!p)
       return p.error();
     auto c = internal::consumer::open(props_); // the same cluster settings (security, ...)
     if (!c)
       return c.error();
     auto n = c->partitions(topic_, std::chrono::seconds{10});
-    return n ? caf::error{} : n.error();
+    if (!n)
+      return n.error();
+    if (txn_)
+      if (auto err = p->init_transactions(flush_timeout_))
+        return make_error(errc::unavailable,
+                          "kafka sink '" + topic_ +
+                              "': exactly-once needs transactions: " + describe(err));
+    return {};
   }
 
-  void open(uint32_t, uint32_t) {
+  void open(uint32_t instance, uint32_t) {
+    instance_ = instance;
+    if (txn_) {
+      // Records are checked here, so that Kafka never refuses one inside a transaction.
+      auto c = internal::consumer::open(props_);
+      auto n = c ? c->partitions(topic_, std::chrono::seconds{10}) : c.error();
+      if (!n)
+        throw std::runtime_error(describe(n.error()));
+      partitions_ = *n;
+      auto max = props_.find("message.max.bytes");
+      max_bytes_ = max == props_.end() ? 1'000'000 : std::stoull(max->second);
+      return;
+    }
     auto p = internal::producer::open(props_);
     if (!p)
       throw std::runtime_error(describe(p.error()));
@@ -120,18 +172,76 @@ public:
     auto value = encode_(x);
     auto key = key_ ? key_(x) : std::string{};
     auto part = partition_ ? partition_(x) : int32_t{-1};
+    if (txn_) {
+      if (part < -1 || part >= partitions_)
+        throw std::runtime_error("kafka sink '" + topic_ + "': partition " + std::to_string(part) +
+                                 " does not exist (the topic has " + std::to_string(partitions_) +
+                                 ")");
+      if (key.size() + value.size() > max_bytes_)
+        throw std::runtime_error("kafka sink '" + topic_ + "': a record of " +
+                                 std::to_string(key.size() + value.size()) +
+                                 " bytes is larger than message.max.bytes (" +
+                                 std::to_string(max_bytes_) + ")");
+      pending_.push_back({part, std::move(key), std::move(value)});
+      return;
+    }
     if (auto err = producer_->send(topic_, part, key, value))
       throw std::runtime_error(describe(err));
   }
 
-  /// The end of the input: everything is acknowledged.
-  void finish() { flush(); }
+  /// The end of the input: at-least-once, everything is acknowledged (exactly-once: the
+  /// pre-commit that follows files the rest).
+  void finish() {
+    if (!txn_)
+      flush();
+  }
 
-  /// A checkpoint barrier: everything sent before it is acknowledged before the checkpoint can
-  /// complete.
-  void pre_commit(checkpoint_id) { flush(); }
+  /// A checkpoint barrier: at-least-once, everything sent before it is acknowledged before the
+  /// checkpoint can complete; exactly-once, what was written since the last barrier waits for
+  /// checkpoint `id` to complete.
+  void pre_commit(checkpoint_id id) {
+    if (!txn_) {
+      flush();
+      return;
+    }
+    auto& c = *committer_of();
+    if (c.staged_bytes() > max_uncommitted_)
+      throw std::runtime_error("kafka sink '" + topic_ + "': " + std::to_string(c.staged_bytes()) +
+                               " bytes wait for a commit, more than max_uncommitted (" +
+                               std::to_string(max_uncommitted_) +
+                               "); the last commit: " + c.failure());
+    c.stage(id, instance_, std::move(pending_));
+    pending_.clear();
+  }
+
+  /// Exactly-once: the committer the instances share and the job commits through.
+  [[nodiscard]] std::shared_ptr<sink_committer> committer() const {
+    if (!txn_)
+      return nullptr;
+    return committer_of();
+  }
 
 private:
+  /// Exactly-once: the transactional id and the committer, shared by every copy.
+  struct transactions {
+    std::string id;
+    std::shared_ptr<internal::transaction_committer> committer;
+  };
+
+  internal::properties transactional_props() const {
+    auto props = props_;
+    props["transactional.id"] = txn_->id;
+    return props;
+  }
+
+  /// The committer, created with the settings as they are when the job asks for it.
+  std::shared_ptr<internal::transaction_committer> committer_of() const {
+    if (!txn_->committer)
+      txn_->committer = std::make_shared<internal::transaction_committer>(props_, topic_, txn_->id,
+                                                                          flush_timeout_);
+    return txn_->committer;
+  }
+
   void flush() {
     if (auto err = producer_->flush(flush_timeout_))
       throw std::runtime_error("kafka sink '" + topic_ + "': " + describe(err));
@@ -143,8 +253,17 @@ private:
   encode_fn key_;
   partition_fn partition_;
   std::chrono::milliseconds flush_timeout_{30'000};
-  /// The instance's producer (after open).
+  /// The instance's producer (after open; at-least-once).
   std::shared_ptr<internal::producer> producer_;
+  /// Exactly-once (null: at-least-once).
+  std::shared_ptr<transactions> txn_;
+  size_t max_uncommitted_ = size_t{256} << 20;
+  /// Exactly-once, per instance: its number, the topic's partitions, the largest record, and
+  /// what it wrote since the last barrier.
+  uint32_t instance_ = 0;
+  int32_t partitions_ = 0;
+  size_t max_bytes_ = 0;
+  std::vector<internal::outgoing> pending_;
 };
 
 /// Writes records of type T to `topic` of the cluster at `bootstrap` ("host:port,...").

@@ -1025,7 +1025,7 @@ caf::expected<job_report> job::run() {
         s.dets.clear();
     }
     for (auto& c : committers)
-      c->commit(id);
+      (void)c->commit(id); // what failed stays pending for the next commit
     auto end = dl_staged.upper_bound(id);
     for (auto it = dl_staged.begin(); it != end; ++it)
       dl_committed[it->first] = std::move(it->second);
@@ -1559,8 +1559,13 @@ caf::expected<job_report> job::run() {
     dl_open.clear();
   }
   // The end of the run is its last checkpoint: everything pre-committed becomes visible.
+  caf::error uncommitted;
   for (auto& c : committers)
-    c->commit(final_checkpoint);
+    if (auto err = c->commit(final_checkpoint); err && !uncommitted)
+      uncommitted = std::move(err);
+  if (uncommitted)
+    return make_error(errc::job_failed, "the job ended, but its output was not all committed: " +
+                                            describe(uncommitted));
   for (auto& [id, xs] : dl_committed)
     keep(xs);
   for (auto& [id, xs] : dl_staged)

@@ -48,14 +48,15 @@ public:
   /// Nothing is visible before the job ends (a vector is read after `run`), so committed
   /// records can still be taken back when a newer checkpoint turns out damaged; the end of the
   /// job appends everything to `out`, in checkpoint order.
-  void commit(checkpoint_id id) override {
+  caf::error commit(checkpoint_id id) override {
     if (id != final_checkpoint)
-      return;
+      return {};
     std::lock_guard<std::mutex> guard{mtx_};
     for (auto& [chk, records] : pending_)
       out_->insert(out_->end(), std::make_move_iterator(records.begin()),
                    std::make_move_iterator(records.end()));
     pending_.clear();
+    return {};
   }
 
   void abort_after(checkpoint_id id) override {

@@ -3,6 +3,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -265,6 +266,56 @@ caf::error producer::flush(std::chrono::milliseconds timeout) {
                                              std::to_string(timeout.count()) +
                                              " ms: " + rd_kafka_err2str(e));
   return {};
+}
+
+namespace {
+
+/// A transactional call's error as an eddy/kafka error (and frees it).
+caf::error txn_error(rd_kafka_error_t* e, const char* what) {
+  if (e == nullptr)
+    return {};
+  auto text = std::string{"kafka: "} + what + " failed: " + rd_kafka_error_string(e);
+  auto code = rd_kafka_error_is_fatal(e)             ? errc::fatal
+              : rd_kafka_error_txn_requires_abort(e) ? errc::transaction_aborted
+              : rd_kafka_error_is_retriable(e)       ? errc::unavailable
+                                                     : errc::refused;
+  if (code == errc::fatal)
+    text += " (this producer is fenced or broken: a new one takes over)";
+  rd_kafka_error_destroy(e);
+  return make_error(code, std::move(text));
+}
+
+} // namespace
+
+caf::error producer::init_transactions(std::chrono::milliseconds timeout) {
+  return txn_error(rd_kafka_init_transactions(impl_->rk, timeout_ms(timeout)),
+                   "initializing transactions");
+}
+
+caf::error producer::begin_transaction() {
+  return txn_error(rd_kafka_begin_transaction(impl_->rk), "beginning a transaction");
+}
+
+caf::error producer::commit_transaction(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto err = txn_error(rd_kafka_commit_transaction(
+                             impl_->rk, timeout_ms(std::max(left, std::chrono::milliseconds{1}))),
+                         "committing a transaction");
+    // A retriable error (a coordinator moving, a timeout) leaves the commit to be called again.
+    if (!is(err, errc::unavailable) || std::chrono::steady_clock::now() >= deadline)
+      return err;
+  }
+}
+
+caf::error producer::abort_transaction(std::chrono::milliseconds timeout) {
+  auto err = txn_error(rd_kafka_abort_transaction(impl_->rk, timeout_ms(timeout)),
+                       "aborting a transaction");
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  impl_->failure.clear(); // deliveries that failed in the aborted transaction are moot
+  return err;
 }
 
 } // namespace eddy::kafka::internal

@@ -81,6 +81,25 @@ public:
   /// (the first delivery error, or records still queued).
   caf::error flush(std::chrono::milliseconds timeout);
 
+  // -- transactions (the settings have a "transactional.id") ------------------------------------
+  //
+  // Errors: errc::transaction_aborted (abort, then the transaction can be tried again),
+  // errc::fatal (fenced by a newer producer with the same id, or broken: create a new one),
+  // errc::unavailable (no answer within the timeout).
+
+  /// Registers the transactional id with the cluster, fencing every earlier producer with the
+  /// same id: a transaction one of them left open is aborted.
+  caf::error init_transactions(std::chrono::milliseconds timeout);
+
+  /// Starts a transaction: what is sent from here on is in it.
+  caf::error begin_transaction();
+
+  /// Flushes and commits the open transaction (retrying what Kafka says can be retried).
+  caf::error commit_transaction(std::chrono::milliseconds timeout);
+
+  /// Aborts the open transaction: nothing sent in it becomes visible to `read_committed`.
+  caf::error abort_transaction(std::chrono::milliseconds timeout);
+
 private:
   struct impl;
   explicit producer(std::unique_ptr<impl> x) noexcept;

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <eddy/actors/snapshot.hpp>
+#include <eddy/operators/errc.hpp>
 #include <eddy/sinks/internal/durable_file.hpp>
 
 #include <algorithm>
@@ -162,7 +163,7 @@ public:
   /// Makes visible, in checkpoint order, every part pending under an id up to `id`; with
   /// `final_checkpoint` also creates the (header-only) file of each instance that wrote nothing,
   /// and forgets the run, so that a next run replaces the files.
-  void commit(checkpoint_id id) override {
+  caf::error commit(checkpoint_id id) override {
     std::lock_guard<std::mutex> guard{mtx_};
     try {
       while (!pending_.empty() && pending_.begin()->first <= id) {
@@ -185,10 +186,11 @@ public:
                                           : "checkpoint " + std::to_string(id)) +
                   " failed: " + e.what() + "; the parts not committed stay pending in " + dir_;
       if (id == final_checkpoint)
-        std::fprintf(stderr, "eddy: %s\n", what.c_str());
-      else
-        keep_error(std::move(what));
+        return make_error(errc::job_failed, std::move(what));
+      keep_error(what);
+      return make_error(errc::job_failed, std::move(what));
     }
+    return {};
   }
 
   /// Deletes every part pending under an id after `id`. When `id` is older than a checkpoint
