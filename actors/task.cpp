@@ -164,6 +164,8 @@ caf::behavior task::make_behavior() {
           output_->trim_log(id);
         if (dl_channel_)
           dl_channel_->trim_log(id);
+        if (!failed_)
+          logic_->on_checkpoint_complete(*this, id);
       },
       [this](abort_atom, checkpoint_id id) {
         aborted_ = std::max(aborted_, id);

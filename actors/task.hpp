@@ -89,6 +89,9 @@ public:
   /// after a change of parallelism, and the operator state of the same instance index).
   /// Throwing fails the restore with the exception's message. Default: nothing to restore.
   virtual void restore(task&, checkpoint_id /*id*/, instance_state&& /*in*/) {}
+  /// Checkpoint `id` completed (every task's snapshot is durable): what preceded its barrier is
+  /// the job's for good. Default: nothing.
+  virtual void on_checkpoint_complete(task&, checkpoint_id /*id*/) {}
 };
 
 /// Everything a task needs to know about the instance it runs.

@@ -15,8 +15,10 @@
 // The cluster lives as long as this object (it is movable, not copyable).
 //
 // Limits of librdkafka 2.0.2's mock (Debian's): no admin API (topics are created here or
-// automatically on first use), and `read_committed` consumers see records of aborted
-// transactions (its Fetch responses list none).
+// automatically on first use), `read_committed` consumers see records of aborted
+// transactions (its Fetch responses list none), and each partition keeps at most about 5 MB (or
+// 100,000 batches): older records are deleted as by a retention limit, so spread large inputs
+// over more partitions.
 #pragma once
 
 #include <caf/error.hpp>

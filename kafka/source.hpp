@@ -1,5 +1,6 @@
 // Kafka source: reads a topic's partitions into a stream, with exactly-once replay from
-// checkpoints (the offsets are the source's position; nothing is committed by the consumer).
+// checkpoints (the offsets are the source's position; with `.group(id)` each completed
+// checkpoint's offsets are also committed to that consumer group, for lag tools).
 //
 //   struct reading { int mote; double temperature; int64_t time; };
 //   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(reading, mote, temperature, time)
@@ -17,7 +18,8 @@
 // says so in band). Event time is the Kafka timestamp unless `with_event_time(f, lag)` reads it
 // from the record.
 //
-// Decoding: `.json()` (the record's nlohmann `from_json`), `.decode(f)` with `f(const
+// Decoding: `.json()` (the record's nlohmann `from_json`), `.csv()` (a CSV line, fields in the
+// order of the record's `inspect`), `.decode(f)` with `f(const
 // eddy::kafka::message&) -> T`, or nothing for `T` = `eddy::kafka::message` (the raw record). A
 // record that does not decode (the function throws, the JSON is malformed) goes to the dead
 // letters with its coordinates (topic/partition@offset) and the reason; the source goes on.
@@ -38,6 +40,7 @@
 #include <eddy/kafka/internal/client.hpp>
 #include <eddy/kafka/message.hpp>
 #include <eddy/operators/source.hpp>
+#include <eddy/sources/csv_source.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -87,6 +90,20 @@ public:
   topic_source json() const {
     auto copy = *this;
     copy.decode_ = [](const message& m) { return nlohmann::json::parse(m.value).get<T>(); };
+    return copy;
+  }
+
+  /// Decodes each record's value as one CSV line, fields in the order of T's `inspect` (as
+  /// csv_source reads a file); a line that does not parse is a dead letter with the reason.
+  topic_source csv(char delimiter = ',') const {
+    auto copy = *this;
+    copy.decode_ = [parser = csv_source<T>{""}.delimiter(delimiter)](const message& m) {
+      T x{};
+      auto why = parser.parse(m.value, x);
+      if (!why.empty())
+        throw std::runtime_error("the CSV line " + why);
+      return x;
+    };
     return copy;
   }
 
@@ -141,6 +158,25 @@ public:
     return copy;
   }
 
+  /// Commits the offsets of every completed checkpoint to consumer group `id`, so that lag tools
+  /// (kafka-consumer-groups, Burrow, kcat) see how far the job has read for good. The job's
+  /// position stays in its checkpoints: the group's offsets are read only with
+  /// `start_from_committed()`. No group membership, so no rebalancing.
+  topic_source group(std::string id) const {
+    auto copy = *this;
+    copy.props_["group.id"] = std::move(id);
+    copy.commit_ = true;
+    return copy;
+  }
+
+  /// A job that starts without a checkpoint begins where the group (`group(id)`) committed last;
+  /// partitions it has not committed, from the beginning.
+  topic_source start_from_committed() const {
+    auto copy = *this;
+    copy.from_committed_ = true;
+    return copy;
+  }
+
   /// How long metadata and offset requests may take before the source gives up (default 10 s).
   topic_source request_timeout(std::chrono::milliseconds d) const {
     auto copy = *this;
@@ -157,6 +193,11 @@ public:
                         "kafka source '" + topic_ +
                             "': say how to decode its records: .json(), .decode(f), or read "
                             "eddy::kafka::message");
+    if (from_committed_ && !commit_)
+      return make_error(errc::invalid_config,
+                        "kafka source '" + topic_ +
+                            "': start_from_committed() needs the group whose offsets to start "
+                            "from: add .group(id)");
     auto c = internal::consumer::open(props_);
     if (!c)
       return c.error();
@@ -182,7 +223,20 @@ public:
         throw std::runtime_error(describe(range.error()));
       parts_.push_back({p, range->low, bounded_ ? range->high : -1, min_time});
     }
+    if (from_committed_)
+      start_where_committed();
     state_.assign(parts_.size(), partition_state{});
+  }
+
+  /// Commits the offsets of a completed checkpoint's position to the group (see `group`).
+  void checkpoint_complete(const position_type& pos) {
+    if (!commit_)
+      return;
+    std::vector<std::pair<int32_t, int64_t>> next;
+    for (const auto& p : pos)
+      next.emplace_back(p.partition, p.next);
+    // For lag tools only: a commit that fails is made good by the next checkpoint's.
+    (void)consumer_->commit(topic_, next);
   }
 
   /// Where the next `produce` continues.
@@ -374,12 +428,36 @@ private:
     }
   }
 
+  /// Starts each partition where the group committed last (its offset must still be there).
+  void start_where_committed() {
+    std::vector<int32_t> ids;
+    for (const auto& p : parts_)
+      ids.push_back(p.partition);
+    auto offsets = consumer_->committed(topic_, ids, timeout_);
+    if (!offsets)
+      throw std::runtime_error(describe(offsets.error()));
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      auto at = (*offsets)[i];
+      if (at < 0)
+        continue; // nothing committed: from the beginning
+      if (at < parts_[i].next)
+        throw std::runtime_error(
+            "kafka source '" + topic_ + "': the group's committed offset " + std::to_string(at) +
+            " of partition " + std::to_string(parts_[i].partition) +
+            " is gone (retention deleted the records up to " + std::to_string(parts_[i].next) +
+            "); start from a checkpoint, or without start_from_committed()");
+      parts_[i].next = parts_[i].end >= 0 ? std::min(at, parts_[i].end) : at;
+    }
+  }
+
   std::string topic_;
   internal::properties props_;
   decode_fn decode_;
   time_fn time_;
   timestamp lag_ = 0;
   bool bounded_ = false;
+  bool commit_ = false;
+  bool from_committed_ = false;
   std::chrono::milliseconds idle_after_{0};
   std::chrono::milliseconds timeout_{10'000};
 

@@ -888,6 +888,17 @@ caf::expected<job_report> job::run() {
   // What a recovery goes back to: the last completed checkpoint, else the savepoint the run
   // started from (0: the start of the input).
   auto recovery_point = [&] { return completed.empty() ? base_id : completed.back(); };
+  // Forgets a task's determinants up to and including its marker of checkpoint `id`; false
+  // when the marker has not arrived (yet).
+  auto drop_dets_through = [](task_slot& s, checkpoint_id id) {
+    auto marker = std::find_if(s.dets.begin(), s.dets.end(), [id](const determinant& d) {
+      return d.kind == determinant::checkpoint && d.value == id;
+    });
+    if (marker == s.dets.end())
+      return false;
+    s.dets.erase(s.dets.begin(), marker + 1);
+    return true;
+  };
   std::optional<pending_checkpoint> pending;
   // Savepoints asked for while another checkpoint was under way (or the job recovered).
   std::vector<savepoint_request> savepoints_waiting;
@@ -1014,14 +1025,9 @@ caf::expected<job_report> job::run() {
       self->send(self, savepoint_atom::value);
     // In-flight logs and determinants before it are no longer needed.
     for (auto& s : slots) {
-      if (single_task && !s.done && !s.down)
+      if (!s.done && !s.down)
         self->send(s.actor, complete_atom::value, id);
-      auto marker = std::find_if(s.dets.begin(), s.dets.end(), [id](const determinant& d) {
-        return d.kind == determinant::checkpoint && d.value == id;
-      });
-      if (marker != s.dets.end())
-        s.dets.erase(s.dets.begin(), marker + 1);
-      else if (s.done)
+      if (!drop_dets_through(s, id) && s.done)
         s.dets.clear();
     }
     for (auto& c : committers)
@@ -1140,7 +1146,11 @@ caf::expected<job_report> job::run() {
     auto spec = instance_spec(nodes[s.op], s.instance, s.dl_input, chk ? &*chk : nullptr);
     spec.slot = static_cast<uint32_t>(k);
     spec.epoch = s.epoch;
-    spec.replay.assign(s.dets.begin(), s.dets.end());
+    // Its choices since the checkpoint it goes back to (after that checkpoint's marker).
+    auto after = std::find_if(s.dets.begin(), s.dets.end(), [&](const determinant& d) {
+      return d.kind == determinant::checkpoint && d.value == from;
+    });
+    spec.replay.assign(after == s.dets.end() ? s.dets.begin() : after + 1, s.dets.end());
     spec.aborted = next_checkpoint - 1; // every checkpoint after `from` is abandoned
     auto metrics = spec.metrics;
     s.actor = sys.spawn<task>(std::move(spec));
@@ -1364,8 +1374,13 @@ caf::expected<job_report> job::run() {
           on_failure(std::move(reason));
       },
       [&](det_atom, uint32_t k, uint32_t epoch, std::vector<determinant>& ds) {
-        if (k < slots.size() && slots[k].epoch == epoch)
-          slots[k].dets.insert(slots[k].dets.end(), ds.begin(), ds.end());
+        if (k >= slots.size() || slots[k].epoch != epoch)
+          return;
+        slots[k].dets.insert(slots[k].dets.end(), ds.begin(), ds.end());
+        // A task's snapshot can reach the coordinator (through the writer) before the marker of
+        // that checkpoint among its determinants: what precedes a completed one goes now.
+        if (!completed.empty())
+          drop_dets_through(slots[k], completed.back());
       },
       [&](caf::down_msg& x) {
         for (auto w = workers.begin(); w != workers.end(); ++w)

@@ -28,7 +28,9 @@
 //                                 std::runtime_error with a sentence when it cannot (the file
 //                                 changed, the parallelism differs).
 // A checkpoint stores the position as the instance's operator state, and recovery seeks a new
-// instance there. A job with checkpoints refuses a source without these three.
+// instance there. A job with checkpoints refuses a source without these three. Optional with
+// them: `void checkpoint_complete(const position_type&)`, called with the position a checkpoint
+// stored once that checkpoint completed (Kafka commits it to a consumer group for lag tools).
 #pragma once
 
 #include <eddy/operators/internal/logic_base.hpp>
@@ -40,6 +42,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace eddy {
@@ -116,6 +119,13 @@ template <class S>
 struct has_finish<S, std::void_t<decltype(std::declval<S&>().finish())>> : std::true_type {};
 
 template <class S, class = void>
+struct has_checkpoint_complete : std::false_type {};
+template <class S>
+struct has_checkpoint_complete<S, std::void_t<decltype(std::declval<S&>().checkpoint_complete(
+                                      std::declval<const typename S::position_type&>()))>>
+    : std::true_type {};
+
+template <class S, class = void>
 struct max_parallelism_of : std::integral_constant<uint32_t, 0> {};
 template <class S>
 struct max_parallelism_of<S, std::void_t<decltype(S::max_parallelism)>>
@@ -133,6 +143,18 @@ struct has_position<
                 std::enable_if_t<std::is_convertible_v<
                     decltype(std::declval<const S&>().position()), typename S::position_type>>>>
     : std::true_type {};
+
+/// `S::position_type`, or an empty type for a source that has none.
+template <class S, class = void>
+struct position_type_of_t {
+  struct type {};
+};
+template <class S>
+struct position_type_of_t<S, std::void_t<typename S::position_type>> {
+  using type = typename S::position_type;
+};
+template <class S>
+using position_type_of = typename position_type_of_t<S>::type;
 
 /// The first four bytes of a source position in a checkpoint (the codec bytes follow).
 inline constexpr char source_position_magic[4] = {'E', 'S', 'P', '1'};
@@ -165,11 +187,35 @@ public:
   }
 
   /// Writes the source's position (a replayable source), else nothing.
-  void snapshot(task&, checkpoint_id, instance_state& out) override {
+  void snapshot(task&, checkpoint_id id, instance_state& out) override {
     if constexpr (has_position<S>::value) {
-      auto bytes = state::encode<typename S::position_type>(src_.position());
+      auto pos = src_.position();
+      auto bytes = state::encode<typename S::position_type>(pos);
       out.operator_state.assign(source_position_magic, sizeof(source_position_magic));
       out.operator_state.append(bytes.data(), bytes.size());
+      if constexpr (has_checkpoint_complete<S>::value)
+        taken_.emplace_back(id, std::move(pos));
+    }
+  }
+
+  /// Tells the source the position of checkpoint `id`, which completed (and forgets it and
+  /// older ones).
+  void on_checkpoint_complete(task& t, checkpoint_id id) override {
+    if constexpr (has_checkpoint_complete<S>::value) {
+      auto it =
+          std::find_if(taken_.begin(), taken_.end(), [id](const auto& x) { return x.first == id; });
+      if (it == taken_.end())
+        return;
+      try {
+        src_.checkpoint_complete(it->second);
+      } catch (const std::exception& e) {
+        t.fail("source " + t.origin() + " failed after checkpoint " + std::to_string(id) + ": " +
+               e.what());
+      }
+      taken_.erase(taken_.begin(), it + 1);
+    } else {
+      (void)t;
+      (void)id;
     }
   }
 
@@ -205,6 +251,8 @@ private:
   S src_;
   /// What it emits into.
   source_context<T> ctx_;
+  /// Positions of checkpoints taken and not completed yet (with checkpoint_complete).
+  std::vector<std::pair<checkpoint_id, position_type_of<S>>> taken_;
 };
 
 } // namespace internal

@@ -13,25 +13,42 @@
 //   mote_statistics [--data data/sensors/single_hop.csv] [--parallelism 2] [--repeat 1]
 //                   [--faults "crash:statistics#1@after=100000; kill:random@every=200ms,count=5"]
 //                   [--checkpoints DIR] [--checkpoint-interval 100ms]
+//                   [--kafka [--bootstrap host:port]]
 //
 // `--repeat N` reads the file N times over: a longer stream to watch. `--faults` (the syntax is
 // in operators/fault_plan.hpp) runs the job with the faults and checkpoints into DIR (default: a
 // fresh folder under the system's temporary directory, removed at the end), then again without
 // either; it prints every recovery and exits with 1 unless both gave exactly the same output.
+//
+// `--kafka` puts Kafka in the loop: the file is replayed into topic `readings` (16 partitions,
+// keyed by mote; with --repeat the reading numbers of each pass continue the last pass's), the
+// job reads it (CSV lines, `kafka::from_topic(...).csv()`) instead of the file, and writes every
+// window result as JSON to topic `minutes` (64 partitions) through the exactly-once sink
+// (`minutes-reference` for the run without faults, and the two topics must hold the same records).
+// The cluster is an embedded one (librdkafka's mock brokers) unless `--bootstrap` names a real one,
+// where the three topics must exist; the program prints the kcat command that reads the output.
 #include "sensor.hpp"
+
+#include <eddy/kafka/mock_cluster.hpp>
+#include <eddy/kafka/sink.hpp>
+#include <eddy/kafka/source.hpp>
 
 #include <eddy/operators/job.hpp>
 #include <eddy/sinks/collect.hpp>
 #include <eddy/sources/csv_source.hpp>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <limits>
+#include <map>
 #include <optional>
 #include <tuple>
 #include <vector>
@@ -82,30 +99,105 @@ struct options {
   std::string data = "data/sensors/single_hop.csv";
   uint32_t parallelism = 2;
   int repeat = 1;
+  /// Kafka in the loop: the cluster, and the topic the window results go to.
+  std::string bootstrap;
+  std::string minutes_topic;
 };
+
+/// A window result as the JSON written to Kafka.
+std::string json_of(const minute& w) {
+  const auto& m = w.value;
+  return nlohmann::json{{"mote", w.key},
+                        {"start", w.start},
+                        {"end", w.end},
+                        {"readings", m.readings},
+                        {"temperature_mean", m.temperature_mean},
+                        {"temperature_std", m.temperature_std},
+                        {"temperature_per_minute", m.temperature_per_minute},
+                        {"humidity_mean", m.humidity_mean},
+                        {"humidity_per_minute", m.humidity_per_minute}}
+      .dump();
+}
+
+/// Replays the file `repeat` times into topic `readings`, keyed by mote; each pass's reading
+/// numbers continue where the last pass's ended. Returns the lines sent, or an error.
+caf::expected<int64_t> replay_into_kafka(const options& o) {
+  auto producer = eddy::kafka::internal::producer::open({{"bootstrap.servers", o.bootstrap}});
+  if (!producer)
+    return producer.error();
+  std::ifstream in{o.data};
+  if (!in)
+    return eddy::make_error(eddy::errc::invalid_source, "cannot read " + o.data);
+  std::vector<std::string> lines;
+  int64_t low = std::numeric_limits<int64_t>::max(), high = std::numeric_limits<int64_t>::min();
+  std::string header;
+  std::getline(in, header);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+    reading r;
+    if (eddy::csv_source<reading>{""}.parse(line, r).empty()) {
+      low = std::min(low, r.reading);
+      high = std::max(high, r.reading);
+    }
+  }
+  int64_t sent = 0;
+  for (int pass = 0; pass < o.repeat; ++pass)
+    for (const auto& line : lines) {
+      auto comma = line.find(',');
+      auto mote = line.substr(comma + 1, line.find(',', comma + 1) - comma - 1);
+      auto value = line;
+      reading r;
+      if (pass > 0 && eddy::csv_source<reading>{""}.parse(line, r).empty())
+        value = std::to_string(r.reading + pass * (high - low + 1)) + line.substr(comma);
+      if (auto err = producer->send("readings", -1, mote, value))
+        return err;
+      ++sent;
+    }
+  if (auto err = producer->flush(std::chrono::minutes{2}))
+    return err;
+  return sent;
+}
 
 /// Runs the job with `cfg`, printing its progress.
 std::optional<outcome> run(const options& o, eddy::job_config cfg) {
   eddy::job job{cfg.with_threads(2).with_batch_size(2048)};
   auto five_seconds = [](const reading& r) { return eddy::timestamp{r.reading * 5'000}; };
+  constexpr eddy::timestamp one_pass = 8 * 3600 * 1000LL; // out of order by up to a pass
+  auto readings = o.bootstrap.empty()
+                      ? job.source(eddy::csv_source<reading>(o.data)
+                                       .with_event_time(five_seconds, one_pass)
+                                       .repeat(static_cast<uint64_t>(o.repeat)))
+                            .name("csv")
+                      : job.source(eddy::kafka::from_topic<reading>(o.bootstrap, "readings")
+                                       .csv()
+                                       .with_event_time(five_seconds, one_pass)
+                                       .until_end())
+                            .name("kafka")
+                            .parallelism(o.parallelism);
   auto by_mote =
-      job.source(eddy::csv_source<reading>(o.data)
-                     .with_event_time(five_seconds, 8 * 3600 * 1000LL) // one pass
-                     .repeat(static_cast<uint64_t>(o.repeat)))
-          .name("csv")
+      readings
           .filter([](const reading& r) {
             return std::isfinite(r.temperature) && r.temperature > -40 && r.temperature < 85;
           })
           .name("plausible")
           .key_by([](const reading& r) { return r.mote_id; });
   outcome out;
-  by_mote.window(eddy::sliding(1min, 10s))
-      .on_late(eddy::late_policy::count)
-      .aggregate(sensors::minute_aggregate{})
-      .name("minute")
-      .parallelism(o.parallelism)
-      .sink(eddy::collect(out.minutes))
-      .name("minutes");
+  auto minutes = by_mote.window(eddy::sliding(1min, 10s))
+                     .on_late(eddy::late_policy::count)
+                     .aggregate(sensors::minute_aggregate{})
+                     .name("minute")
+                     .parallelism(o.parallelism);
+  minutes.sink(eddy::collect(out.minutes)).name("minutes");
+  if (!o.bootstrap.empty())
+    minutes
+        .sink(eddy::kafka::to_topic<minute>(o.bootstrap, o.minutes_topic)
+                  .encode(json_of)
+                  .key([](const minute& w) { // spread over the partitions
+                    return std::to_string(w.key) + "@" + std::to_string(w.start);
+                  })
+                  .exactly_once("eddy-mote-statistics-" + o.minutes_topic))
+        .name("to-kafka")
+        .parallelism(o.parallelism);
   by_mote.process<mote_stats>(running_statistics{})
       .name("statistics")
       .parallelism(o.parallelism)
@@ -201,6 +293,26 @@ void print_results(const outcome& o) {
               r.dead_letters.size() + static_cast<size_t>(r.dead_letters_not_kept));
 }
 
+/// The values in every partition of `topic`, sorted (read by an eddy job), or an error.
+std::optional<std::vector<std::string>> topic_contents(const std::string& bootstrap,
+                                                       const std::string& topic) {
+  eddy::job job;
+  std::vector<eddy::kafka::message> got;
+  job.source(eddy::kafka::from_topic<eddy::kafka::message>(bootstrap, topic).until_end())
+      .sink(eddy::collect(got));
+  auto report = job.run();
+  if (!report) {
+    std::fprintf(stderr, "reading topic %s: %s\n", topic.c_str(),
+                 eddy::describe(report.error()).c_str());
+    return std::nullopt;
+  }
+  std::vector<std::string> values;
+  for (auto& m : got)
+    values.push_back(std::move(m.value));
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -222,7 +334,54 @@ int main(int argc, char** argv) {
                  "checkpoint folder (default with --faults: a fresh one in the temp folder)");
   app.add_option("--checkpoint-interval", interval_spec, "time between checkpoints")
       ->capture_default_str();
+  bool kafka = false;
+  app.add_flag("--kafka", kafka,
+               "Kafka in the loop: the file replayed into topic readings, the job reading it and "
+               "writing its window results to topic minutes, exactly-once");
+  app.add_option("--bootstrap", o.bootstrap,
+                 "with --kafka: a real cluster (topics readings, minutes and minutes-reference "
+                 "must exist) instead of an embedded one");
   CLI11_PARSE(app, argc, argv);
+  if (!o.bootstrap.empty() && !kafka) {
+    std::fprintf(stderr, "--bootstrap names the Kafka cluster of --kafka: add --kafka\n");
+    return 2;
+  }
+  std::optional<eddy::kafka::mock_cluster> cluster;
+  if (kafka) {
+    if (o.bootstrap.empty()) {
+      auto started = eddy::kafka::mock_cluster::start(1);
+      caf::error err = started ? caf::error{} : started.error();
+      for (const char* topic : {"readings", "minutes", "minutes-reference"})
+        if (!err)
+          err = started->create_topic(topic, std::string{topic} == "readings" ? 16 : 64);
+      if (err) {
+        std::fprintf(stderr, "the embedded Kafka cluster: %s\n", eddy::describe(err).c_str());
+        return 1;
+      }
+      cluster.emplace(std::move(*started));
+      o.bootstrap = cluster->bootstrap();
+      std::printf("== an embedded Kafka cluster at %s (librdkafka's mock brokers)\n",
+                  o.bootstrap.c_str());
+    }
+    auto sent = replay_into_kafka(o);
+    if (!sent) {
+      std::fprintf(stderr, "replaying %s into Kafka: %s\n", o.data.c_str(),
+                   eddy::describe(sent.error()).c_str());
+      return 1;
+    }
+    std::printf("== %lld lines of %s replayed into topic readings\n", static_cast<long long>(*sent),
+                o.data.c_str());
+    // The embedded cluster keeps about 5 MB per partition (kafka/mock_cluster.hpp); a line is
+    // about 30 bytes, 45 with Kafka's record overhead.
+    if (cluster && *sent * 45 > 16 * 4'500'000LL) {
+      std::fprintf(stderr,
+                   "%lld lines are more than the embedded cluster keeps (about 5 MB per "
+                   "partition): use --repeat 50 or less, or a real cluster (--bootstrap)\n",
+                   static_cast<long long>(*sent));
+      return 2;
+    }
+    o.minutes_topic = "minutes";
+  }
   auto faults = eddy::parse_fault_plan(faults_spec);
   auto interval = eddy::parse_duration(interval_spec);
   if (!faults || !interval) {
@@ -253,14 +412,36 @@ int main(int argc, char** argv) {
   std::optional<outcome> reference; // the same job without faults nor checkpoints
   if (!faults->empty()) {
     std::printf("== the same without faults, without checkpoints, to compare\n");
-    if (!(reference = run(o, eddy::job_config{})))
+    auto plain = o;
+    if (kafka)
+      plain.minutes_topic = "minutes-reference";
+    if (!(reference = run(plain, eddy::job_config{})))
       return 1;
   }
   print_results(*result);
   if (!checkpoints.empty())
     print_recovery(result->report);
+  bool kafka_ok = true;
+  if (kafka) {
+    auto written = topic_contents(o.bootstrap, "minutes");
+    kafka_ok = written && written->size() == result->minutes.size();
+    std::printf("\ntopic minutes holds %s window results (the job produced %zu)%s\n",
+                written ? std::to_string(written->size()).c_str() : "no readable",
+                result->minutes.size(), kafka_ok ? "" : ": they DIFFER");
+    if (written && !written->empty())
+      std::printf("  e.g. %s\n", written->begin()->c_str());
+    if (reference) {
+      auto other = topic_contents(o.bootstrap, "minutes-reference");
+      bool same = written && other && *written == *other;
+      kafka_ok = kafka_ok && same;
+      std::printf("topic minutes %s topic minutes-reference (the run without faults)\n",
+                  same ? "holds exactly the records of" : "DIFFERS from");
+    }
+    if (!cluster)
+      std::printf("read it: kcat -b %s -t minutes -C -e -q\n", o.bootstrap.c_str());
+  }
   if (!reference)
-    return 0;
+    return kafka_ok ? 0 : 1;
   const auto &a = result->minutes, &b = reference->minutes;
   auto diff = std::mismatch(a.begin(), a.end(), b.begin(), b.end(), same_window);
   bool same = diff.first == a.end() && diff.second == b.end() && result->motes == reference->motes;
@@ -280,5 +461,5 @@ int main(int argc, char** argv) {
                 "%s with faults, %s without\n",
                 b.size(), reference->motes.size(), static_cast<size_t>(diff.first - a.begin()),
                 show(a, diff.first).c_str(), show(b, diff.second).c_str());
-  return same ? 0 : 1;
+  return same && kafka_ok ? 0 : 1;
 }

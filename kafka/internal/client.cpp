@@ -185,6 +185,41 @@ caf::error consumer::poll(std::vector<message>& out, std::vector<std::pair<int32
   return fatal;
 }
 
+caf::error consumer::commit(const std::string& topic,
+                            const std::vector<std::pair<int32_t, int64_t>>& next) {
+  if (next.empty())
+    return {};
+  auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
+  for (const auto& [p, offset] : next)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = offset;
+  auto e = rd_kafka_commit(impl_->rk, list, 1);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return make_error(errc::refused,
+                      "kafka: cannot commit offsets of '" + topic + "': " + rd_kafka_err2str(e));
+  return {};
+}
+
+caf::expected<std::vector<int64_t>> consumer::committed(const std::string& topic,
+                                                        const std::vector<int32_t>& partitions,
+                                                        std::chrono::milliseconds timeout) {
+  auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+  for (auto p : partitions)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  auto e = rd_kafka_committed(impl_->rk, list, timeout_ms(timeout));
+  std::vector<int64_t> out;
+  for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i)
+    out.push_back(list->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR ? list->elems[i].offset : -1);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return make_error(errc::unavailable, "kafka: cannot read the committed offsets of '" + topic +
+                                             "': " + rd_kafka_err2str(e));
+  for (auto& x : out)
+    if (x < 0)
+      x = -1; // RD_KAFKA_OFFSET_INVALID: nothing committed
+  return out;
+}
+
 // -- producer -------------------------------------------------------------------------------------
 
 struct producer::impl {

@@ -57,6 +57,15 @@ public:
   caf::error poll(std::vector<message>& out, std::vector<std::pair<int32_t, int64_t>>& ends,
                   size_t max, std::chrono::milliseconds wait);
 
+  /// Commits, without waiting for the answer, the next offsets `next` (partition, offset) of
+  /// `topic` for the consumer's group (the "group.id" setting).
+  caf::error commit(const std::string& topic, const std::vector<std::pair<int32_t, int64_t>>& next);
+
+  /// The offsets the consumer's group committed for `partitions` of `topic` (-1: none).
+  caf::expected<std::vector<int64_t>> committed(const std::string& topic,
+                                                const std::vector<int32_t>& partitions,
+                                                std::chrono::milliseconds timeout);
+
 private:
   struct impl;
   explicit consumer(std::unique_ptr<impl> x) noexcept;

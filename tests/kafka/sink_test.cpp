@@ -2,6 +2,7 @@
 // topic, keyed records stay in order on one partition, at least once across crashes, a topic
 // read, mapped and written again, kcat reading what a job wrote, and mistakes named up front.
 #include "../operators/temp_dir.hpp"
+#include "fixtures.hpp"
 
 #include <eddy/kafka/internal/client.hpp>
 #include <eddy/kafka/internal/transaction_committer.hpp>
@@ -24,6 +25,8 @@
 using namespace eddy;
 using namespace std::chrono_literals;
 
+using test::read_all;
+
 namespace {
 
 struct alert {
@@ -43,33 +46,6 @@ void to_json(nlohmann::json& j, const alert& x) {
 void from_json(const nlohmann::json& j, alert& x) {
   j.at("mote").get_to(x.mote);
   j.at("id").get_to(x.id);
-}
-
-/// Every record of every partition of `topic`, read from the beginning, by partition.
-std::map<int32_t, std::vector<kafka::message>> read_all(const std::string& bootstrap,
-                                                        const std::string& topic) {
-  auto consumer = kafka::internal::consumer::open({{"bootstrap.servers", bootstrap}});
-  REQUIRE(consumer);
-  auto n = consumer->partitions(topic, 10s);
-  REQUIRE(n);
-  std::vector<std::pair<int32_t, int64_t>> from;
-  int64_t total = 0;
-  for (int32_t p = 0; p < *n; ++p) {
-    auto range = consumer->offsets(topic, p, 10s);
-    REQUIRE(range);
-    total += range->high - range->low;
-    from.emplace_back(p, range->low);
-  }
-  REQUIRE(!consumer->assign(topic, from));
-  std::vector<kafka::message> got;
-  std::vector<std::pair<int32_t, int64_t>> ends;
-  for (int round = 0; round < 2'000 && int64_t(got.size()) < total; ++round)
-    REQUIRE(!consumer->poll(got, ends, 10'000, 10ms));
-  REQUIRE(int64_t(got.size()) == total);
-  std::map<int32_t, std::vector<kafka::message>> by_partition;
-  for (auto& m : got)
-    by_partition[m.partition].push_back(std::move(m));
-  return by_partition;
 }
 
 /// How often each alert id is in `topic`.

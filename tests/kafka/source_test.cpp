@@ -2,6 +2,7 @@
 // partition order, event time and windows, dead letters with coordinates, exactly-once across
 // crashes and recoveries from checkpoints, mistakes named before the job starts, and kcat.
 #include "../operators/temp_dir.hpp"
+#include "fixtures.hpp"
 
 #include <eddy/kafka/internal/client.hpp>
 #include <eddy/kafka/mock_cluster.hpp>
@@ -13,57 +14,19 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace eddy;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct reading {
-  int32_t mote = 0;
-  int64_t id = 0;
-  int64_t time = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, reading& x) {
-  return f(x.mote, x.id, x.time);
-}
-
-void from_json(const nlohmann::json& j, reading& x) {
-  j.at("mote").get_to(x.mote);
-  j.at("id").get_to(x.id);
-  j.at("time").get_to(x.time);
-}
-
-std::string json_of(const reading& r) {
-  return nlohmann::json{{"mote", r.mote}, {"id", r.id}, {"time", r.time}}.dump();
-}
-
-/// A cluster with topic `topic` of `partitions` partitions holding `n` readings: reading i on
-/// partition i % partitions, mote i % 7, event time i ms; `bad` makes some values malformed.
-kafka::mock_cluster seeded(const std::string& topic, int partitions, int64_t n,
-                           bool (*bad)(int64_t) = nullptr) {
-  auto cluster = kafka::mock_cluster::start(1);
-  REQUIRE(cluster);
-  REQUIRE(!cluster->create_topic(topic, partitions));
-  auto producer = kafka::internal::producer::open({{"bootstrap.servers", cluster->bootstrap()}});
-  REQUIRE(producer);
-  for (int64_t i = 0; i < n; ++i) {
-    auto value = bad != nullptr && bad(i) ? std::string{"{\"mote\": oops"}
-                                          : json_of(reading{int32_t(i % 7), i, i});
-    REQUIRE(!producer->send(topic, int32_t(i % partitions), "", value, 1'000'000 + i));
-  }
-  REQUIRE(!producer->flush(30s));
-  return std::move(*cluster);
-}
-
-} // namespace
+using test::reading;
+using test::seeded;
 
 SCENARIO("a Kafka source reads every record once, in partition order, at any parallelism") {
   auto cluster = seeded("readings", 4, 2'000);
@@ -223,6 +186,34 @@ SCENARIO("records that do not decode are dead letters with their coordinates") {
                                             "kafka://dirty/1@53"});
 }
 
+SCENARIO("a Kafka source decodes CSV lines, and a line that does not parse is a dead letter") {
+  auto cluster = kafka::mock_cluster::start(1);
+  REQUIRE(cluster);
+  REQUIRE(!cluster->create_topic("lines", 1));
+  auto producer = kafka::internal::producer::open({{"bootstrap.servers", cluster->bootstrap()}});
+  REQUIRE(producer);
+  for (int64_t i = 0; i < 100; ++i) {
+    auto line = std::to_string(i % 7) + ";" + std::to_string(i) + ";" + std::to_string(10 * i);
+    REQUIRE(!producer->send("lines", 0, "", i == 42 ? "6;42" : line));
+  }
+  REQUIRE(!producer->flush(30s));
+  job j;
+  std::vector<reading> out;
+  j.source(kafka::from_topic<reading>(cluster->bootstrap(), "lines").csv(';').until_end())
+      .sink(collect(out));
+  auto report = j.run();
+  if (!report)
+    FAIL(describe(report.error()));
+  REQUIRE(out.size() == 99);
+  for (const auto& r : out) {
+    CHECK(r.mote == r.id % 7);
+    CHECK(r.time == 10 * r.id);
+  }
+  REQUIRE(report->dead_letters.size() == 1);
+  CHECK(report->dead_letters[0].origin == "kafka://lines/0@42");
+  CHECK_THAT(report->dead_letters[0].reason, Catch::Contains("has 2 fields, expected 3"));
+}
+
 SCENARIO("crashes and recoveries from checkpoints neither lose nor repeat a Kafka record") {
   constexpr int64_t n = 20'000;
   auto cluster = seeded("replayed", 3, n);
@@ -267,6 +258,81 @@ SCENARIO("crashes and recoveries from checkpoints neither lose nor repeat a Kafk
   }
 }
 
+namespace {
+
+/// Counts what reaches it, readable while the job runs.
+struct counting {
+  std::shared_ptr<std::atomic<int64_t>> n = std::make_shared<std::atomic<int64_t>>(0);
+  void operator()(const reading&) { ++*n; }
+};
+
+/// Waits up to `limit` for `done()`.
+template <class F>
+bool wait_for(F done, std::chrono::seconds limit = 20s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+} // namespace
+
+SCENARIO("a Kafka source with a group commits each completed checkpoint's offsets, and a job "
+         "can start from them") {
+  auto cluster = seeded("grouped", 2, 3'000);
+  counting seen;
+  job j{job_config{}.with_threads(2).with_checkpoints(test::temp_dir("eddy_kafka_group"), 5ms)};
+  j.source(kafka::from_topic<reading>(cluster.bootstrap(), "grouped").json().group("lag-readers"))
+      .parallelism(2)
+      .sink(seen);
+  caf::expected<job_report> report{caf::error{}};
+  std::thread running{[&] { report = j.run(); }};
+  auto group = kafka::internal::consumer::open(
+      {{"bootstrap.servers", cluster.bootstrap()}, {"group.id", "lag-readers"}});
+  REQUIRE(group);
+  auto committed = [&] {
+    auto offsets = group->committed("grouped", {0, 1}, 5s);
+    return offsets ? *offsets : std::vector<int64_t>{};
+  };
+  // Everything read and through the job: the next checkpoint to complete holds the ends.
+  CHECK(wait_for([&] { return *seen.n == 3'000; }));
+  auto saved = j.savepoint().get();
+  CHECK(saved);
+  CHECK(wait_for([&] { return committed() == std::vector<int64_t>{1'500, 1'500}; }));
+  CHECK(j.stop_with_savepoint().get());
+  running.join();
+  if (!report)
+    FAIL(describe(report.error()));
+  // 1,000 more; a new job without a checkpoint starts where the group committed.
+  auto producer = kafka::internal::producer::open({{"bootstrap.servers", cluster.bootstrap()}});
+  REQUIRE(producer);
+  for (int64_t i = 3'000; i < 4'000; ++i)
+    REQUIRE(!producer->send("grouped", int32_t(i % 2), "",
+                            test::json_of(reading{int32_t(i % 7), i, i})));
+  REQUIRE(!producer->flush(30s));
+  job again;
+  std::vector<reading> out;
+  again
+      .source(kafka::from_topic<reading>(cluster.bootstrap(), "grouped")
+                  .json()
+                  .group("lag-readers")
+                  .start_from_committed()
+                  .until_end())
+      .sink(collect(out));
+  REQUIRE(again.run());
+  REQUIRE(out.size() == 1'000);
+  std::vector<int64_t> ids;
+  for (const auto& r : out)
+    ids.push_back(r.id);
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids.front() == 3'000);
+  CHECK(ids.back() == 3'999);
+  CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
+}
+
 SCENARIO("Kafka source mistakes are named before the job starts") {
   auto cluster = kafka::mock_cluster::start(1);
   REQUIRE(cluster);
@@ -302,6 +368,19 @@ SCENARIO("Kafka source mistakes are named before the job starts") {
   }
   {
     job j;
+    std::vector<reading> out;
+    j.source(kafka::from_topic<reading>(cluster->bootstrap(), "exists")
+                 .json()
+                 .start_from_committed()
+                 .until_end())
+        .sink(collect(out));
+    auto r = j.run();
+    REQUIRE(!r);
+    CHECK_THAT(describe(r.error()), Catch::Contains("needs the group whose offsets to start from: "
+                                                    "add .group(id)"));
+  }
+  {
+    job j;
     std::vector<kafka::message> out;
     j.source(kafka::from_topic<kafka::message>("127.0.0.1:1", "exists")
                  .request_timeout(300ms)
@@ -323,7 +402,7 @@ SCENARIO("records kcat produces are read by an eddy job") {
     auto* f = std::fopen(path.c_str(), "w");
     REQUIRE(f != nullptr);
     for (int i = 0; i < 100; ++i)
-      std::fprintf(f, "%s\n", json_of(reading{i % 3, i, i}).c_str());
+      std::fprintf(f, "%s\n", test::json_of(reading{i % 3, i, i}).c_str());
     std::fclose(f);
   }
   auto cmd =
