@@ -333,6 +333,53 @@ SCENARIO("a Kafka source with a group commits each completed checkpoint's offset
   CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
 }
 
+SCENARIO("an idle Kafka partition stops holding the watermark back after idle_after") {
+  // Partition 1 holds one reading at 0 ms and then nothing; partition 0 gets readings at 1 ms
+  // steps for as long as the test waits. Read by one instance, partition 1 would hold event time
+  // at 0 and no window would fire; idle after 50 ms, it lets partition 0's windows fire.
+  auto cluster = kafka::mock_cluster::start(1);
+  REQUIRE(cluster);
+  REQUIRE(!cluster->create_topic("quiet", 2));
+  auto producer = kafka::internal::producer::open({{"bootstrap.servers", cluster->bootstrap()}});
+  REQUIRE(producer);
+  REQUIRE(!producer->send("quiet", 1, "", test::json_of(reading{1, 0, 0})));
+  REQUIRE(!producer->flush(30s));
+  std::atomic<bool> done{false};
+  std::atomic<bool> send_failed{false};
+  std::thread feeder{[&] {
+    for (int64_t i = 1; !done; ++i) {
+      if (producer->send("quiet", 0, "", test::json_of(reading{0, i, i})))
+        send_failed = true;
+      if (i % 10 == 0)
+        std::this_thread::sleep_for(1ms);
+    }
+  }};
+  auto fired = std::make_shared<std::atomic<int64_t>>(0);
+  struct counting_windows {
+    std::shared_ptr<std::atomic<int64_t>> n;
+    void operator()(const window_result<int32_t, int64_t>&) { ++*n; }
+  };
+  job j{job_config{}.with_threads(2).with_checkpoints(test::temp_dir("eddy_kafka_idle"), 1s)};
+  j.source(kafka::from_topic<reading>(cluster->bootstrap(), "quiet")
+               .json()
+               .with_event_time([](const reading& r) { return r.time; }, 0)
+               .idle_after(50ms))
+      .key_by([](const reading& r) { return r.mote; })
+      .window(tumbling(100ms))
+      .aggregate(count_of<reading>{})
+      .sink(counting_windows{fired});
+  caf::expected<job_report> report{caf::error{}};
+  std::thread running{[&] { report = j.run(); }};
+  CHECK(wait_for([&] { return *fired >= 10; })); // windows fire while the job runs
+  done = true;
+  feeder.join();
+  CHECK(j.stop_with_savepoint().get());
+  running.join();
+  CHECK_FALSE(send_failed);
+  if (!report)
+    FAIL(describe(report.error()));
+}
+
 SCENARIO("Kafka source mistakes are named before the job starts") {
   auto cluster = kafka::mock_cluster::start(1);
   REQUIRE(cluster);
