@@ -1146,11 +1146,10 @@ caf::expected<job_report> job::run() {
     auto spec = instance_spec(nodes[s.op], s.instance, s.dl_input, chk ? &*chk : nullptr);
     spec.slot = static_cast<uint32_t>(k);
     spec.epoch = s.epoch;
-    // Its choices since the checkpoint it goes back to (after that checkpoint's marker).
-    auto after = std::find_if(s.dets.begin(), s.dets.end(), [&](const determinant& d) {
-      return d.kind == determinant::checkpoint && d.value == from;
-    });
-    spec.replay.assign(after == s.dets.end() ? s.dets.begin() : after + 1, s.dets.end());
+    // Its choices since the checkpoint it goes back to: what precedes that checkpoint's marker
+    // goes (normally gone already, trimmed when the marker came).
+    drop_dets_through(s, from);
+    spec.replay.assign(s.dets.begin(), s.dets.end());
     spec.aborted = next_checkpoint - 1; // every checkpoint after `from` is abandoned
     auto metrics = spec.metrics;
     s.actor = sys.spawn<task>(std::move(spec));

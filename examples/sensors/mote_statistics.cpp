@@ -51,6 +51,7 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 using sensors::minute_stats;
@@ -128,27 +129,31 @@ caf::expected<int64_t> replay_into_kafka(const options& o) {
   std::ifstream in{o.data};
   if (!in)
     return eddy::make_error(eddy::errc::invalid_source, "cannot read " + o.data);
-  std::vector<std::string> lines;
+  // Each line with its reading number (none when the line does not parse: it goes as it is,
+  // and the job makes it a dead letter).
+  std::vector<std::pair<std::string, std::optional<int64_t>>> lines;
   int64_t low = std::numeric_limits<int64_t>::max(), high = std::numeric_limits<int64_t>::min();
+  const eddy::csv_source<reading> parser{o.data};
   std::string header;
   std::getline(in, header);
   for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
     reading r;
-    if (eddy::csv_source<reading>{""}.parse(line, r).empty()) {
+    std::optional<int64_t> number;
+    if (parser.parse(line, r).empty()) {
+      number = r.reading;
       low = std::min(low, r.reading);
       high = std::max(high, r.reading);
     }
+    lines.emplace_back(std::move(line), number);
   }
   int64_t sent = 0;
   for (int pass = 0; pass < o.repeat; ++pass)
-    for (const auto& line : lines) {
+    for (const auto& [line, number] : lines) {
       auto comma = line.find(',');
       auto mote = line.substr(comma + 1, line.find(',', comma + 1) - comma - 1);
-      auto value = line;
-      reading r;
-      if (pass > 0 && eddy::csv_source<reading>{""}.parse(line, r).empty())
-        value = std::to_string(r.reading + pass * (high - low + 1)) + line.substr(comma);
+      auto value = pass > 0 && number
+                       ? std::to_string(*number + pass * (high - low + 1)) + line.substr(comma)
+                       : line;
       if (auto err = producer->send("readings", -1, mote, value))
         return err;
       ++sent;
