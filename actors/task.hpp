@@ -136,8 +136,8 @@ struct task_spec {
   /// Fault injection: stop as if the process died (no clean end, no report) once this many
   /// records came in (sources: went out). 0: never.
   uint64_t crash_after_records = 0;
-  /// Fault injection: stop so right after taking the snapshot of this checkpoint, before
-  /// passing its barrier on. 0: never.
+  /// Fault injection: stop so right after taking the snapshot of this checkpoint (or of the
+  /// first later one it takes), before passing its barrier on. 0: never.
   checkpoint_id crash_at_checkpoint = 0;
   /// Fault injection: stop so while starting from the restored state.
   bool crash_on_restore = false;

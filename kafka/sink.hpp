@@ -9,17 +9,19 @@
 //
 // The key (optional) picks the partition by its murmur2 hash, as Java clients do, so one key's
 // records stay in order on one partition (an empty key is no key: a random partition);
-// `.partition(f)` picks it directly. The producer is idempotent:
+// `.partition(f)` picks it directly. Ending a keyed stream (`key_by(k).sink(...)`), the key is
+// the stream's (as text) unless `.key` or `.partition` says otherwise. The producer is idempotent:
 // librdkafka's retries after a broker error never write a record twice.
 //
 // Delivery, by default at-least-once: at every checkpoint barrier (and at the end of the input)
 // the sink waits until Kafka has acknowledged everything it sent, so a checkpoint completes only
 // when the records before it are in the topic; after a recovery, what followed the checkpoint is
 // written again. A record Kafka refuses for good (too large, an unknown topic) is a dead letter
-// with the reason; a record refused after it was queued (a broker's MESSAGE_TOO_LARGE) and
-// records still unacknowledged after `flush_timeout` fail the task (recovery retries; such a
-// record is retried until the restart limit). While the producer's queue is full (a broker
-// down), sending waits.
+// with the reason, as is one larger than `message.max.bytes` or for a partition the topic lacks
+// (checked before it is queued); a record refused after it was queued (a broker whose own limit
+// is lower) and records still unacknowledged after `flush_timeout` fail the task (recovery
+// retries; such a record is retried until the restart limit). While the producer's queue is full
+// (a broker down), sending waits.
 //
 // `.exactly_once()`: each instance keeps what it writes until the next checkpoint barrier; when
 // that checkpoint completes, everything written before it goes to Kafka in one transaction
@@ -28,8 +30,11 @@
 // appear when their checkpoint completes (the latency of Flink's exactly-once Kafka sink with a
 // read_committed consumer). A commit Kafka refuses is tried again at the next one; records too
 // large for `message.max.bytes` or sent to a partition the topic lacks are dead letters.
-// Limit: records wait in the job's memory between their barrier and the commit, which follows the
-// checkpoint's completion at once; a process that dies in between loses them.
+// Records wait in the job's memory between their barrier and the commit, and in the
+// checkpoint's snapshot: a job restored from that checkpoint in a new process (the old one died
+// before or during the commit) commits exactly what a commit log topic (`commit_log`, default
+// "<transactional id>.commits", created on first use where the cluster allows it) does not say
+// was committed.
 #pragma once
 
 #include <eddy/actors/messages.hpp>
@@ -84,6 +89,15 @@ public:
     return copy;
   }
 
+  /// The key of the keyed stream the sink ends (`key_by(k).sink(...)` calls it): each record's
+  /// Kafka key is the stream's key as text unless `.key(f)` or `.partition(f)` is given, so a
+  /// key's records stay on one partition, in order.
+  topic_sink with_stream_key(encode_fn f) const {
+    auto copy = *this;
+    copy.stream_key_ = std::move(f);
+    return copy;
+  }
+
   /// Each record goes to partition `f(record)`.
   topic_sink partition(partition_fn f) const {
     auto copy = *this;
@@ -116,6 +130,17 @@ public:
     return copy;
   }
 
+  /// Exactly-once: the topic each transaction also writes what it commits to (partition 0, one
+  /// small record per commit; compaction may keep only the last), read when a job is restored
+  /// from a checkpoint. Default: the transactional id and ".commits". A cluster that does not
+  /// create topics on first use needs it created: `kafka-topics.sh --create --topic <name>
+  /// --partitions 1 --config cleanup.policy=compact`.
+  topic_sink commit_log(std::string topic) const {
+    auto copy = *this;
+    copy.commit_log_ = std::move(topic);
+    return copy;
+  }
+
   /// Exactly-once: how many bytes may wait for a commit before the sink fails (Kafka refusing
   /// commits for that long), default 256 MiB.
   topic_sink max_uncommitted(size_t bytes) const {
@@ -141,47 +166,54 @@ public:
     auto n = c->partitions(topic_, std::chrono::seconds{10});
     if (!n)
       return n.error();
-    if (txn_)
+    if (txn_) {
       if (auto err = p->init_transactions(flush_timeout_))
         return make_error(errc::unavailable,
                           "kafka sink '" + topic_ +
                               "': exactly-once needs transactions: " + describe(err));
+      if (auto log = p->partitions(commit_log_name(), std::chrono::seconds{10}); !log)
+        return make_error(errc::invalid_config,
+                          "kafka sink '" + topic_ +
+                              "': exactly-once needs its commit log: " + describe(log.error()));
+    }
     return {};
   }
 
   void open(uint32_t instance, uint32_t) {
     instance_ = instance;
-    if (txn_) {
-      // Records are checked here, so that Kafka never refuses one inside a transaction.
-      auto c = internal::consumer::open(props_);
-      auto n = c ? c->partitions(topic_, std::chrono::seconds{10}) : c.error();
-      if (!n)
-        throw std::runtime_error(describe(n.error()));
-      partitions_ = *n;
-      auto max = props_.find("message.max.bytes");
-      max_bytes_ = max == props_.end() ? 1'000'000 : std::stoull(max->second);
+    // Records are checked here, so that Kafka refuses none after it queued them (inside a
+    // transaction, or where no dead letter can name them).
+    auto c = internal::consumer::open(props_);
+    auto n = c ? c->partitions(topic_, std::chrono::seconds{10}) : c.error();
+    if (!n)
+      throw std::runtime_error(describe(n.error()));
+    partitions_ = *n;
+    auto max = props_.find("message.max.bytes");
+    max_bytes_ = max == props_.end() ? 1'000'000 : std::stoull(max->second);
+    if (txn_)
       return;
-    }
     auto p = internal::producer::open(props_);
     if (!p)
       throw std::runtime_error(describe(p.error()));
+    // The topic's leaders known before the first record (else it waits for them).
+    if (auto known = p->partitions(topic_, std::chrono::seconds{10}); !known)
+      throw std::runtime_error(describe(known.error()));
     producer_ = std::make_shared<internal::producer>(std::move(*p));
   }
 
   void operator()(const T& x) {
     auto value = encode_(x);
-    auto key = key_ ? key_(x) : std::string{};
+    auto key = key_ ? key_(x) : stream_key_ && !partition_ ? stream_key_(x) : std::string{};
     auto part = partition_ ? partition_(x) : int32_t{-1};
+    if (part < -1 || part >= partitions_)
+      throw std::runtime_error("kafka sink '" + topic_ + "': partition " + std::to_string(part) +
+                               " does not exist (the topic has " + std::to_string(partitions_) +
+                               ")");
+    if (key.size() + value.size() > max_bytes_)
+      throw std::runtime_error(
+          "kafka sink '" + topic_ + "': a record of " + std::to_string(key.size() + value.size()) +
+          " bytes is larger than message.max.bytes (" + std::to_string(max_bytes_) + ")");
     if (txn_) {
-      if (part < -1 || part >= partitions_)
-        throw std::runtime_error("kafka sink '" + topic_ + "': partition " + std::to_string(part) +
-                                 " does not exist (the topic has " + std::to_string(partitions_) +
-                                 ")");
-      if (key.size() + value.size() > max_bytes_)
-        throw std::runtime_error("kafka sink '" + topic_ + "': a record of " +
-                                 std::to_string(key.size() + value.size()) +
-                                 " bytes is larger than message.max.bytes (" +
-                                 std::to_string(max_bytes_) + ")");
       pending_.push_back({part, std::move(key), std::move(value)});
       return;
     }
@@ -214,6 +246,18 @@ public:
     pending_.clear();
   }
 
+  /// Exactly-once: what this instance staged and is not committed yet, kept in the snapshot of
+  /// checkpoint `id` (after `pre_commit(id)`).
+  [[nodiscard]] std::string snapshot_state(checkpoint_id) const {
+    return txn_ ? committer_of()->uncommitted_of(instance_) : std::string{};
+  }
+
+  /// Exactly-once: stages again what a restored snapshot holds and Kafka does not.
+  void restore_state(checkpoint_id, const std::string& bytes) {
+    if (txn_)
+      committer_of()->restore(instance_, bytes);
+  }
+
   /// Exactly-once: the committer the instances share and the job commits through.
   [[nodiscard]] std::shared_ptr<sink_committer> committer() const {
     if (!txn_)
@@ -237,9 +281,13 @@ private:
   /// The committer, created with the settings as they are when the job asks for it.
   std::shared_ptr<internal::transaction_committer> committer_of() const {
     if (!txn_->committer)
-      txn_->committer = std::make_shared<internal::transaction_committer>(props_, topic_, txn_->id,
-                                                                          flush_timeout_);
+      txn_->committer = std::make_shared<internal::transaction_committer>(
+          props_, topic_, txn_->id, commit_log_name(), flush_timeout_);
     return txn_->committer;
+  }
+
+  std::string commit_log_name() const {
+    return commit_log_.empty() ? txn_->id + ".commits" : commit_log_;
   }
 
   void flush() {
@@ -251,6 +299,7 @@ private:
   internal::properties props_;
   encode_fn encode_;
   encode_fn key_;
+  encode_fn stream_key_;
   partition_fn partition_;
   std::chrono::milliseconds flush_timeout_{30'000};
   /// The instance's producer (after open; at-least-once).
@@ -258,7 +307,8 @@ private:
   /// Exactly-once (null: at-least-once).
   std::shared_ptr<transactions> txn_;
   size_t max_uncommitted_ = size_t{256} << 20;
-  /// Exactly-once, per instance: its number, the topic's partitions, the largest record, and
+  std::string commit_log_;
+  /// Per instance: its number, the topic's partitions, the largest record, and (exactly-once)
   /// what it wrote since the last barrier.
   uint32_t instance_ = 0;
   int32_t partitions_ = 0;

@@ -11,12 +11,14 @@
 //                       .parallelism(2);
 //
 // Partitions are assigned statically: partition p to instance p % parallelism (no consumer
-// group, so no rebalancing ever pauses the job; a source instance under backpressure simply
-// stops polling). Each instance emits watermarks per partition, the minimum over its partitions
-// that are neither finished nor idle (`idle_after(d)`: a partition with nothing new for d of
-// processing time stops holding the watermark back; an instance whose partitions are all idle
-// says so in band). Event time is the Kafka timestamp unless `with_event_time(f, lag)` reads it
-// from the record.
+// group membership, so no rebalancing ever pauses the job). A source instance under
+// backpressure stops polling, and librdkafka stops fetching once it holds
+// `queued.max.messages.kbytes` (eddy's default 16 MiB per instance, librdkafka's 64 MiB) plus
+// one fetch: a slow sink bounds what the source holds; no group notices, as none is joined. Each
+// instance emits watermarks per partition, the minimum over its partitions that are neither
+// finished nor idle (`idle_after(d)`: a partition with nothing new for d of processing time stops
+// holding the watermark back; an instance whose partitions are all idle says so in band). Event
+// time is the Kafka timestamp unless `with_event_time(f, lag)` reads it from the record.
 //
 // Decoding: `.json()` (the record's nlohmann `from_json`), `.csv()` (a CSV line, fields in the
 // order of the record's `inspect`), `.decode(f)` with `f(const
@@ -158,6 +160,18 @@ public:
     return copy;
   }
 
+  /// Calls `f(instance, json)` with librdkafka's statistics of each instance's consumer every
+  /// `every` (per partition: fetch position, prefetched records and bytes, lag; per broker:
+  /// round-trip times), from librdkafka's thread, also while the instance waits for credit. For
+  /// metrics and for watching what a source holds under backpressure.
+  topic_source on_statistics(std::function<void(uint32_t, const std::string&)> f,
+                             std::chrono::milliseconds every) const {
+    auto copy = *this;
+    copy.statistics_ = std::move(f);
+    copy.props_["statistics.interval.ms"] = std::to_string(every.count());
+    return copy;
+  }
+
   /// Commits the offsets of every completed checkpoint to consumer group `id`, so that lag tools
   /// (kafka-consumer-groups, Burrow, kcat) see how far the job has read for good. The job's
   /// position stays in its checkpoints: the group's offsets are read only with
@@ -207,7 +221,10 @@ public:
 
   /// Finds the instance's partitions (p % parallelism == instance) and where they start.
   void open(uint32_t instance, uint32_t parallelism) {
-    auto c = internal::consumer::open(props_);
+    internal::consumer::statistics_fn report;
+    if (statistics_)
+      report = [f = statistics_, instance](const std::string& json) { f(instance, json); };
+    auto c = internal::consumer::open(props_, std::move(report));
     if (!c)
       throw std::runtime_error(describe(c.error()));
     consumer_ = std::make_shared<internal::consumer>(std::move(*c));
@@ -460,6 +477,7 @@ private:
   bool from_committed_ = false;
   std::chrono::milliseconds idle_after_{0};
   std::chrono::milliseconds timeout_{10'000};
+  std::function<void(uint32_t, const std::string&)> statistics_;
 
   // -- per instance (after open) --
   std::shared_ptr<internal::consumer> consumer_;

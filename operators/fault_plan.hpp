@@ -16,7 +16,8 @@
 // Items are separated by `;` (or `,`): `crash:<op>#<instance>@after=<records>` (`#0` when the
 // instance is left out; `,times=<n>` crashes its replacements too, n incarnations in all), and the
 // same crash at another moment: `@checkpoint=<id>` (right after the task took its snapshot of
-// that checkpoint, while the file is written), `@restore` (its next replacement, while it
+// that checkpoint, or of the first later one when a recovery skipped it, while the file is
+// written), `@restore` (its next replacement, while it
 // restores its state) or `@end` (once its input has ended, before its final results);
 // `kill:random@every=<duration>,count=<n>` (durations in ns, us, ms, s, min or h: `250ms`, `2s`;
 // `,together=<n>` kills n tasks at the same instant each time; `kill:<op>@every=...` chooses among
@@ -28,7 +29,9 @@
 // and `truncate:snapshot` (the next recovery finds a snapshot file of the checkpoint it goes back
 // to with a byte flipped, or cut to half; repeat the item for later recoveries),
 // `delay:<op>@max=<duration>` (what the operator sends, `all` for every operator, is held back by
-// up to that long at random, each channel in order) and `seed=<n>`.
+// up to that long at random, each channel in order), `halt:job@checkpoint=<id>` (the whole job
+// stops dead once that checkpoint completed, before anything commits it: a process dying there;
+// a job started from that checkpoint carries on) and `seed=<n>`.
 // Numbers may be grouped with `_` (`50_000`). Whitespace around items and parameters is ignored;
 // operator names cannot contain `#@;,:`.
 #pragma once
@@ -60,8 +63,9 @@ struct fault_plan {
     enum when_t : uint8_t {
       /// Once the task has taken `after_records` records.
       after,
-      /// Right after the task took its snapshot of checkpoint `checkpoint`, before it passes the
-      /// barrier on: while the snapshot file is written.
+      /// Right after the task took its snapshot of checkpoint `checkpoint` (or of the first later
+      /// one it takes, when a recovery skipped it), before it passes the barrier on: while the
+      /// snapshot file is written.
       at_checkpoint,
       /// While the task's next replacement restores its state (its first restore attempt).
       on_restore,
@@ -143,10 +147,17 @@ struct fault_plan {
   };
   /// Delays, by operator.
   std::vector<delay> delays;
+  /// The whole job stops dead right after checkpoint `halt_after_checkpoint` completed, before
+  /// any sink commits it and before any task hears of it, as when its process dies there: `run()`
+  /// returns an error naming the checkpoint, from which a new job carries on
+  /// (`job_config::from_savepoint`). For testing exactly-once output across process deaths.
+  /// 0: never. Default: 0.
+  int64_t halt_after_checkpoint = 0;
 
   [[nodiscard]] bool empty() const noexcept {
     return crashes.empty() && (kill_every.count() <= 0 || kill_count == 0) && kills.empty() &&
-           throws.empty() && snapshot_faults.empty() && delays.empty();
+           throws.empty() && snapshot_faults.empty() && delays.empty() &&
+           halt_after_checkpoint == 0;
   }
 };
 
@@ -177,7 +188,7 @@ struct fault_plan {
   return x.crashes == y.crashes && x.kill_every == y.kill_every && x.kill_count == y.kill_count &&
          x.kill_together == y.kill_together && x.kill_among == y.kill_among && x.kills == y.kills &&
          x.throws == y.throws && x.delays == y.delays && x.snapshot_faults == y.snapshot_faults &&
-         x.seed == y.seed;
+         x.halt_after_checkpoint == y.halt_after_checkpoint && x.seed == y.seed;
 }
 
 [[nodiscard]] inline bool operator!=(const fault_plan& x, const fault_plan& y) {
@@ -220,6 +231,18 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
                             (what.empty() ? "" : " of " + std::string{what}) +
                             ": write digits, optionally grouped with _ (e.g. 50_000)");
   return x;
+}
+
+/// The checkpoint id `value` of item `item` (quoted: `quoted`): from 1.
+inline caf::expected<int64_t> checkpoint_of(std::string_view value, std::string_view item,
+                                            const std::string& quoted) {
+  auto n = parse_count(value, "checkpoint id", item);
+  if (!n)
+    return n.error();
+  if (*n == 0 || *n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    return fault_plan_error("checkpoint=" + std::string{value} + " in " + quoted +
+                            " names no checkpoint: checkpoints are numbered from 1");
+  return static_cast<int64_t>(*n);
 }
 
 } // namespace internal
@@ -273,6 +296,7 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
 /// `errc::invalid_topology` error that quotes the bad part and says how to write it.
 /// Whether the operators exist is checked when the job runs.
 [[nodiscard]] inline caf::expected<fault_plan> parse_fault_plan(std::string_view spec) {
+  using internal::checkpoint_of;
   using internal::fault_plan_error;
   using internal::parse_count;
   using internal::trim;
@@ -281,7 +305,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
                                    "kill:<op>#<instance>@at=<duration>, "
                                    "throw:<op>#<instance>@record=<n>, "
                                    "fail:snapshot@checkpoint=<id>, corrupt:snapshot, "
-                                   "truncate:snapshot, delay:<op>@max=<duration> or seed=<n>";
+                                   "truncate:snapshot, delay:<op>@max=<duration>, "
+                                   "halt:job@checkpoint=<id> or seed=<n>";
   auto example = [](std::string_view kind) -> std::string {
     if (kind == "crash")
       return "crash:<op>#<instance>@after=<records>, e.g. crash:windows#1@after=50000";
@@ -292,6 +317,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       return "throw:<op>#<instance>@record=<n>, e.g. throw:parse#0@record=1000";
     if (kind == "fail")
       return "fail:snapshot@checkpoint=<id>, e.g. fail:snapshot@checkpoint=3";
+    if (kind == "halt")
+      return "halt:job@checkpoint=<id>, e.g. halt:job@checkpoint=4";
     if (kind == "delay")
       return "delay:<op>@max=<duration> (or delay:all@...), e.g. delay:windows@max=2ms";
     return std::string{kind} + ":snapshot";
@@ -337,7 +364,7 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
     }
     auto kind = colon == std::string_view::npos ? item : trim(item.substr(0, colon));
     if (kind != "crash" && kind != "kill" && kind != "fail" && kind != "corrupt" &&
-        kind != "truncate" && kind != "delay" && kind != "throw")
+        kind != "truncate" && kind != "delay" && kind != "throw" && kind != "halt")
       return fault_plan_error(quoted + " is not a fault: write " + forms + ", separated by ';'");
     if (colon == std::string_view::npos)
       return fault_plan_error(quoted + " says no more: write " + example(kind));
@@ -528,6 +555,26 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
       plan.delays.push_back(std::move(d));
       continue;
     }
+    if (kind == "halt") {
+      if (target != "job")
+        return fault_plan_error(quoted + ": halt stops the whole job: write " + example(kind));
+      if (plan.halt_after_checkpoint != 0)
+        return fault_plan_error("the job is halted twice (" + quoted +
+                                "): a plan halts it once, halt:job@checkpoint=<id>");
+      for (const auto& [name, value] : values) {
+        if (name != "checkpoint")
+          return fault_plan_error("halt:job has no parameter '" + std::string{name} + "' (in " +
+                                  quoted + "): write " + example(kind));
+        auto n = checkpoint_of(value, item, quoted);
+        if (!n)
+          return n.error();
+        plan.halt_after_checkpoint = *n;
+      }
+      if (plan.halt_after_checkpoint == 0)
+        return fault_plan_error(quoted + " does not say after which checkpoint: write " +
+                                example(kind));
+      continue;
+    }
     if (kind != "kill") {
       // fail, corrupt or truncate: faults of the snapshot files.
       if (target != "snapshot")
@@ -542,13 +589,10 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
           return fault_plan_error(std::string{kind} + ":snapshot has no parameter '" +
                                   std::string{name} + "' (in " + quoted + "): write " +
                                   example(kind));
-        auto n = parse_count(value, "checkpoint id", item);
+        auto n = checkpoint_of(value, item, quoted);
         if (!n)
           return n.error();
-        if (*n == 0 || *n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-          return fault_plan_error("checkpoint=" + std::string{value} + " in " + quoted +
-                                  " names no checkpoint: checkpoints are numbered from 1");
-        f.checkpoint = static_cast<int64_t>(*n);
+        f.checkpoint = *n;
       }
       if (kind == "fail" && f.checkpoint == 0)
         return fault_plan_error(quoted + " does not say which checkpoint: write " + example(kind));
@@ -613,8 +657,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
 }
 
 /// Writes `plan` as `parse_fault_plan` reads it: crashes in order, then the random kills, the
-/// named kills, the throws, the snapshot faults in order, the delays, and the seed when it is not
-/// the default (1). An empty plan is an empty text.
+/// named kills, the throws, the snapshot faults in order, the delays, the halt, and the seed when
+/// it is not the default (1). An empty plan is an empty text.
 [[nodiscard]] inline std::string to_string(const fault_plan& plan) {
   std::string out;
   auto add = [&out](const std::string& item) { out += (out.empty() ? "" : "; ") + item; };
@@ -641,6 +685,8 @@ inline caf::expected<uint64_t> parse_count(std::string_view s, std::string_view 
                                                         : std::string{"truncate:snapshot"});
   for (const auto& d : plan.delays)
     add("delay:" + d.op + "@max=" + to_duration_string(d.max));
+  if (plan.halt_after_checkpoint != 0)
+    add("halt:job@checkpoint=" + std::to_string(plan.halt_after_checkpoint));
   if (plan.seed != fault_plan{}.seed)
     add("seed=" + std::to_string(plan.seed));
   return out;

@@ -2,6 +2,7 @@
 
 #include <eddy/actors/atoms.hpp>
 #include <eddy/checkpoint/storage.hpp>
+#include <eddy/operators/internal/commit_worker.hpp>
 #include <eddy/operators/internal/dead_letter_logic.hpp>
 #include <eddy/operators/internal/remote.hpp>
 #include <eddy/state/key_group_range.hpp>
@@ -548,6 +549,11 @@ caf::expected<job_report> job::run() {
   const bool checkpointing = !chk_cfg.directory.empty();
   std::shared_ptr<checkpoint::storage> storage;
   checkpoint_id next_checkpoint = 1;
+  if (!checkpointing && cfg_.faults.halt_after_checkpoint != 0)
+    return make_error(errc::invalid_topology,
+                      "the fault plan halts the job after a checkpoint (" + to_string(cfg_.faults) +
+                          "), but the job takes no checkpoints: turn them on with "
+                          "job_config.with_checkpoints(dir, interval), or drop that fault");
   if (!checkpointing && !cfg_.faults.snapshot_faults.empty())
     return make_error(errc::invalid_topology,
                       "the fault plan damages snapshot files (" + to_string(cfg_.faults) +
@@ -675,6 +681,13 @@ caf::expected<job_report> job::run() {
   for (auto& n : nodes)
     if (n.committer)
       committers.push_back(n.committer);
+  // Commits run on a thread of their own, in checkpoint order; an abort waits for them.
+  internal::commit_worker commits{committers};
+  auto abort_after = [&](checkpoint_id from) {
+    commits.drain();
+    for (auto& c : committers)
+      c->abort_after(from);
+  };
   // Dead letters are exactly-once too: those a task sent before a checkpoint's barrier belong to
   // that checkpoint, and the report keeps them once it completed.
   std::map<size_t, std::vector<dead_letter>> dl_open; // by slot
@@ -765,6 +778,12 @@ caf::expected<job_report> job::run() {
         auto first = chk->states.find({spec.op_index, 0});
         if (n.replicated_state && i >= old && first != chk->states.end())
           spec.restore->operator_state = first->second.operator_state;
+        if (n.merged_state) {
+          spec.restore->operator_state.clear();
+          for (uint32_t k = i; k < old; k += n.parallelism)
+            if (auto s = chk->states.find({spec.op_index, k}); s != chk->states.end())
+              spec.restore->operator_state += s->second.operator_state;
+        }
       }
     }
     if (auto p = poison.find({spec.op_index, i}); p != poison.end())
@@ -1021,6 +1040,17 @@ caf::expected<job_report> job::run() {
       }
     }
     pending.reset();
+    if (id == cfg_.faults.halt_after_checkpoint) {
+      // A process dying here: nobody commits the checkpoint or hears that it completed.
+      failure = make_error(
+          errc::job_failed,
+          "injected fault: the job halted right after checkpoint " + std::to_string(id) +
+              " completed, before its output was committed (as when its "
+              "process dies there); a job started from " +
+              storage->path_of(id).string() + " (job_config::from_savepoint) carries on");
+      running = false;
+      return;
+    }
     if (!savepoints_waiting.empty() && stopped_at == 0)
       self->send(self, savepoint_atom::value);
     // In-flight logs and determinants before it are no longer needed.
@@ -1030,8 +1060,7 @@ caf::expected<job_report> job::run() {
       if (!drop_dets_through(s, id) && s.done)
         s.dets.clear();
     }
-    for (auto& c : committers)
-      (void)c->commit(id); // what failed stays pending for the next commit
+    commits.commit(id); // what fails stays pending for the next commit
     auto end = dl_staged.upper_bound(id);
     for (auto it = dl_staged.begin(); it != end; ++it)
       dl_committed[it->first] = std::move(it->second);
@@ -1207,8 +1236,7 @@ caf::expected<job_report> job::run() {
     if (writer_of_generation)
       self->send_exit(writer_of_generation, caf::exit_reason::user_shutdown);
     auto from = recovery_point();
-    for (auto& c : committers)
-      c->abort_after(from);
+    abort_after(from);
     dl_open.clear();
     dl_barrier.clear();
     dl_staged.clear();
@@ -1250,8 +1278,7 @@ caf::expected<job_report> job::run() {
       }
     }
     // Going back past a completed checkpoint takes back what sinks committed after it.
-    for (auto& c : committers)
-      c->abort_after(from);
+    abort_after(from);
     dl_committed.erase(dl_committed.upper_bound(from), dl_committed.end());
     report.metrics.clear();
     spawn_generation(chk ? &*chk : nullptr);
@@ -1559,20 +1586,19 @@ caf::expected<job_report> job::run() {
       self->send_exit(s.actor, caf::exit_reason::user_shutdown);
   shutdown_workers();
   if (failure) {
-    for (auto& c : committers)
-      c->abort_after(recovery_point());
+    abort_after(recovery_point());
     return failure;
   }
   if (stopped_at != 0) {
     // Stopped at a savepoint: what the sinks got after it is not the job's output (a job
     // started from the savepoint produces it).
     report.stopped = true;
-    for (auto& c : committers)
-      c->abort_after(stopped_at);
+    abort_after(stopped_at);
     dl_staged.erase(dl_staged.upper_bound(stopped_at), dl_staged.end());
     dl_open.clear();
   }
   // The end of the run is its last checkpoint: everything pre-committed becomes visible.
+  commits.drain();
   caf::error uncommitted;
   for (auto& c : committers)
     if (auto err = c->commit(final_checkpoint); err && !uncommitted)

@@ -17,10 +17,25 @@
 #include <eddy/operators/stream.hpp>
 #include <eddy/operators/windowed_stream.hpp>
 
+#include <functional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
 namespace eddy {
+
+namespace internal {
+
+/// Whether sink `S` takes the key of a keyed stream of `T` (`with_stream_key(f)`).
+template <class S, class T, class = void>
+struct takes_stream_key : std::false_type {};
+template <class S, class T>
+struct takes_stream_key<S, T,
+                        std::void_t<decltype(std::declval<const S&>().with_stream_key(
+                            std::declval<std::function<std::string(const T&)>>()))>>
+    : std::true_type {};
+
+} // namespace internal
 
 template <class T, class KeyF>
 class pattern_stream;
@@ -64,6 +79,23 @@ public:
     } else {
       return stream<T>::template process<Out>(std::move(f), std::move(end)...);
     }
+  }
+
+  /// Ends the pipeline in `s` as on any stream; a sink that can use the stream's key (one with
+  /// `with_stream_key(f)`, as Kafka's: the record's Kafka key unless `.key` or `.partition`
+  /// says otherwise) gets it as text, for keys that are strings or numbers.
+  template <class S>
+  sink_ref sink(S s) const {
+    if constexpr (internal::takes_stream_key<S, T>::value &&
+                  (std::is_arithmetic_v<key_type> ||
+                   std::is_convertible_v<const key_type&, std::string>))
+      s = s.with_stream_key([key = key_](const T& x) -> std::string {
+        if constexpr (std::is_arithmetic_v<key_type>)
+          return std::to_string(std::invoke(key, x));
+        else
+          return std::string(std::invoke(key, x));
+      });
+    return stream<T>::sink(std::move(s));
   }
 
   // -- two inputs -------------------------------------------------------------------------------

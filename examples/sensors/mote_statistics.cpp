@@ -26,7 +26,9 @@
 // window result as JSON to topic `minutes` (64 partitions) through the exactly-once sink
 // (`minutes-reference` for the run without faults, and the two topics must hold the same records).
 // The cluster is an embedded one (librdkafka's mock brokers) unless `--bootstrap` names a real one,
-// where the three topics must exist; the program prints the kcat command that reads the output.
+// where the three topics must exist (and the exactly-once sink's commit logs,
+// `eddy-mote-statistics-minutes.commits` and `...-minutes-reference.commits`, unless the cluster
+// creates topics on first use); the program prints the kcat command that reads the output.
 #include "sensor.hpp"
 
 #include <eddy/kafka/mock_cluster.hpp>

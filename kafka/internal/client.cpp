@@ -7,6 +7,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace eddy::kafka::internal {
@@ -38,6 +39,20 @@ struct consumer::impl {
   rd_kafka_t* rk = nullptr;
   rd_kafka_queue_t* queue = nullptr;
   std::vector<rd_kafka_message_t*> msgs;
+  statistics_fn on_statistics;
+
+  /// librdkafka's background thread: statistics reports (other events are dropped).
+  static void on_event(rd_kafka_t*, rd_kafka_event_t* ev, void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_STATS && self->on_statistics) {
+      try {
+        self->on_statistics(rd_kafka_event_stats(ev));
+      } catch (...) {
+        // a throwing observer loses its report, nothing else
+      }
+    }
+    rd_kafka_event_destroy(ev);
+  }
 
   ~impl() {
     if (queue != nullptr)
@@ -49,7 +64,7 @@ struct consumer::impl {
   }
 };
 
-caf::expected<consumer> consumer::open(const properties& props) {
+caf::expected<consumer> consumer::open(const properties& props, statistics_fn on_statistics) {
   auto all = props;
   // Offsets come from eddy's checkpoints: nothing is committed or stored automatically.
   all.emplace("enable.auto.commit", "false");
@@ -61,17 +76,36 @@ caf::expected<consumer> consumer::open(const properties& props) {
   all.emplace("auto.offset.reset", "error");
   all.emplace("group.id", "eddy");
   all.emplace("log_level", "3");
+  // What librdkafka fetches ahead of the job, at most (its default, 64 MiB, is per consumer: a
+  // source under backpressure holds this much per instance).
+  all.emplace("queued.max.messages.kbytes", "16384");
   auto conf = make_conf(all, "kafka consumer");
   if (!conf)
     return conf.error();
   char err[512] = {};
   auto x = std::make_unique<impl>();
+  x->on_statistics = std::move(on_statistics);
+  if (x->on_statistics) {
+    rd_kafka_conf_set_events(*conf, RD_KAFKA_EVENT_STATS);
+    rd_kafka_conf_set_background_event_cb(*conf, &impl::on_event);
+    rd_kafka_conf_set_opaque(*conf, x.get());
+  }
   x->rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof(err));
   if (x->rk == nullptr) {
     rd_kafka_conf_destroy(*conf);
     return make_error(errc::invalid_config, std::string{"kafka consumer: "} + err);
   }
-  rd_kafka_poll_set_consumer(x->rk);
+  if (x->on_statistics) {
+    // Reports and client events go to the background thread, not the records' queue, so they
+    // come while the source waits.
+    auto* main = rd_kafka_queue_get_main(x->rk);
+    auto* background = rd_kafka_queue_get_background(x->rk);
+    rd_kafka_queue_forward(main, background);
+    rd_kafka_queue_destroy(background);
+    rd_kafka_queue_destroy(main);
+  } else {
+    rd_kafka_poll_set_consumer(x->rk);
+  }
   x->queue = rd_kafka_queue_get_consumer(x->rk);
   return consumer{std::move(x)};
 }
@@ -301,6 +335,48 @@ caf::error producer::flush(std::chrono::milliseconds timeout) {
                                              std::to_string(timeout.count()) +
                                              " ms: " + rd_kafka_err2str(e));
   return {};
+}
+
+caf::expected<int32_t> producer::partitions(const std::string& topic,
+                                            std::chrono::milliseconds timeout) {
+  auto* rkt = rd_kafka_topic_new(impl_->rk, topic.c_str(), nullptr);
+  if (rkt == nullptr)
+    return make_error(errc::invalid_config, "kafka: '" + topic + "' is not a valid topic name: " +
+                                                rd_kafka_err2str(rd_kafka_last_error()));
+  const rd_kafka_metadata_t* md = nullptr;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  caf::expected<int32_t> result = int32_t{0};
+  // A topic just created reports no partitions (or LEADER_NOT_AVAILABLE) for a moment.
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto e = rd_kafka_metadata(impl_->rk, 0, rkt, &md,
+                               timeout_ms(std::max(left, std::chrono::milliseconds{1})));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      result = make_error(errc::unavailable,
+                          "kafka: no metadata for topic '" + topic + "' within " +
+                              std::to_string(timeout.count()) + " ms: " + rd_kafka_err2str(e) +
+                              "; is bootstrap.servers right and the cluster up?");
+      break;
+    }
+    auto err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    auto count = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+    rd_kafka_metadata_destroy(md);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && count > 0) {
+      result = count;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      result = make_error(errc::invalid_config,
+                          "kafka: topic '" + topic + "' does not exist (" + rd_kafka_err2str(err) +
+                              ") and the cluster did not create it; create it first "
+                              "(kafka-topics.sh --create --partitions 1)");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  rd_kafka_topic_destroy(rkt);
+  return result;
 }
 
 namespace {

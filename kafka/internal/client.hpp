@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,8 +31,13 @@ struct offset_range {
 /// A consumer of one topic's assigned partitions.
 class consumer {
 public:
-  /// Connects (lazily: errors show up at the first request) with these settings.
-  static caf::expected<consumer> open(const properties& props);
+  /// librdkafka's statistics (its JSON), every "statistics.interval.ms".
+  using statistics_fn = std::function<void(const std::string&)>;
+
+  /// Connects (lazily: errors show up at the first request) with these settings. With
+  /// `on_statistics`, librdkafka's background thread calls it with each statistics report, also
+  /// while nobody polls (a source waiting for credit).
+  static caf::expected<consumer> open(const properties& props, statistics_fn on_statistics = {});
 
   consumer(consumer&&) noexcept;
   consumer& operator=(consumer&&) noexcept;
@@ -89,6 +95,11 @@ public:
   /// Waits until every queued record is acknowledged, or `timeout`; an error names what failed
   /// (the first delivery error, or records still queued).
   caf::error flush(std::chrono::milliseconds timeout);
+
+  /// The partitions of `topic`, asking for it by name: a cluster that creates topics on first
+  /// use (auto.create.topics.enable, Kafka's default and the mock's) creates it. An error when it
+  /// does not exist after that or the cluster does not answer within `timeout`.
+  caf::expected<int32_t> partitions(const std::string& topic, std::chrono::milliseconds timeout);
 
   // -- transactions (the settings have a "transactional.id") ------------------------------------
   //

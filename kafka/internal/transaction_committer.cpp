@@ -1,7 +1,12 @@
 #include <eddy/kafka/errc.hpp>
 #include <eddy/kafka/internal/transaction_committer.hpp>
 
+#include <cstring>
 #include <limits>
+#include <random>
+#include <set>
+#include <sstream>
+#include <stdexcept>
 
 namespace eddy::kafka::internal {
 
@@ -14,14 +19,97 @@ size_t bytes_of(const std::vector<outgoing>& records) {
   return n;
 }
 
+// -- the snapshot's bytes: blocks of "EKS1" | lineage u64 | checkpoint u64 | count u64 |
+//    count x (partition i32 | key length u64 | key | value length u64 | value) ---------------
+
+constexpr char block_magic[4] = {'E', 'K', 'S', '1'};
+
+template <class X>
+void put(std::string& out, X x) {
+  out.append(reinterpret_cast<const char*>(&x), sizeof(X));
+}
+
+void put_bytes(std::string& out, const std::string& x) {
+  put<uint64_t>(out, x.size());
+  out += x;
+}
+
+/// Reads what `put` wrote, moving `at`; false when the bytes end first.
+template <class X>
+bool get(const std::string& in, size_t& at, X& x) {
+  if (in.size() - at < sizeof(X))
+    return false;
+  std::memcpy(&x, in.data() + at, sizeof(X));
+  at += sizeof(X);
+  return true;
+}
+
+bool get_bytes(const std::string& in, size_t& at, std::string& x) {
+  uint64_t n = 0;
+  if (!get(in, at, n) || in.size() - at < n)
+    return false;
+  x.assign(in, at, n);
+  at += n;
+  return true;
+}
+
+/// One checkpoint's staged records of one instance, as kept in a snapshot.
+struct block {
+  uint64_t lineage = 0;
+  checkpoint_id id = 0;
+  std::vector<outgoing> records;
+};
+
+std::vector<block> decode_blocks(const std::string& in) {
+  std::vector<block> out;
+  size_t at = 0;
+  while (at < in.size()) {
+    block b;
+    uint64_t count = 0;
+    bool ok = in.size() - at >= sizeof(block_magic) &&
+              std::memcmp(in.data() + at, block_magic, sizeof(block_magic)) == 0;
+    if (ok) {
+      at += sizeof(block_magic);
+      ok = get(in, at, b.lineage) && get(in, at, b.id) && get(in, at, count);
+    }
+    for (uint64_t i = 0; ok && i < count; ++i) {
+      outgoing r;
+      ok = get(in, at, r.partition) && get_bytes(in, at, r.key) && get_bytes(in, at, r.value);
+      b.records.push_back(std::move(r));
+    }
+    if (!ok)
+      throw std::runtime_error("the exactly-once Kafka sink's snapshot (" +
+                               std::to_string(in.size()) + " bytes) does not decode at byte " +
+                               std::to_string(at) + ": it was written by another sink or version");
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+/// The commit log's record for `id` of `lineage`, and back.
+std::string log_value(uint64_t lineage, checkpoint_id id) {
+  return "eddy-commit " + std::to_string(lineage) + ' ' + std::to_string(id);
+}
+
+bool parse_log_value(const std::string& v, uint64_t& lineage, checkpoint_id& id) {
+  std::istringstream in{v};
+  std::string word;
+  return static_cast<bool>(in >> word >> lineage >> id) && word == "eddy-commit";
+}
+
 } // namespace
 
 transaction_committer::transaction_committer(properties props, std::string topic, std::string id,
+                                             std::string commit_log,
                                              std::chrono::milliseconds timeout)
     : props_(std::move(props))
     , topic_(std::move(topic))
+    , id_(std::move(id))
+    , commit_log_(std::move(commit_log))
     , timeout_(timeout) {
-  props_["transactional.id"] = std::move(id);
+  props_["transactional.id"] = id_;
+  std::random_device rd;
+  lineage_ = (uint64_t{rd()} << 32) ^ rd();
 }
 
 transaction_committer::~transaction_committer() = default;
@@ -38,6 +126,101 @@ void transaction_committer::stage(checkpoint_id id, uint32_t instance,
   else
     slot.insert(slot.end(), std::make_move_iterator(records.begin()),
                 std::make_move_iterator(records.end()));
+}
+
+std::string transaction_committer::uncommitted_of(uint32_t instance) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::string out;
+  for (const auto& [at, records] : staged_) {
+    if (at.second != instance)
+      continue;
+    out.append(block_magic, sizeof(block_magic));
+    put<uint64_t>(out, lineage_);
+    put<uint64_t>(out, at.first);
+    put<uint64_t>(out, records.size());
+    for (const auto& r : records) {
+      put<int32_t>(out, r.partition);
+      put_bytes(out, r.key);
+      put_bytes(out, r.value);
+    }
+  }
+  return out;
+}
+
+void transaction_committer::restore(uint32_t instance, const std::string& bytes) {
+  auto blocks = decode_blocks(bytes);
+  if (blocks.empty())
+    return;
+  std::lock_guard<std::mutex> guard{mtx_};
+  // A committer that has committed nothing yet continues the restored job's lineage.
+  if (transactions_ == 0 && !log_read_)
+    lineage_ = blocks.front().lineage;
+  if (!log_read_) {
+    // After fencing: a commit the old producer left under way is finished or aborted by then.
+    auto through = read_commit_log();
+    if (!through)
+      throw std::runtime_error("kafka sink '" + topic_ +
+                               "': cannot tell what was committed: " + describe(through.error()));
+    committed_through_ = std::max(committed_through_, *through);
+    log_read_ = true;
+  }
+  std::set<checkpoint_id> held;
+  for (const auto& [at, records] : staged_)
+    if (at.second == instance)
+      held.insert(at.first);
+  for (auto& b : blocks) {
+    if (b.lineage != lineage_ || b.id <= committed_through_ || held.count(b.id) != 0)
+      continue;
+    staged_bytes_ += bytes_of(b.records);
+    auto& slot = staged_[{b.id, instance}];
+    slot.insert(slot.end(), std::make_move_iterator(b.records.begin()),
+                std::make_move_iterator(b.records.end()));
+  }
+}
+
+caf::expected<checkpoint_id> transaction_committer::read_commit_log() {
+  if (auto err = ensure_producer())
+    return err;
+  auto props = props_;
+  props.erase("transactional.id"); // a producer's setting
+  auto c = consumer::open(props);
+  if (!c)
+    return c.error();
+  auto range = c->offsets(commit_log_, 0, timeout_);
+  if (!range)
+    return range.error();
+  // The log's last record of this transactional id: its newest few records are read first, then
+  // further back (jobs sharing a log interleave their records).
+  for (int64_t back = 64;; back *= 4) {
+    auto from = std::max(range->low, range->high - back);
+    if (from >= range->high)
+      return checkpoint_id{0};
+    if (auto err = c->assign(commit_log_, {{0, from}}))
+      return err;
+    std::vector<message> got;
+    std::vector<std::pair<int32_t, int64_t>> ends;
+    auto deadline = std::chrono::steady_clock::now() + timeout_;
+    bool done = false;
+    while (!done) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return make_error(errc::unavailable, "kafka: the commit log '" + commit_log_ +
+                                                 "' could not be read to its end within " +
+                                                 std::to_string(timeout_.count()) + " ms");
+      ends.clear();
+      if (auto err = c->poll(got, ends, 1'000, std::chrono::milliseconds{10}))
+        return err;
+      for (const auto& e : ends)
+        done = done || e.second >= range->high;
+    }
+    for (auto m = got.rbegin(); m != got.rend(); ++m) {
+      uint64_t lineage = 0;
+      checkpoint_id id = 0;
+      if (m->offset < range->high && m->key == id_ && parse_log_value(m->value, lineage, id))
+        return lineage == lineage_ ? id : checkpoint_id{0}; // another run's ids do not count
+    }
+    if (from == range->low)
+      return checkpoint_id{0};
+  }
 }
 
 size_t transaction_committer::staged_bytes() const {
@@ -63,7 +246,7 @@ caf::error transaction_committer::commit(checkpoint_id id) {
     records.push_back(&it->second);
   if (records.empty())
     return {};
-  if (auto err = send_all(records)) {
+  if (auto err = send_all(id, records)) {
     // It stays staged: the next commit tries again, with what was staged since.
     failure_ = "kafka sink '" + topic_ + "': " + describe(err);
     return make_error(errc::unavailable, failure_);
@@ -74,32 +257,49 @@ caf::error transaction_committer::commit(checkpoint_id id) {
   }
   failure_.clear();
   ++transactions_;
+  committed_through_ = std::max(committed_through_, id);
+  return {};
+}
+
+caf::error transaction_committer::ensure_producer() {
+  if (producer_)
+    return {};
+  auto p = producer::open(props_);
+  if (!p)
+    return p.error();
+  producer_.emplace(std::move(*p));
+  if (auto err = producer_->init_transactions(timeout_)) {
+    producer_.reset();
+    return err;
+  }
+  // The topics' leaders known before the first transaction: records for a topic the producer
+  // has not asked about wait for its metadata (a second, on the embedded cluster).
+  for (const auto& t : {topic_, commit_log_})
+    if (auto n = producer_->partitions(t, timeout_); !n)
+      return n.error();
   return {};
 }
 
 caf::error
-transaction_committer::send_all(const std::vector<const std::vector<outgoing>*>& records) {
+transaction_committer::send_all(checkpoint_id id,
+                                const std::vector<const std::vector<outgoing>*>& records) {
   caf::error last;
   // A transaction that must be aborted is tried again; a fenced or broken producer is replaced
   // (its successor fences it for good).
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (!producer_) {
-      auto p = producer::open(props_);
-      if (!p)
-        return p.error(); // a setting is wrong: trying again changes nothing
-      producer_.emplace(std::move(*p));
-      if (auto err = producer_->init_transactions(timeout_)) {
-        producer_.reset();
-        last = std::move(err);
-        continue;
-      }
+    if (auto err = ensure_producer()) {
+      if (is(err, errc::invalid_config))
+        return err; // a setting is wrong: trying again changes nothing
+      last = std::move(err);
+      continue;
     }
     auto send_every = [&]() -> caf::error {
       for (const auto* xs : records)
         for (const auto& r : *xs)
           if (auto e = producer_->send(topic_, r.partition, r.key, r.value))
             return e;
-      return {};
+      // In the same transaction: what it commits, for a job restored in another process.
+      return producer_->send(commit_log_, 0, id_, log_value(lineage_, id));
     };
     auto err = producer_->begin_transaction();
     if (!err)

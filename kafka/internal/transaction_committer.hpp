@@ -6,6 +6,15 @@
 // exactly-once output whatever their isolation level. The producer's transactional id is stable,
 // so a new producer (after a fatal error, or in a new process) fences the old one: a transaction
 // it left open is aborted.
+//
+// Durable: each instance also keeps what it staged and is not committed yet in its checkpoint
+// snapshot (`uncommitted_of`, `restore`), and every transaction writes, with the records, one
+// record to a commit log topic: "<lineage> <checkpoint id>". A job restored from a checkpoint in
+// a new process (the old one died after the checkpoint completed, before or during its commit)
+// reads the log's last record after fencing the old producer, and commits again exactly what
+// the log does not say was committed. The lineage, a random number a job starting afresh draws
+// and restored jobs inherit through the snapshots, keeps the ids of another run of the same
+// transactional id from counting.
 #pragma once
 
 #include <eddy/actors/snapshot.hpp>
@@ -32,8 +41,9 @@ struct outgoing {
 class transaction_committer final : public sink_committer {
 public:
   /// Commits to `topic` of the cluster `props` names, as transactional id `id`, each
-  /// transaction given `timeout` to commit.
-  transaction_committer(properties props, std::string topic, std::string id,
+  /// transaction given `timeout` to commit, writing what it committed to `commit_log`
+  /// (partition 0).
+  transaction_committer(properties props, std::string topic, std::string id, std::string commit_log,
                         std::chrono::milliseconds timeout);
   transaction_committer(const transaction_committer&) = delete;
   transaction_committer& operator=(const transaction_committer&) = delete;
@@ -42,6 +52,16 @@ public:
   /// Files what instance `instance` wrote before the barrier of checkpoint `id` (from any
   /// thread).
   void stage(checkpoint_id id, uint32_t instance, std::vector<outgoing>&& records);
+
+  /// What instance `instance` staged and is not known to be committed, as bytes for its
+  /// snapshot (empty: nothing). Concatenations of such bytes are valid too (a rescaled sink's
+  /// instance restores several).
+  [[nodiscard]] std::string uncommitted_of(uint32_t instance) const;
+
+  /// Instance `instance` restores `bytes` (of `uncommitted_of`): stages again what is neither
+  /// committed (by this committer, or as the commit log says) nor still staged here. Throws when
+  /// the bytes do not decode or the commit log cannot be read.
+  void restore(uint32_t instance, const std::string& bytes);
 
   /// Bytes staged and not yet committed.
   [[nodiscard]] size_t staged_bytes() const;
@@ -57,11 +77,20 @@ public:
   void abort_instance_after(checkpoint_id id, uint32_t instance) override;
 
 private:
-  /// Sends `records` in one transaction; the error when it could not be committed.
-  caf::error send_all(const std::vector<const std::vector<outgoing>*>& records);
+  /// Sends `records` in one transaction with the commit log's record for checkpoint `id`; the
+  /// error when it could not be committed.
+  caf::error send_all(checkpoint_id id, const std::vector<const std::vector<outgoing>*>& records);
+
+  /// Creates the producer (fencing its predecessors) unless there is one.
+  caf::error ensure_producer();
+
+  /// The checkpoint through which the commit log says this lineage committed (0: none).
+  caf::expected<checkpoint_id> read_commit_log();
 
   properties props_;
   std::string topic_;
+  std::string id_;
+  std::string commit_log_;
   std::chrono::milliseconds timeout_;
   /// Guards everything below.
   mutable std::mutex mtx_;
@@ -72,6 +101,12 @@ private:
   std::optional<producer> producer_;
   std::string failure_;
   uint64_t transactions_ = 0;
+  /// The lineage this committer writes to the commit log (drawn, or inherited on restore).
+  uint64_t lineage_ = 0;
+  /// The largest checkpoint id known committed (by this committer, or read from the log).
+  checkpoint_id committed_through_ = 0;
+  /// The commit log was read (a restore reads it once, after fencing).
+  bool log_read_ = false;
 };
 
 } // namespace eddy::kafka::internal

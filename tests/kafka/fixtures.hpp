@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -93,6 +94,19 @@ read_all(const std::string& bootstrap, const std::string& topic,
   for (auto& m : got)
     by_partition[m.partition].push_back(std::move(m));
   return by_partition;
+}
+
+/// Waits up to `limit` for `done()` (a bound for a failing test, not a duration a passing one
+/// relies on).
+template <class F>
+bool wait_for(F done, std::chrono::seconds limit = std::chrono::seconds{20}) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  }
+  return true;
 }
 
 } // namespace eddy::test

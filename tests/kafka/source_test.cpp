@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +29,7 @@ using namespace std::chrono_literals;
 
 using test::reading;
 using test::seeded;
+using test::wait_for;
 
 SCENARIO("a Kafka source reads every record once, in partition order, at any parallelism") {
   auto cluster = seeded("readings", 4, 2'000);
@@ -266,18 +269,6 @@ struct counting {
   void operator()(const reading&) { ++*n; }
 };
 
-/// Waits up to `limit` for `done()`.
-template <class F>
-bool wait_for(F done, std::chrono::seconds limit = 20s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until)
-      return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
 } // namespace
 
 SCENARIO("a Kafka source with a group commits each completed checkpoint's offsets, and a job "
@@ -437,6 +428,71 @@ SCENARIO("Kafka source mistakes are named before the job starts") {
     REQUIRE(!r);
     CHECK_THAT(describe(r.error()), Catch::Contains("is bootstrap.servers right"));
   }
+}
+
+SCENARIO("a slow sink stops a Kafka source from reading ahead, and the job then reads on") {
+  // The sink takes one record and blocks. The source's consumer reports librdkafka's statistics
+  // from its own thread, also while the source waits for credit: once its fetch position stops
+  // moving, it must be a bounded distance ahead of what the sink took (what waits in the job's
+  // channels and the source, plus librdkafka's prefetch, capped here at 64 KiB and one fetch of
+  // 16 KiB per partition), far from the whole topic. No consumer group is joined, so nothing can
+  // rebalance.
+  constexpr int64_t n = 40'000;
+  auto cluster = seeded("slow", 4, n);
+  auto taken = std::make_shared<std::atomic<int64_t>>(0);
+  auto open = std::make_shared<std::atomic<bool>>(false);
+  struct gate {
+    std::shared_ptr<std::atomic<int64_t>> taken;
+    std::shared_ptr<std::atomic<bool>> open;
+    void operator()(const reading&) {
+      ++*taken;
+      while (!*open)
+        std::this_thread::sleep_for(1ms);
+    }
+  };
+  std::mutex mtx;
+  std::vector<int64_t> fetched; // the fetch position over all partitions, per report
+  auto on_report = [&](uint32_t, const std::string& json) {
+    int64_t next = 0;
+    auto parts = nlohmann::json::parse(json).at("topics").at("slow").at("partitions");
+    for (const auto& [id, p] : parts.items())
+      if (std::stoi(id) >= 0)
+        next += std::max<int64_t>(p.at("next_offset").get<int64_t>(), 0);
+    std::lock_guard<std::mutex> guard{mtx};
+    fetched.push_back(next);
+  };
+  job j{job_config{}.with_threads(3).with_batch_size(64)};
+  j.source(kafka::from_topic<reading>(cluster.bootstrap(), "slow")
+               .json()
+               .until_end()
+               .property("queued.max.messages.kbytes", "64")
+               .property("max.partition.fetch.bytes", "16384")
+               .on_statistics(on_report, 20ms))
+      .sink(gate{taken, open});
+  caf::expected<job_report> report{caf::error{}};
+  std::thread running{[&] { report = j.run(); }};
+  // Stalled: five reports in a row with the same position, the sink still on its first record.
+  auto stalled = [&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto k = fetched.size();
+    return *taken == 1 && k >= 5 && fetched[k - 1] > 0 &&
+           std::all_of(fetched.end() - 5, fetched.end(),
+                       [&](int64_t x) { return x == fetched.back(); });
+  };
+  CHECK(wait_for(stalled));
+  int64_t ahead = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    ahead = fetched.empty() ? 0 : fetched.back() - *taken;
+  }
+  INFO("the source's consumer fetched " << ahead << " records past what the sink took");
+  CHECK(ahead > 0);
+  CHECK(ahead < n / 4);
+  *open = true;
+  running.join();
+  if (!report)
+    FAIL(describe(report.error()));
+  CHECK(*taken == n);
 }
 
 #ifdef EDDY_KCAT

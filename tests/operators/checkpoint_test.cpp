@@ -448,15 +448,22 @@ SCENARIO("a failed snapshot write abandons its checkpoint; the next one complete
   CHECK(report.recoveries.empty());
 }
 
-SCENARIO("damaging snapshot files without checkpoints is a configuration mistake") {
-  auto faults = parse_fault_plan("corrupt:snapshot");
-  REQUIRE(faults);
-  job j{job_config{}.with_threads(2).with_faults(*faults)};
-  std::vector<int64_t> out;
-  doubling_job(j, 100, 0, out);
-  auto report = j.run();
-  REQUIRE_FALSE(report);
-  CHECK(describe(report.error())
-            .find("the job takes no checkpoints: turn them on with "
-                  "job_config.with_checkpoints") != std::string::npos);
+SCENARIO("faults of checkpoints in a job without checkpoints are a configuration mistake") {
+  for (auto [plan, says] :
+       {std::pair{"corrupt:snapshot", "damages snapshot files (corrupt:snapshot)"},
+        std::pair{"halt:job@checkpoint=2",
+                  "halts the job after a checkpoint (halt:job@checkpoint=2)"}}) {
+    INFO(plan);
+    auto faults = parse_fault_plan(plan);
+    REQUIRE(faults);
+    job j{job_config{}.with_threads(2).with_faults(*faults)};
+    std::vector<int64_t> out;
+    doubling_job(j, 100, 0, out);
+    auto report = j.run();
+    REQUIRE_FALSE(report);
+    CHECK_THAT(describe(report.error()), Catch::Contains(says));
+    CHECK_THAT(describe(report.error()),
+               Catch::Contains("but the job takes no checkpoints: turn them on with "
+                               "job_config.with_checkpoints"));
+  }
 }

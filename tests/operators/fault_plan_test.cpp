@@ -127,6 +127,20 @@ SCENARIO("a fault plan delays what an operator sends, or every operator") {
   CHECK(says(mistake("delay:windows@every=2ms"), "has no parameter 'every'"));
 }
 
+SCENARIO("a fault plan halts the whole job after a checkpoint") {
+  auto plan = parse_fault_plan("kill:random@every=1s,count=2; halt: job @checkpoint=4");
+  REQUIRE(plan);
+  CHECK(plan->halt_after_checkpoint == 4);
+  CHECK_FALSE(plan->empty());
+  CHECK(to_string(*plan) == "kill:random@every=1s,count=2; halt:job@checkpoint=4");
+  CHECK(*parse_fault_plan(to_string(*plan)) == *plan);
+  CHECK(says(mistake("halt:job"), "does not say after which checkpoint"));
+  CHECK(says(mistake("halt:windows@checkpoint=2"), "halt stops the whole job"));
+  CHECK(says(mistake("halt:job@checkpoint=0"), "numbered from 1"));
+  CHECK(says(mistake("halt:job@after=3"), "halt:job has no parameter 'after'"));
+  CHECK(says(mistake("halt:job@checkpoint=2; halt:job@checkpoint=3"), "halted twice"));
+}
+
 SCENARIO("a fault plan reads faults of the snapshot files") {
   using sf = fault_plan::snapshot_fault;
   auto plan = parse_fault_plan("fail:snapshot@checkpoint=3; corrupt:snapshot; truncate: snapshot ;"
