@@ -147,7 +147,8 @@ struct fault_plan {
   };
   /// Delays, by operator.
   std::vector<delay> delays;
-  /// The whole job stops dead right after checkpoint `halt_after_checkpoint` completed, before
+  /// The whole job stops dead right after checkpoint `halt_after_checkpoint` (or the first later
+  /// one, when that one was abandoned) completed, before
   /// any sink commits it and before any task hears of it, as when its process dies there: `run()`
   /// returns an error naming the checkpoint, from which a new job carries on
   /// (`job_config::from_savepoint`). For testing exactly-once output across process deaths.

@@ -994,6 +994,7 @@ caf::expected<job_report> job::run() {
     auto it = slot_of.find(a);
     return it == slot_of.end() ? nullptr : &slots[it->second];
   };
+  bool halted = false; // the fault plan's halt came
   auto try_complete = [&] {
     if (!pending)
       return;
@@ -1040,7 +1041,9 @@ caf::expected<job_report> job::run() {
       }
     }
     pending.reset();
-    if (id == cfg_.faults.halt_after_checkpoint) {
+    if (cfg_.faults.halt_after_checkpoint != 0 && !halted &&
+        id >= cfg_.faults.halt_after_checkpoint) {
+      halted = true;
       // A process dying here: nobody commits the checkpoint or hears that it completed.
       failure = make_error(
           errc::job_failed,
@@ -1328,9 +1331,9 @@ caf::expected<job_report> job::run() {
         s->done = true;
         s->last_checkpoint = last;
         report.metrics.push_back(std::move(m));
-        try_complete();
-        running = ph != phase::running ||
-                  std::any_of(slots.begin(), slots.end(), [](auto& x) { return !x.done; });
+        try_complete(); // may end the run (a halt, a savepoint to stop at)
+        running = running && (ph != phase::running || std::any_of(slots.begin(), slots.end(),
+                                                                  [](auto& x) { return !x.done; }));
       },
       // Dead letters of tasks with no dead-letter stream to feed, in batches under credit.
       [&](batch<dead_letter>& b) {

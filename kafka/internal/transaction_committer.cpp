@@ -2,6 +2,7 @@
 #include <eddy/kafka/internal/transaction_committer.hpp>
 
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <set>
@@ -86,6 +87,12 @@ std::vector<block> decode_blocks(const std::string& in) {
   return out;
 }
 
+/// The commit log's key for the records of run `lineage` of transactional id `id` (one key per
+/// run, so that a compacted log keeps each run's last record).
+std::string log_key(const std::string& id, uint64_t lineage) {
+  return id + ' ' + std::to_string(lineage);
+}
+
 /// The commit log's record for `id` of `lineage`, and back.
 std::string log_value(uint64_t lineage, checkpoint_id id) {
   return "eddy-commit " + std::to_string(lineage) + ' ' + std::to_string(id);
@@ -152,25 +159,30 @@ void transaction_committer::restore(uint32_t instance, const std::string& bytes)
   if (blocks.empty())
     return;
   std::lock_guard<std::mutex> guard{mtx_};
-  // A committer that has committed nothing yet continues the restored job's lineage.
-  if (transactions_ == 0 && !log_read_)
-    lineage_ = blocks.front().lineage;
-  if (!log_read_) {
-    // After fencing: a commit the old producer left under way is finished or aborted by then.
-    auto through = read_commit_log();
-    if (!through)
+  // Blocks of this committer's own run are judged by what it committed itself; blocks of an
+  // earlier run (a new process) by that run's last record in the commit log, read after fencing
+  // its producer (a commit it left under way is finished or aborted by then).
+  std::set<uint64_t> unknown;
+  for (const auto& b : blocks)
+    if (b.lineage != lineage_ && log_through_.count(b.lineage) == 0)
+      unknown.insert(b.lineage);
+  if (!unknown.empty()) {
+    auto found = read_commit_log(unknown);
+    if (!found)
       throw std::runtime_error("kafka sink '" + topic_ +
-                               "': cannot tell what was committed: " + describe(through.error()));
-    committed_through_ = std::max(committed_through_, *through);
-    log_read_ = true;
+                               "': cannot tell what was committed: " + describe(found.error()));
+    for (auto lineage : unknown)
+      log_through_[lineage] = found->count(lineage) != 0 ? found->at(lineage) : 0;
   }
   std::set<checkpoint_id> held;
   for (const auto& [at, records] : staged_)
     if (at.second == instance)
       held.insert(at.first);
   for (auto& b : blocks) {
-    if (b.lineage != lineage_ || b.id <= committed_through_ || held.count(b.id) != 0)
+    auto through = b.lineage == lineage_ ? committed_through_ : log_through_[b.lineage];
+    if (b.id <= through || held.count(b.id) != 0)
       continue;
+    // Filed again under this run's lineage: its commit log record says when it is committed.
     staged_bytes_ += bytes_of(b.records);
     auto& slot = staged_[{b.id, instance}];
     slot.insert(slot.end(), std::make_move_iterator(b.records.begin()),
@@ -178,23 +190,26 @@ void transaction_committer::restore(uint32_t instance, const std::string& bytes)
   }
 }
 
-caf::expected<checkpoint_id> transaction_committer::read_commit_log() {
+caf::expected<std::map<uint64_t, checkpoint_id>>
+transaction_committer::read_commit_log(const std::set<uint64_t>& lineages) {
   if (auto err = ensure_producer())
     return err;
   auto props = props_;
-  props.erase("transactional.id"); // a producer's setting
+  props.erase("transactional.id");             // a producer's setting
+  props["isolation.level"] = "read_committed"; // a record of an aborted commit says nothing
   auto c = consumer::open(props);
   if (!c)
     return c.error();
   auto range = c->offsets(commit_log_, 0, timeout_);
   if (!range)
     return range.error();
-  // The log's last record of this transactional id: its newest few records are read first, then
-  // further back (jobs sharing a log interleave their records).
+  std::map<uint64_t, checkpoint_id> found;
+  // The newest record of each lineage: the log's newest records are read first, then further
+  // back (runs and jobs sharing a log interleave their records).
   for (int64_t back = 64;; back *= 4) {
     auto from = std::max(range->low, range->high - back);
     if (from >= range->high)
-      return checkpoint_id{0};
+      return found;
     if (auto err = c->assign(commit_log_, {{0, from}}))
       return err;
     std::vector<message> got;
@@ -215,11 +230,12 @@ caf::expected<checkpoint_id> transaction_committer::read_commit_log() {
     for (auto m = got.rbegin(); m != got.rend(); ++m) {
       uint64_t lineage = 0;
       checkpoint_id id = 0;
-      if (m->offset < range->high && m->key == id_ && parse_log_value(m->value, lineage, id))
-        return lineage == lineage_ ? id : checkpoint_id{0}; // another run's ids do not count
+      if (m->offset < range->high && parse_log_value(m->value, lineage, id) &&
+          m->key == log_key(id_, lineage) && lineages.count(lineage) != 0)
+        found.emplace(lineage, id); // the newest one stays
     }
-    if (from == range->low)
-      return checkpoint_id{0};
+    if (found.size() == lineages.size() || from == range->low)
+      return found;
   }
 }
 
@@ -246,7 +262,12 @@ caf::error transaction_committer::commit(checkpoint_id id) {
     records.push_back(&it->second);
   if (records.empty())
     return {};
-  if (auto err = send_all(id, records)) {
+  // What the log says: the newest checkpoint committed (not final_checkpoint at the end, which
+  // would cover a later run restored from an earlier checkpoint of this one).
+  auto through = id;
+  if (id == final_checkpoint)
+    through = std::prev(end)->first.first;
+  if (auto err = send_all(through, records)) {
     // It stays staged: the next commit tries again, with what was staged since.
     failure_ = "kafka sink '" + topic_ + "': " + describe(err);
     return make_error(errc::unavailable, failure_);
@@ -299,7 +320,7 @@ transaction_committer::send_all(checkpoint_id id,
           if (auto e = producer_->send(topic_, r.partition, r.key, r.value))
             return e;
       // In the same transaction: what it commits, for a job restored in another process.
-      return producer_->send(commit_log_, 0, id_, log_value(lineage_, id));
+      return producer_->send(commit_log_, 0, log_key(id_, lineage_), log_value(lineage_, id));
     };
     auto err = producer_->begin_transaction();
     if (!err)

@@ -8,13 +8,14 @@
 // it left open is aborted.
 //
 // Durable: each instance also keeps what it staged and is not committed yet in its checkpoint
-// snapshot (`uncommitted_of`, `restore`), and every transaction writes, with the records, one
-// record to a commit log topic: "<lineage> <checkpoint id>". A job restored from a checkpoint in
-// a new process (the old one died after the checkpoint completed, before or during its commit)
-// reads the log's last record after fencing the old producer, and commits again exactly what
-// the log does not say was committed. The lineage, a random number a job starting afresh draws
-// and restored jobs inherit through the snapshots, keeps the ids of another run of the same
-// transactional id from counting.
+// snapshot (`uncommitted_of`, `restore`), each block tagged with the committer's lineage (a random
+// number per committer: per run of the job), and every transaction writes, with the records, one
+// record to a commit log topic, keyed by transactional id and lineage: "eddy-commit <lineage>
+// <checkpoint id>". A job restored from a checkpoint in a new process (the old one died after the
+// checkpoint completed, before or during its commit) fences the old producer, reads the newest log
+// record of each lineage its blocks carry, and files again, under its own lineage, exactly the
+// blocks the log does not say were committed. Blocks of its own run (a recovery in the process)
+// are judged by what it committed itself.
 #pragma once
 
 #include <eddy/actors/snapshot.hpp>
@@ -25,6 +26,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,8 +86,10 @@ private:
   /// Creates the producer (fencing its predecessors) unless there is one.
   caf::error ensure_producer();
 
-  /// The checkpoint through which the commit log says this lineage committed (0: none).
-  caf::expected<checkpoint_id> read_commit_log();
+  /// Through which checkpoint each of `lineages` committed, as the commit log says (a lineage
+  /// without a record is not in the map).
+  caf::expected<std::map<uint64_t, checkpoint_id>>
+  read_commit_log(const std::set<uint64_t>& lineages);
 
   properties props_;
   std::string topic_;
@@ -101,12 +105,12 @@ private:
   std::optional<producer> producer_;
   std::string failure_;
   uint64_t transactions_ = 0;
-  /// The lineage this committer writes to the commit log (drawn, or inherited on restore).
+  /// This committer's run, drawn at random: its blocks and its commit log records carry it.
   uint64_t lineage_ = 0;
-  /// The largest checkpoint id known committed (by this committer, or read from the log).
+  /// The largest checkpoint id this committer committed.
   checkpoint_id committed_through_ = 0;
-  /// The commit log was read (a restore reads it once, after fencing).
-  bool log_read_ = false;
+  /// Earlier runs' lineages and the checkpoint through which the commit log says each committed.
+  std::map<uint64_t, checkpoint_id> log_through_;
 };
 
 } // namespace eddy::kafka::internal

@@ -75,8 +75,13 @@ private:
       todo_.pop_front();
       busy_ = true;
       lock.unlock();
-      for (auto& c : committers_)
-        (void)c->commit(id); // what failed stays pending for the next commit
+      for (auto& c : committers_) {
+        try {
+          (void)c->commit(id); // what failed stays pending for the next commit
+        } catch (...) {
+          // As a failed commit (say, memory ran out): the next one tries again.
+        }
+      }
       lock.lock();
       busy_ = false;
       if (todo_.empty())
