@@ -138,9 +138,14 @@ void transaction_committer::stage(checkpoint_id id, uint32_t instance,
 std::string transaction_committer::uncommitted_of(uint32_t instance) const {
   std::lock_guard<std::mutex> guard{mtx_};
   std::string out;
-  for (const auto& [at, records] : staged_) {
-    if (at.second != instance)
-      continue;
+  // What a commit is sending counts: it may yet fail.
+  std::map<std::pair<checkpoint_id, uint32_t>, const std::vector<outgoing>*> all;
+  for (const auto* m : {&sending_, &staged_})
+    for (const auto& [at, records] : *m)
+      if (at.second == instance)
+        all.emplace(at, &records);
+  for (const auto& [at, xs] : all) {
+    const auto& records = *xs;
     out.append(block_magic, sizeof(block_magic));
     put<uint64_t>(out, lineage_);
     put<uint64_t>(out, at.first);
@@ -158,7 +163,7 @@ void transaction_committer::restore(uint32_t instance, const std::string& bytes)
   auto blocks = decode_blocks(bytes);
   if (blocks.empty())
     return;
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::lock_guard<std::mutex> no_commit{send_mtx_}; // and the producer is this thread's
   // Blocks of this committer's own run are judged by what it committed itself; blocks of an
   // earlier run (a new process) by that run's last record in the commit log, read after fencing
   // its producer (a commit it left under way is finished or aborted by then).
@@ -174,6 +179,7 @@ void transaction_committer::restore(uint32_t instance, const std::string& bytes)
     for (auto lineage : unknown)
       log_through_[lineage] = found->count(lineage) != 0 ? found->at(lineage) : 0;
   }
+  std::lock_guard<std::mutex> guard{mtx_};
   std::set<checkpoint_id> held;
   for (const auto& [at, records] : staged_)
     if (at.second == instance)
@@ -255,27 +261,39 @@ uint64_t transaction_committer::transactions() const {
 }
 
 caf::error transaction_committer::commit(checkpoint_id id) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto end = staged_.upper_bound({id, std::numeric_limits<uint32_t>::max()});
-  std::vector<const std::vector<outgoing>*> records;
-  for (auto it = staged_.begin(); it != end; ++it)
-    records.push_back(&it->second);
-  if (records.empty())
+  // Instances go on staging (at their barriers) while a transaction is sent: what it sends
+  // waits in sending_, outside staged_, and the lock is not held over the network.
+  std::lock_guard<std::mutex> one_at_a_time{send_mtx_};
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto end = staged_.upper_bound({id, std::numeric_limits<uint32_t>::max()});
+    sending_.insert(std::make_move_iterator(staged_.begin()), std::make_move_iterator(end));
+    staged_.erase(staged_.begin(), end);
+  }
+  if (sending_.empty())
     return {};
+  std::vector<const std::vector<outgoing>*> records;
+  for (const auto& [at, xs] : sending_)
+    records.push_back(&xs);
   // What the log says: the newest checkpoint committed (not final_checkpoint at the end, which
   // would cover a later run restored from an earlier checkpoint of this one).
-  auto through = id;
-  if (id == final_checkpoint)
-    through = std::prev(end)->first.first;
-  if (auto err = send_all(through, records)) {
-    // It stays staged: the next commit tries again, with what was staged since.
+  auto through = id == final_checkpoint ? sending_.rbegin()->first.first : id;
+  auto err = send_all(through, records);
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (err) {
+    // It stays staged, before what was staged since: the next commit tries again.
+    for (auto& [at, xs] : sending_) {
+      auto& slot = staged_[at];
+      slot.insert(slot.begin(), std::make_move_iterator(xs.begin()),
+                  std::make_move_iterator(xs.end()));
+    }
+    sending_.clear();
     failure_ = "kafka sink '" + topic_ + "': " + describe(err);
     return make_error(errc::unavailable, failure_);
   }
-  for (auto it = staged_.begin(); it != end;) {
-    staged_bytes_ -= bytes_of(it->second);
-    it = staged_.erase(it);
-  }
+  for (const auto& [at, xs] : sending_)
+    staged_bytes_ -= bytes_of(xs);
+  sending_.clear();
   failure_.clear();
   ++transactions_;
   committed_through_ = std::max(committed_through_, id);

@@ -96,12 +96,18 @@ private:
   std::string id_;
   std::string commit_log_;
   std::chrono::milliseconds timeout_;
-  /// Guards everything below.
+  /// Held by a commit while it sends (and by a restore): one at a time, and the producer is
+  /// theirs. Taken before `mtx_`, never after.
+  std::mutex send_mtx_;
+  /// Guards everything below but the producer, never held over the network.
   mutable std::mutex mtx_;
   /// Staged records by checkpoint and instance.
   std::map<std::pair<checkpoint_id, uint32_t>, std::vector<outgoing>> staged_;
+  /// What the commit under way sends (taken out of staged_; back there if it fails).
+  std::map<std::pair<checkpoint_id, uint32_t>, std::vector<outgoing>> sending_;
   size_t staged_bytes_ = 0;
-  /// The transactional producer, created (and fencing its predecessors) at the first commit.
+  /// The transactional producer, created (and fencing its predecessors) at the first commit
+  /// (guarded by send_mtx_).
   std::optional<producer> producer_;
   std::string failure_;
   uint64_t transactions_ = 0;
@@ -109,7 +115,8 @@ private:
   uint64_t lineage_ = 0;
   /// The largest checkpoint id this committer committed.
   checkpoint_id committed_through_ = 0;
-  /// Earlier runs' lineages and the checkpoint through which the commit log says each committed.
+  /// Earlier runs' lineages and the checkpoint through which the commit log says each committed
+  /// (guarded by send_mtx_).
   std::map<uint64_t, checkpoint_id> log_through_;
 };
 
