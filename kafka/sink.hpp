@@ -33,8 +33,10 @@
 // Records wait in the job's memory between their barrier and the commit, and in the
 // checkpoint's snapshot: a job restored from that checkpoint in a new process (the old one died
 // before or during the commit) commits exactly what a commit log topic (`commit_log`, default
-// "<transactional id>.commits", created on first use where the cluster allows it) does not say
-// was committed.
+// "<transactional id>.commits", created on first use where the cluster allows it; better
+// created compacted beforehand) does not say was committed. Not yet across a process death: the
+// last records of an instance whose input ended before the others' (kafka/README.md, "Known
+// gaps").
 #pragma once
 
 #include <eddy/actors/messages.hpp>

@@ -40,14 +40,18 @@ inline std::string json_of(const reading& r) {
 }
 
 /// A cluster with topic `topic` of `partitions` partitions holding `n` readings: reading i on
-/// partition i % partitions, mote i % 7, event time i ms; `bad` makes some values malformed.
+/// partition i % partitions, mote i % 7, event time i ms; `bad` makes some values malformed;
+/// `producer_props` are the seeding producer's settings (its batches are what a fetch returns at
+/// least).
 inline kafka::mock_cluster seeded(const std::string& topic, int partitions, int64_t n,
-                                  bool (*bad)(int64_t) = nullptr) {
+                                  bool (*bad)(int64_t) = nullptr,
+                                  kafka::internal::properties producer_props = {}) {
   using namespace std::chrono_literals;
   auto cluster = kafka::mock_cluster::start(1);
   REQUIRE(cluster);
   REQUIRE(!cluster->create_topic(topic, partitions));
-  auto producer = kafka::internal::producer::open({{"bootstrap.servers", cluster->bootstrap()}});
+  producer_props["bootstrap.servers"] = cluster->bootstrap();
+  auto producer = kafka::internal::producer::open(producer_props);
   REQUIRE(producer);
   for (int64_t i = 0; i < n; ++i) {
     auto value = bad != nullptr && bad(i) ? std::string{"{\"mote\": oops"}

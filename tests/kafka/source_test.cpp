@@ -438,7 +438,8 @@ SCENARIO("a slow sink stops a Kafka source from reading ahead, and the job then 
   // 16 KiB per partition), far from the whole topic. No consumer group is joined, so nothing can
   // rebalance.
   constexpr int64_t n = 40'000;
-  auto cluster = seeded("slow", 4, n);
+  // Batches of at most 100 records: a broker returns whole batches, however small the fetch.
+  auto cluster = seeded("slow", 4, n, nullptr, {{"batch.num.messages", "100"}});
   auto taken = std::make_shared<std::atomic<int64_t>>(0);
   auto open = std::make_shared<std::atomic<bool>>(false);
   struct gate {
