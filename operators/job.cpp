@@ -681,6 +681,11 @@ caf::expected<job_report> job::run() {
   for (auto& n : nodes)
     if (n.committer)
       committers.push_back(n.committer);
+  // A sink object used by an earlier run in this process may still hold what that run's tasks
+  // pre-committed after its last checkpoint (a failed run's tasks stop asynchronously): it is
+  // not this run's output.
+  for (auto& c : committers)
+    c->abort_after(base_id);
   // Commits run on a thread of their own, in checkpoint order; an abort waits for them.
   internal::commit_worker commits{committers};
   auto abort_after = [&](checkpoint_id from) {

@@ -386,6 +386,27 @@ SCENARIO("an exactly-once Kafka sink restored in a new job commits exactly what 
   }
 }
 
+SCENARIO("an exactly-once Kafka sink object used again does not commit what an earlier run "
+         "left behind") {
+  auto cluster = kafka::mock_cluster::start(1);
+  REQUIRE(cluster);
+  REQUIRE(!cluster->create_topic("again", 1));
+  auto sink = kafka::to_topic<alert>(cluster->bootstrap(), "again").json().exactly_once();
+  auto committer =
+      std::dynamic_pointer_cast<kafka::internal::transaction_committer>(sink.committer());
+  REQUIRE(committer);
+  // What a failed run's task, still running after the run gave up, pre-committed.
+  committer->stage(7, 0, one(-1));
+  job j{job_config{}.with_checkpoints(test::temp_dir("eddy_kafka_again"), 10ms)};
+  j.source(alerts(100)).sink(sink);
+  auto report = j.run();
+  if (!report)
+    FAIL(describe(report.error()));
+  auto seen = ids_in(cluster->bootstrap(), "again");
+  CHECK(seen.size() == 100);
+  CHECK(seen.count(-1) == 0);
+}
+
 SCENARIO("a Kafka sink makes records Kafka would refuse dead letters, exactly-once or not") {
   for (bool once : {true, false}) {
     INFO((once ? "exactly-once" : "at-least-once"));
