@@ -328,8 +328,12 @@ SCENARIO("an exactly-once Kafka sink restored in a new job commits exactly what 
   // savepoint, whose records it committed. Job B starts from that checkpoint with a new sink, as
   // a new process would: in both cases the topic ends with every record once.
   constexpr int64_t n = 20'000;
-  for (bool halt : {true, false}) {
-    INFO((halt ? "halted after checkpoint 4" : "stopped with a committed savepoint"));
+  // (c) is (a) with the sink's parallelism going from 2 to 1: the one instance left restores
+  // both old instances' uncommitted records.
+  for (auto [halt, rescaled] :
+       {std::pair{true, false}, std::pair{false, false}, std::pair{true, true}}) {
+    INFO((halt ? "halted after checkpoint 4" : "stopped with a committed savepoint")
+         << (rescaled ? ", restored with one sink instance" : ""));
     auto cluster = kafka::mock_cluster::start(1);
     REQUIRE(cluster);
     REQUIRE(!cluster->create_topic("durable", 2));
@@ -373,7 +377,7 @@ SCENARIO("an exactly-once Kafka sink restored in a new job commits exactly what 
     auto before = ids_in(cluster->bootstrap(), "durable");
     CHECK(before.size() < size_t(n));
     job b{job_config{}.with_threads(2).with_batch_size(500).from_savepoint(from)};
-    b.source(alerts(n)).sink(sink()).parallelism(2);
+    b.source(alerts(n)).sink(sink()).parallelism(rescaled ? 1 : 2);
     auto rest = b.run();
     if (!rest)
       FAIL(describe(rest.error()));
