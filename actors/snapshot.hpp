@@ -111,6 +111,23 @@ public:
   /// Only instance `instance` goes back to checkpoint `id` (it is replaced alone and will send
   /// again what followed): drops what that instance pre-committed under later ids.
   virtual void abort_instance_after(checkpoint_id id, uint32_t instance) = 0;
+  /// Checkpoint `id` completed (its manifest is about to be written; nothing committed it yet):
+  /// what this committer holds under ids up to `id` and may not have made visible, as bytes the
+  /// checkpoint keeps (empty, the default: nothing). With them, a job started from this
+  /// checkpoint in a new process can finish what the old one left uncommitted, including what
+  /// instances that had finished filed (a finished task takes no snapshot).
+  [[nodiscard]] virtual std::string checkpoint_state(checkpoint_id id) {
+    (void)id;
+    return {};
+  }
+  /// A job starts from checkpoint `id`, whose state for this sink is `bytes` (of
+  /// `checkpoint_state`): file again what is not visible yet, so that a later commit makes it
+  /// visible once. Called before any task starts. An error fails the run before it starts.
+  virtual caf::error restore(checkpoint_id id, const std::string& bytes) {
+    (void)id;
+    (void)bytes;
+    return {};
+  }
 };
 
 } // namespace eddy

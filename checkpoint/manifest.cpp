@@ -16,6 +16,9 @@ constexpr size_t min_manifest_size = 4 + 2 + 2 + 8 + 8 + 4 + 4;
 /// Bytes of a task entry with an empty name.
 constexpr size_t min_entry_size = 4 + 4 + 4 + 4 + 1 + 8;
 
+/// Bytes of a sink entry with an empty name.
+constexpr size_t min_sink_entry_size = 4 + 4 + 8;
+
 /// The manifest flag bit of a savepoint.
 constexpr uint16_t savepoint_flag = 1;
 
@@ -42,6 +45,17 @@ std::string encode_manifest(const manifest& m) {
     w.put(t.parallelism);
     w.put(uint8_t{t.finished ? uint8_t{1} : uint8_t{0}});
     w.put(t.bytes);
+  }
+  if (m.sinks.size() > UINT32_MAX)
+    throw std::length_error("eddy::checkpoint::encode_manifest: above 2^32 sinks");
+  w.put(static_cast<uint32_t>(m.sinks.size()));
+  for (const auto& k : m.sinks) {
+    if (k.op.size() > UINT32_MAX)
+      throw std::length_error("eddy::checkpoint::encode_manifest: a sink name above 4 GiB");
+    w.put(k.op_index);
+    w.put(static_cast<uint32_t>(k.op.size()));
+    w.put_bytes(k.op.data(), k.op.size());
+    w.put(k.bytes);
   }
   w.put(state::crc32c(out.data(), out.size()));
   return out;
@@ -105,6 +119,23 @@ caf::expected<manifest> decode_manifest(std::string_view bytes, const std::strin
       t.op.assign(name);
       t.finished = fin == 1;
       m.tasks.push_back(std::move(t));
+    }
+    if (version >= 2) { // the sink committers' states
+      if (!in.get(count))
+        return corrupt("ends before its sinks");
+      if (count > in.remaining() / min_sink_entry_size)
+        return corrupt("announces " + std::to_string(count) + " sinks in " +
+                       std::to_string(in.remaining()) + " bytes");
+      for (uint32_t i = 0; i < count; ++i) {
+        sink_entry k;
+        uint32_t name_len = 0;
+        std::string_view name;
+        if (!in.get(k.op_index) || !in.get(name_len) || !in.get_bytes(name_len, name) ||
+            !in.get(k.bytes))
+          return corrupt("ends inside sink " + std::to_string(i));
+        k.op.assign(name);
+        m.sinks.push_back(std::move(k));
+      }
     }
     if (in.remaining() != 0)
       return corrupt("has " + std::to_string(in.remaining()) + " bytes after its tasks");

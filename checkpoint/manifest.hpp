@@ -1,11 +1,11 @@
 // manifest: what makes a checkpoint complete. `storage::complete` writes one per checkpoint, as
 // `<dir>/chk-<id>/_manifest`, once every task's snapshot file is durable: the checkpoint's id,
-// when it completed, whether it is a savepoint, and every task with the size of its file (or
-// that it had finished and wrote none). A small frame with the same CRC discipline as snapshot
-// files; checkpoint/README.md has the layout.
+// when it completed, whether it is a savepoint, every task with the size of its file (or that
+// it had finished and wrote none), and every exactly-once sink whose committer kept state. A small
+// frame with the same CRC discipline as snapshot files; checkpoint/README.md has the layout.
 //
 //   namespace ck = eddy::checkpoint;
-//   ck::manifest m{12, now_ms, false, {}};
+//   ck::manifest m{12, now_ms, false, {}, {}};
 //   m.tasks.push_back(ck::task_entry{3, "counts", 1, 4, false, *bytes_written});
 //   auto bytes = ck::encode_manifest(m);
 //   auto back = ck::decode_manifest(bytes, "chk-0000000012/_manifest");   // verified
@@ -27,7 +27,8 @@ namespace eddy::checkpoint {
 inline constexpr char manifest_magic[4] = {'E', 'D', 'M', 'F'};
 
 /// The manifest format version this build writes, and the newest it reads.
-inline constexpr uint16_t manifest_format_version = 1;
+/// (Version 2 added the sink committers' states; version 1 manifests are read as having none.)
+inline constexpr uint16_t manifest_format_version = 2;
 
 /// The name of a completed checkpoint's manifest inside its directory.
 inline constexpr const char* manifest_file_name = "_manifest";
@@ -55,6 +56,22 @@ struct task_entry {
   }
 };
 
+/// An exactly-once sink whose committer kept state in a checkpoint (what it had not committed
+/// when the checkpoint completed), in the file `storage::sink_file_of` names.
+struct sink_entry {
+  /// The sink's index in the job graph.
+  uint32_t op_index = 0;
+  /// The sink's name (the file's name is built from it).
+  std::string op;
+  /// The size of the file, as `write_sink_state` returned it.
+  uint64_t bytes = 0;
+
+  /// Fields equal one by one.
+  friend bool operator==(const sink_entry& x, const sink_entry& y) {
+    return x.op_index == y.op_index && x.op == y.op && x.bytes == y.bytes;
+  }
+};
+
 /// What a completed checkpoint holds: its `_manifest`.
 struct manifest {
   /// The checkpoint's id (from 1).
@@ -65,11 +82,13 @@ struct manifest {
   bool savepoint = false;
   /// Every task of the job at the checkpoint.
   std::vector<task_entry> tasks;
+  /// Every sink committer's state file (none: no exactly-once sink had anything uncommitted).
+  std::vector<sink_entry> sinks;
 
   /// Fields equal one by one.
   friend bool operator==(const manifest& x, const manifest& y) {
     return x.id == y.id && x.created_ms == y.created_ms && x.savepoint == y.savepoint &&
-           x.tasks == y.tasks;
+           x.tasks == y.tasks && x.sinks == y.sinks;
   }
 };
 

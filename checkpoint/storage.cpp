@@ -184,6 +184,42 @@ caf::expected<fs::path> storage::damage_snapshot(checkpoint_id id, uint64_t pick
   return file;
 }
 
+fs::path storage::sink_file_of(checkpoint_id id, uint32_t op_index, const std::string& op) const {
+  return path_of(id) / (std::to_string(op_index) + "-" + file_safe(op) + ".commit");
+}
+
+namespace {
+
+/// The frame of a sink state file: a snapshot of instance 0 of 1 without key groups.
+snapshot_meta sink_meta(checkpoint_id id, uint32_t op_index, const std::string& op) {
+  return snapshot_meta{id, op_index, op, 0, 1, 0, 0, 0};
+}
+
+/// Frames `st` with `meta` and writes it to `file` atomically; the bytes written.
+caf::expected<uint64_t> write_framed(const fs::path& file, const snapshot_meta& meta,
+                                     const instance_state& st) {
+  std::string bytes;
+  try {
+    bytes = encode_snapshot(meta, st);
+  } catch (const std::exception& e) {
+    return io_error("cannot encode " + file.string() + ": " + e.what());
+  }
+  if (auto err = ensure_dir(file.parent_path()))
+    return err;
+  if (auto err = write_atomically(file, bytes))
+    return err;
+  return static_cast<uint64_t>(bytes.size());
+}
+
+} // namespace
+
+caf::expected<uint64_t> storage::write_sink_state(checkpoint_id id, uint32_t op_index,
+                                                  const std::string& op, const std::string& bytes) {
+  instance_state st;
+  st.operator_state = bytes;
+  return write_framed(sink_file_of(id, op_index, op), sink_meta(id, op_index, op), st);
+}
+
 caf::expected<uint64_t> storage::write_snapshot(const snapshot_meta& meta,
                                                 const instance_state& st) {
   auto file = file_of(meta.checkpoint, meta.op_index, meta.op, meta.instance);
@@ -196,17 +232,7 @@ caf::expected<uint64_t> storage::write_snapshot(const snapshot_meta& meta,
     return make_error(errc::invalid_config, "snapshot of operator '" + meta.op + "' instance " +
                                                 std::to_string(meta.instance) + " has " + why +
                                                 "; the runtime filled snapshot_meta wrongly");
-  std::string bytes;
-  try {
-    bytes = encode_snapshot(meta, st);
-  } catch (const std::exception& e) {
-    return io_error("cannot encode " + file.string() + ": " + e.what());
-  }
-  if (auto err = ensure_dir(file.parent_path()))
-    return err;
-  if (auto err = write_atomically(file, bytes))
-    return err;
-  return static_cast<uint64_t>(bytes.size());
+  return write_framed(file, meta, st);
 }
 
 std::map<checkpoint_id, fs::path> storage::list_dirs() const {
@@ -289,6 +315,19 @@ caf::error storage::complete(const manifest& m, std::vector<std::string>* notes)
                                            std::to_string(t.instance) + " " + why +
                                            "; complete a checkpoint only after every task's "
                                            "write succeeded");
+  }
+  for (const auto& k : m.sinks) {
+    auto file = sink_file_of(m.id, k.op_index, k.op);
+    std::error_code ec;
+    auto size = fs::file_size(file, ec);
+    if (!ec && size == k.bytes)
+      continue;
+    return make_error(errc::not_found,
+                      "checkpoint " + std::to_string(m.id) + " cannot complete: the state file " +
+                          file.string() + " of sink '" + k.op + "' " +
+                          (ec ? "is missing (" + ec.message() + ")"
+                              : "has " + std::to_string(size) + " bytes where the manifest says " +
+                                    std::to_string(k.bytes)));
   }
   std::lock_guard<std::mutex> guard{shared_->mtx};
   std::string bytes;
@@ -401,6 +440,31 @@ caf::expected<loaded_checkpoint> storage::load(checkpoint_id id) const {
                             whose + " (#" + std::to_string(t.op_index) + ") of " +
                             std::to_string(t.parallelism) + " at checkpoint " + std::to_string(id));
     out.states.emplace(key, std::move(decoded->second));
+  }
+  for (const auto& k : mf->sinks) {
+    auto file = sink_file_of(id, k.op_index, k.op);
+    auto bytes = read_file(file);
+    if (!bytes) {
+      if (is(bytes.error(), errc::not_found))
+        return make_error(errc::corrupt_snapshot, "the state file " + file.string() + " of sink '" +
+                                                      k.op + "' is missing from checkpoint " +
+                                                      std::to_string(id));
+      return std::move(bytes.error());
+    }
+    if (k.bytes != bytes->size())
+      return make_error(errc::corrupt_snapshot,
+                        "the state file " + file.string() + " has " +
+                            std::to_string(bytes->size()) + " bytes where the manifest says " +
+                            std::to_string(k.bytes) + ": it is truncated or damaged");
+    auto decoded = decode_snapshot(*bytes, file.string());
+    if (!decoded)
+      return std::move(decoded.error());
+    if (!(decoded->first == sink_meta(id, k.op_index, k.op)))
+      return make_error(errc::corrupt_snapshot,
+                        "the state file " + file.string() +
+                            " holds another sink or checkpoint than sink '" + k.op +
+                            "' at checkpoint " + std::to_string(id));
+    out.sink_states[k.op_index] = std::move(decoded->second.operator_state);
   }
   out.m = std::move(*mf);
   return out;

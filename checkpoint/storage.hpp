@@ -10,7 +10,7 @@
 //   if (!dir) return dir.error();                  // "checkpoint directory ... cannot be created"
 //   auto bytes = dir->write_snapshot(meta, state); // from each task, any thread
 //   ...
-//   auto err = dir->complete(ck::manifest{12, now_ms, false, tasks});
+//   auto err = dir->complete(ck::manifest{12, now_ms, false, tasks, {}});
 //
 //   std::vector<std::string> notes;                // on recovery
 //   auto chk = dir->load_latest(&notes);           // checkpoint 12 damaged? 11, and a note
@@ -52,6 +52,8 @@ struct loaded_checkpoint {
   manifest m;
   /// The state of every task that had not finished, by (op_index, instance).
   std::map<std::pair<uint32_t, uint32_t>, instance_state> states;
+  /// What each exactly-once sink's committer kept (`storage::write_sink_state`), by op_index.
+  std::map<uint32_t, std::string> sink_states;
 };
 
 /// The state new instance `instance` of `parallelism` takes over for operator `op_index`: every
@@ -89,14 +91,21 @@ public:
   [[nodiscard]] caf::expected<uint64_t> write_snapshot(const snapshot_meta& meta,
                                                        const instance_state& state);
 
-  /// Makes checkpoint `m.id` complete: writes its `_manifest` the way snapshot files are
-  /// written, then removes completed checkpoints beyond the newest `keep_last` that are not
-  /// savepoints, and every incomplete checkpoint directory older than `m.id` (one whose manifest
-  /// is missing or damaged; a manifest of a newer format is left alone). An error means the
-  /// manifest was not written: the checkpoint did not complete (not_found when a task that
-  /// had not finished has no snapshot file, or one of another size than its entry says). A
-  /// directory that cannot be pruned is not an error: a sentence goes to `notes` (when not null),
-  /// and the next `complete` tries again.
+  /// Writes what the committer of exactly-once sink `op` (#`op_index`) kept at checkpoint `id`
+  /// (`sink_committer::checkpoint_state`) to `sink_file_of`, framed and written like a snapshot
+  /// file; list it in the manifest's `sinks`. Returns the bytes written. Errors: io_failure.
+  [[nodiscard]] caf::expected<uint64_t> write_sink_state(checkpoint_id id, uint32_t op_index,
+                                                         const std::string& op,
+                                                         const std::string& bytes);
+
+  /// Makes checkpoint `m.id` complete: writes its `_manifest` (after checking that every file it
+  /// lists is there, of the size it says) the way snapshot files are written, then removes
+  /// completed checkpoints beyond the newest `keep_last` that are not savepoints, and every
+  /// incomplete checkpoint directory older than `m.id` (one whose manifest is missing or damaged; a
+  /// manifest of a newer format is left alone). An error means the manifest was not written: the
+  /// checkpoint did not complete (not_found when a task that had not finished has no snapshot file,
+  /// or one of another size than its entry says). A directory that cannot be pruned is not an
+  /// error: a sentence goes to `notes` (when not null), and the next `complete` tries again.
   [[nodiscard]] caf::error complete(const manifest& m, std::vector<std::string>* notes = nullptr);
 
   /// Removes every checkpoint directory whose manifest is missing or damaged: leftovers of
@@ -109,8 +118,9 @@ public:
   /// The ids of completed checkpoints (a manifest that verifies), ascending.
   [[nodiscard]] std::vector<checkpoint_id> completed() const;
 
-  /// Loads checkpoint `id`: its manifest and every unfinished task's snapshot file, each
-  /// verified. Errors: not_found, or the error of the first file that fails, naming it.
+  /// Loads checkpoint `id`: its manifest, every unfinished task's snapshot file and every sink
+  /// state file, each verified. Errors: not_found, or the error of the first file that fails,
+  /// naming it.
   [[nodiscard]] caf::expected<loaded_checkpoint> load(checkpoint_id id) const;
 
   /// Loads the checkpoint or savepoint in folder `chk_dir` (`<dir>/chk-<id>`, as a run reports
@@ -141,6 +151,11 @@ public:
   /// .snap`, where characters of `op` other than letters, digits, '_', '-' and '.' become '_'.
   [[nodiscard]] std::filesystem::path file_of(checkpoint_id id, uint32_t op_index,
                                               const std::string& op, uint32_t instance) const;
+
+  /// The state file of exactly-once sink `op` (#`op_index`) at checkpoint `id`:
+  /// `<path_of(id)>/<op_index>-<op>.commit` (`op` made safe as in `file_of`).
+  [[nodiscard]] std::filesystem::path sink_file_of(checkpoint_id id, uint32_t op_index,
+                                                   const std::string& op) const;
 
   // -- failure injection (for the fault-injection feature and tests) ----------------------------
 

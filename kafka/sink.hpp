@@ -159,7 +159,7 @@ public:
       return make_error(errc::invalid_config,
                         "kafka sink '" + topic_ +
                             "': say how to write its records: .json() or .encode(f)");
-    auto p = internal::producer::open(txn_ ? transactional_props() : props_);
+    auto p = internal::producer::open(props_);
     if (!p)
       return p.error();
     auto c = internal::consumer::open(props_); // the same cluster settings (security, ...)
@@ -169,14 +169,15 @@ public:
     if (!n)
       return n.error();
     if (txn_) {
-      if (auto err = p->init_transactions(flush_timeout_))
-        return make_error(errc::unavailable,
-                          "kafka sink '" + topic_ +
-                              "': exactly-once needs transactions: " + describe(err));
       if (auto log = p->partitions(commit_log_name(), std::chrono::seconds{10}); !log)
         return make_error(errc::invalid_config,
                           "kafka sink '" + topic_ +
                               "': exactly-once needs its commit log: " + describe(log.error()));
+      // Claims the transactional id and fences whatever producer an earlier run left.
+      if (auto err = committer_of()->take_over())
+        return make_error(errc::unavailable,
+                          "kafka sink '" + topic_ +
+                              "': exactly-once needs transactions: " + describe(err));
     }
     return {};
   }
@@ -239,6 +240,8 @@ public:
       return;
     }
     auto& c = *committer_of();
+    if (auto why = c.superseded(); !why.empty())
+      throw std::runtime_error(why);
     if (c.staged_bytes() > max_uncommitted_)
       throw std::runtime_error("kafka sink '" + topic_ + "': " + std::to_string(c.staged_bytes()) +
                                " bytes wait for a commit, more than max_uncommitted (" +
@@ -246,18 +249,6 @@ public:
                                "); the last commit: " + c.failure());
     c.stage(id, instance_, std::move(pending_));
     pending_.clear();
-  }
-
-  /// Exactly-once: what this instance staged and is not committed yet, kept in the snapshot of
-  /// checkpoint `id` (after `pre_commit(id)`).
-  [[nodiscard]] std::string snapshot_state(checkpoint_id) const {
-    return txn_ ? committer_of()->uncommitted_of(instance_) : std::string{};
-  }
-
-  /// Exactly-once: stages again what a restored snapshot holds and Kafka does not.
-  void restore_state(checkpoint_id, const std::string& bytes) {
-    if (txn_)
-      committer_of()->restore(instance_, bytes);
   }
 
   /// Exactly-once: the committer the instances share and the job commits through.
@@ -273,12 +264,6 @@ private:
     std::string id;
     std::shared_ptr<internal::transaction_committer> committer;
   };
-
-  internal::properties transactional_props() const {
-    auto props = props_;
-    props["transactional.id"] = txn_->id;
-    return props;
-  }
 
   /// The committer, created with the settings as they are when the job asks for it.
   std::shared_ptr<internal::transaction_committer> committer_of() const {

@@ -686,6 +686,16 @@ caf::expected<job_report> job::run() {
   // not this run's output.
   for (auto& c : committers)
     c->abort_after(base_id);
+  // A run started from a checkpoint finishes what the job that took it left uncommitted (its
+  // process may have died before the commit): each committer files again what is not visible.
+  if (base)
+    for (auto& n : nodes)
+      if (auto st = base->sink_states.find(static_cast<uint32_t>(n.id));
+          n.committer && st != base->sink_states.end())
+        if (auto err = n.committer->restore(base_id, st->second))
+          return make_error(errc::job_failed, "sink '" + n.name + "' cannot take over what " +
+                                                  chk_cfg.start_from +
+                                                  " left uncommitted: " + describe(err));
   // Commits run on a thread of their own, in checkpoint order; an abort waits for them.
   internal::commit_worker commits{committers};
   auto abort_after = [&](checkpoint_id from) {
@@ -783,12 +793,6 @@ caf::expected<job_report> job::run() {
         auto first = chk->states.find({spec.op_index, 0});
         if (n.replicated_state && i >= old && first != chk->states.end())
           spec.restore->operator_state = first->second.operator_state;
-        if (n.merged_state) {
-          spec.restore->operator_state.clear();
-          for (uint32_t k = i; k < old; k += n.parallelism)
-            if (auto s = chk->states.find({spec.op_index, k}); s != chk->states.end())
-              spec.restore->operator_state += s->second.operator_state;
-        }
       }
     }
     if (auto p = poison.find({spec.op_index, i}); p != poison.end())
@@ -1027,6 +1031,23 @@ caf::expected<job_report> job::run() {
       e.bytes = e.finished ? 0 : acked->second;
       bytes += e.bytes;
       m.tasks.push_back(std::move(e));
+    }
+    // What the exactly-once sinks hold for it and have not committed, finished instances' output
+    // included: a job started from this checkpoint in a new process commits it.
+    for (const auto& n : nodes) {
+      if (!n.committer)
+        continue;
+      auto kept = n.committer->checkpoint_state(pending->id);
+      if (kept.empty())
+        continue;
+      auto written =
+          storage->write_sink_state(pending->id, static_cast<uint32_t>(n.id), n.name, kept);
+      if (!written) {
+        abandon(describe(written.error()));
+        return;
+      }
+      bytes += *written;
+      m.sinks.push_back({static_cast<uint32_t>(n.id), n.name, *written});
     }
     if (auto err = storage->complete(m)) {
       abandon(describe(err));

@@ -15,11 +15,9 @@
 // pre-commit becomes durable but stays invisible. And
 // `std::shared_ptr<eddy::sink_committer> committer() const`, the object the instances share
 // and the job's coordinator calls to commit (make visible) once a checkpoint completed, or to
-// abort what a failed attempt pre-committed (see actors/snapshot.hpp). `collect` is one.
-// A sink that keeps state in checkpoints has `std::string snapshot_state(eddy::checkpoint_id)
-// const` (called after the pre-commit) and `void restore_state(eddy::checkpoint_id, const
-// std::string&)`; after a change of parallelism an instance restores the states of every old
-// instance that maps to it (old index % new parallelism), concatenated.
+// abort what a failed attempt pre-committed (see actors/snapshot.hpp). `collect` is one. A
+// committer that can finish in a new process what a dead one left uncommitted keeps state in
+// each completed checkpoint (`sink_committer::checkpoint_state`, the Kafka sink's does).
 #pragma once
 
 #include <eddy/operators/source.hpp>
@@ -36,14 +34,6 @@ template <class S, class = void>
 struct has_committer : std::false_type {};
 template <class S>
 struct has_committer<S, std::void_t<decltype(std::declval<const S&>().committer())>>
-    : std::true_type {};
-
-template <class S, class = void>
-struct has_sink_state : std::false_type {};
-template <class S>
-struct has_sink_state<
-    S, std::void_t<decltype(std::declval<const S&>().snapshot_state(checkpoint_id{})),
-                   decltype(std::declval<S&>().restore_state(checkpoint_id{}, std::string{}))>>
     : std::true_type {};
 
 /// Per-instance logic of a sink.
@@ -79,22 +69,12 @@ public:
     }
   }
 
-  void snapshot(task&, checkpoint_id id, instance_state& out) override {
+  void snapshot(task&, checkpoint_id id, instance_state&) override {
     // A throwing pre-commit fails the task (and so the checkpoint), as the runtime reports.
     if constexpr (has_pre_commit<S>::value)
       sink_.pre_commit(id);
-    if constexpr (has_sink_state<S>::value)
-      out.operator_state = sink_.snapshot_state(id);
-  }
-
-  void restore(task&, checkpoint_id id, instance_state&& in) override {
-    if constexpr (has_sink_state<S>::value) {
-      if (!in.operator_state.empty())
-        sink_.restore_state(id, in.operator_state);
-    } else {
+    else
       (void)id;
-      (void)in;
-    }
   }
 
 private:

@@ -263,7 +263,6 @@ public:
       n.check = [s] { return s.check(); };
     if constexpr (internal::has_committer<S>::value)
       n.committer = s.committer();
-    n.merged_state = internal::has_sink_state<S>::value;
     n.make = [s](task& t, uint32_t, const internal::instance_wiring&) {
       return std::make_unique<internal::sink_logic<T, S>>(t, s);
     };

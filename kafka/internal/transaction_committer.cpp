@@ -2,6 +2,7 @@
 #include <eddy/kafka/internal/transaction_committer.hpp>
 
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <random>
@@ -20,10 +21,10 @@ size_t bytes_of(const std::vector<outgoing>& records) {
   return n;
 }
 
-// -- the snapshot's bytes: blocks of "EKS1" | lineage u64 | checkpoint u64 | count u64 |
-//    count x (partition i32 | key length u64 | key | value length u64 | value) ---------------
+// -- the checkpoint's bytes: blocks of "EKS2" | lineage u64 | checkpoint u64 | instance u32 |
+//    count u64 | count x (partition i32 | key length u64 | key | value length u64 | value) ---
 
-constexpr char block_magic[4] = {'E', 'K', 'S', '1'};
+constexpr char block_magic[4] = {'E', 'K', 'S', '2'};
 
 template <class X>
 void put(std::string& out, X x) {
@@ -54,10 +55,11 @@ bool get_bytes(const std::string& in, size_t& at, std::string& x) {
   return true;
 }
 
-/// One checkpoint's staged records of one instance, as kept in a snapshot.
+/// One checkpoint's staged records of one instance, as kept in a checkpoint.
 struct block {
   uint64_t lineage = 0;
   checkpoint_id id = 0;
+  uint32_t instance = 0;
   std::vector<outgoing> records;
 };
 
@@ -71,7 +73,8 @@ std::vector<block> decode_blocks(const std::string& in) {
               std::memcmp(in.data() + at, block_magic, sizeof(block_magic)) == 0;
     if (ok) {
       at += sizeof(block_magic);
-      ok = get(in, at, b.lineage) && get(in, at, b.id) && get(in, at, count);
+      ok = get(in, at, b.lineage) && get(in, at, b.id) && get(in, at, b.instance) &&
+           get(in, at, count);
     }
     for (uint64_t i = 0; ok && i < count; ++i) {
       outgoing r;
@@ -79,7 +82,7 @@ std::vector<block> decode_blocks(const std::string& in) {
       b.records.push_back(std::move(r));
     }
     if (!ok)
-      throw std::runtime_error("the exactly-once Kafka sink's snapshot (" +
+      throw std::runtime_error("the exactly-once Kafka sink's checkpoint state (" +
                                std::to_string(in.size()) + " bytes) does not decode at byte " +
                                std::to_string(at) + ": it was written by another sink or version");
     out.push_back(std::move(b));
@@ -96,6 +99,25 @@ std::string log_key(const std::string& id, uint64_t lineage) {
 /// The commit log's record for `id` of `lineage`, and back.
 std::string log_value(uint64_t lineage, checkpoint_id id) {
   return "eddy-commit " + std::to_string(lineage) + ' ' + std::to_string(id);
+}
+
+/// The commit log's key and value of the claim run `lineage` writes before its producer fences
+/// its predecessors (a key apart from its commits', so that compaction keeps both).
+std::string claim_key(const std::string& id, uint64_t lineage) {
+  return log_key(id, lineage) + " claim";
+}
+
+std::string claim_value(uint64_t lineage) {
+  return "eddy-claim " + std::to_string(lineage);
+}
+
+/// The run whose record (a commit or a claim) of transactional id `id` `key` is; 0: none.
+uint64_t lineage_of(const std::string& id, const std::string& key) {
+  if (key.size() <= id.size() + 1 || key.compare(0, id.size(), id) != 0 || key[id.size()] != ' ')
+    return 0;
+  std::istringstream in{key.substr(id.size() + 1)};
+  uint64_t lineage = 0;
+  return in >> lineage ? lineage : 0;
 }
 
 bool parse_log_value(const std::string& v, uint64_t& lineage, checkpoint_id& id) {
@@ -135,20 +157,21 @@ void transaction_committer::stage(checkpoint_id id, uint32_t instance,
                 std::make_move_iterator(records.end()));
 }
 
-std::string transaction_committer::uncommitted_of(uint32_t instance) const {
+std::string transaction_committer::checkpoint_state(checkpoint_id id) {
   std::lock_guard<std::mutex> guard{mtx_};
   std::string out;
   // What a commit is sending counts: it may yet fail.
   std::map<std::pair<checkpoint_id, uint32_t>, const std::vector<outgoing>*> all;
   for (const auto* m : {&sending_, &staged_})
     for (const auto& [at, records] : *m)
-      if (at.second == instance)
+      if (at.first <= id)
         all.emplace(at, &records);
   for (const auto& [at, xs] : all) {
     const auto& records = *xs;
     out.append(block_magic, sizeof(block_magic));
     put<uint64_t>(out, lineage_);
     put<uint64_t>(out, at.first);
+    put<uint32_t>(out, at.second);
     put<uint64_t>(out, records.size());
     for (const auto& r : records) {
       put<int32_t>(out, r.partition);
@@ -159,11 +182,18 @@ std::string transaction_committer::uncommitted_of(uint32_t instance) const {
   return out;
 }
 
-void transaction_committer::restore(uint32_t instance, const std::string& bytes) {
-  auto blocks = decode_blocks(bytes);
+caf::error transaction_committer::restore(checkpoint_id, const std::string& bytes) {
+  std::vector<block> blocks;
+  try {
+    blocks = decode_blocks(bytes);
+  } catch (const std::exception& e) {
+    return make_error(errc::invalid_config, "kafka sink '" + topic_ + "': " + e.what());
+  }
   if (blocks.empty())
-    return;
+    return {};
   std::lock_guard<std::mutex> no_commit{send_mtx_}; // and the producer is this thread's
+  if (auto err = check_superseded())
+    return err;
   // Blocks of this committer's own run are judged by what it committed itself; blocks of an
   // earlier run (a new process) by that run's last record in the commit log, read after fencing
   // its producer (a commit it left under way is finished or aborted by then).
@@ -174,32 +204,27 @@ void transaction_committer::restore(uint32_t instance, const std::string& bytes)
   if (!unknown.empty()) {
     auto found = read_commit_log(unknown);
     if (!found)
-      throw std::runtime_error("kafka sink '" + topic_ +
-                               "': cannot tell what was committed: " + describe(found.error()));
+      return make_error(errc::unavailable,
+                        "kafka sink '" + topic_ +
+                            "': cannot tell what was committed: " + describe(found.error()));
     for (auto lineage : unknown)
       log_through_[lineage] = found->count(lineage) != 0 ? found->at(lineage) : 0;
   }
   std::lock_guard<std::mutex> guard{mtx_};
-  std::set<checkpoint_id> held;
-  for (const auto& [at, records] : staged_)
-    if (at.second == instance)
-      held.insert(at.first);
   for (auto& b : blocks) {
     auto through = b.lineage == lineage_ ? committed_through_ : log_through_[b.lineage];
-    if (b.id <= through || held.count(b.id) != 0)
+    if (b.id <= through || staged_.count({b.id, b.instance}) != 0 ||
+        sending_.count({b.id, b.instance}) != 0)
       continue;
     // Filed again under this run's lineage: its commit log record says when it is committed.
     staged_bytes_ += bytes_of(b.records);
-    auto& slot = staged_[{b.id, instance}];
-    slot.insert(slot.end(), std::make_move_iterator(b.records.begin()),
-                std::make_move_iterator(b.records.end()));
+    staged_[{b.id, b.instance}] = std::move(b.records);
   }
+  return {};
 }
 
-caf::expected<std::map<uint64_t, checkpoint_id>>
-transaction_committer::read_commit_log(const std::set<uint64_t>& lineages) {
-  if (auto err = ensure_producer())
-    return err;
+caf::error transaction_committer::scan_log(
+    const std::function<bool(const std::string&, const std::string&)>& visit) {
   auto props = props_;
   props.erase("transactional.id");             // a producer's setting
   props["isolation.level"] = "read_committed"; // a record of an aborted commit says nothing
@@ -209,13 +234,12 @@ transaction_committer::read_commit_log(const std::set<uint64_t>& lineages) {
   auto range = c->offsets(commit_log_, 0, timeout_);
   if (!range)
     return range.error();
-  std::map<uint64_t, checkpoint_id> found;
-  // The newest record of each lineage: the log's newest records are read first, then further
-  // back (runs and jobs sharing a log interleave their records).
-  for (int64_t back = 64;; back *= 4) {
+  // The log's newest records are read first, then further back (runs and jobs sharing a log
+  // interleave their records).
+  for (int64_t back = 64, seen_from = range->high;; back *= 4) {
     auto from = std::max(range->low, range->high - back);
-    if (from >= range->high)
-      return found;
+    if (from >= seen_from)
+      return {};
     if (auto err = c->assign(commit_log_, {{0, from}}))
       return err;
     std::vector<message> got;
@@ -231,18 +255,65 @@ transaction_committer::read_commit_log(const std::set<uint64_t>& lineages) {
       if (auto err = c->poll(got, ends, 1'000, std::chrono::milliseconds{10}))
         return err;
       for (const auto& e : ends)
-        done = done || e.second >= range->high;
+        done = done || e.second >= seen_from;
     }
-    for (auto m = got.rbegin(); m != got.rend(); ++m) {
-      uint64_t lineage = 0;
-      checkpoint_id id = 0;
-      if (m->offset < range->high && parse_log_value(m->value, lineage, id) &&
-          m->key == log_key(id_, lineage) && lineages.count(lineage) != 0)
-        found.emplace(lineage, id); // the newest one stays
-    }
-    if (found.size() == lineages.size() || from == range->low)
-      return found;
+    for (auto m = got.rbegin(); m != got.rend(); ++m)
+      if (m->offset < seen_from && m->offset >= from && visit(m->key, m->value))
+        return {};
+    seen_from = from;
+    if (from == range->low)
+      return {};
   }
+}
+
+caf::expected<std::map<uint64_t, checkpoint_id>>
+transaction_committer::read_commit_log(const std::set<uint64_t>& lineages) {
+  if (auto err = ensure_producer())
+    return err;
+  std::map<uint64_t, checkpoint_id> found;
+  auto err = scan_log([&](const std::string& key, const std::string& value) {
+    uint64_t lineage = 0;
+    checkpoint_id id = 0;
+    if (parse_log_value(value, lineage, id) && key == log_key(id_, lineage) &&
+        lineages.count(lineage) != 0)
+      found.emplace(lineage, id); // the newest one stays
+    return found.size() == lineages.size();
+  });
+  if (err)
+    return err;
+  return found;
+}
+
+caf::error transaction_committer::check_superseded() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (superseded_.empty())
+    return {};
+  return make_error(errc::fatal, superseded_);
+}
+
+caf::error transaction_committer::write_claim() {
+  auto props = props_;
+  props.erase("transactional.id"); // a plain producer, before the transactional one fences
+  auto p = producer::open(props);
+  if (!p)
+    return p.error();
+  if (auto n = p->partitions(commit_log_, timeout_); !n)
+    return n.error();
+  if (auto err = p->send(commit_log_, 0, claim_key(id_, lineage_), claim_value(lineage_)))
+    return err;
+  return p->flush(timeout_);
+}
+
+caf::error transaction_committer::take_over() {
+  std::lock_guard<std::mutex> one_at_a_time{send_mtx_};
+  if (auto err = check_superseded())
+    return err;
+  return ensure_producer();
+}
+
+std::string transaction_committer::superseded() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return superseded_;
 }
 
 size_t transaction_committer::staged_bytes() const {
@@ -255,6 +326,11 @@ std::string transaction_committer::failure() const {
   return failure_;
 }
 
+uint64_t transaction_committer::producers() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return producers_;
+}
+
 uint64_t transaction_committer::transactions() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return transactions_;
@@ -264,6 +340,8 @@ caf::error transaction_committer::commit(checkpoint_id id) {
   // Instances go on staging (at their barriers) while a transaction is sent: what it sends
   // waits in sending_, outside staged_, and the lock is not held over the network.
   std::lock_guard<std::mutex> one_at_a_time{send_mtx_};
+  if (auto err = check_superseded())
+    return err;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto end = staged_.upper_bound({id, std::numeric_limits<uint32_t>::max()});
@@ -303,10 +381,18 @@ caf::error transaction_committer::commit(checkpoint_id id) {
 caf::error transaction_committer::ensure_producer() {
   if (producer_)
     return {};
+  // The claim goes first: a producer this one fences finds it in the log (after its own last
+  // record) and stops for good instead of fencing this one in turn.
+  if (auto err = write_claim())
+    return err;
   auto p = producer::open(props_);
   if (!p)
     return p.error();
   producer_.emplace(std::move(*p));
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++producers_;
+  }
   if (auto err = producer_->init_transactions(timeout_)) {
     producer_.reset();
     return err;
@@ -348,8 +434,34 @@ transaction_committer::send_all(checkpoint_id id,
     if (!err)
       return {};
     last = std::move(err);
-    if (is(last, errc::fatal) || producer_->abort_transaction(timeout_))
+    if (is(last, errc::fatal) || producer_->abort_transaction(timeout_)) {
       producer_.reset();
+      // Fenced, perhaps: when another run wrote to the log after this one's producer claimed
+      // the id, this run is a zombie (its process was given up for dead and a job took over
+      // from its checkpoint). Its producer must not come back: it would fence the new one.
+      // (This run's own commit records are passed over: the one of the transaction that just
+      // failed is visible where aborted records are not hidden, as on the mock.)
+      uint64_t newest = 0;
+      auto scanned = scan_log([&](const std::string& key, const std::string&) {
+        auto lineage = lineage_of(id_, key);
+        if (lineage != 0 && lineage != lineage_)
+          newest = lineage;
+        return newest != 0 || key == claim_key(id_, lineage_);
+      });
+      if (scanned)
+        return scanned; // cannot tell: not replaced now, the next commit tries again
+      if (newest != 0 && newest != lineage_) {
+        std::lock_guard<std::mutex> guard{mtx_};
+        superseded_ = "kafka sink '" + topic_ + "': another job took over transactional id '" +
+                      id_ + "' (its run " + std::to_string(newest) +
+                      " claimed it after this run's last commit): this job's records after "
+                      "checkpoint " +
+                      std::to_string(committed_through_) +
+                      " are not committed here; the job that took over writes them. Stop this "
+                      "job (give each job its own id with .exactly_once(id))";
+        return make_error(errc::fatal, superseded_);
+      }
+    }
   }
   return last;
 }

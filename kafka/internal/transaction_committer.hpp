@@ -7,9 +7,10 @@
 // so a new producer (after a fatal error, or in a new process) fences the old one: a transaction
 // it left open is aborted.
 //
-// Durable: each instance also keeps what it staged and is not committed yet in its checkpoint
-// snapshot (`uncommitted_of`, `restore`), each block tagged with the committer's lineage (a random
-// number per committer: per run of the job), and every transaction writes, with the records, one
+// Durable: each completed checkpoint also keeps what the committer holds for it and has not
+// committed yet (`checkpoint_state`, `restore`: every instance's blocks, including those of
+// instances that had finished), each block tagged with the committer's lineage (a random number
+// per committer: per run of the job), and every transaction writes, with the records, one
 // record to a commit log topic, keyed by transactional id and lineage: "eddy-commit <lineage>
 // <checkpoint id>". A job restored from a checkpoint in a new process (the old one died after the
 // checkpoint completed, before or during its commit) fences the old producer, reads the newest log
@@ -23,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -55,15 +57,13 @@ public:
   /// thread).
   void stage(checkpoint_id id, uint32_t instance, std::vector<outgoing>&& records);
 
-  /// What instance `instance` staged and is not known to be committed, as bytes for its
-  /// snapshot (empty: nothing). Concatenations of such bytes are valid too (a rescaled sink's
-  /// instance restores several).
-  [[nodiscard]] std::string uncommitted_of(uint32_t instance) const;
+  /// Before the job starts: claims the transactional id (a record in the commit log) and creates
+  /// the producer, which fences every earlier one. Errors: the cluster's, or this committer was
+  /// superseded.
+  caf::error take_over();
 
-  /// Instance `instance` restores `bytes` (of `uncommitted_of`): stages again what is neither
-  /// committed (by this committer, or as the commit log says) nor still staged here. Throws when
-  /// the bytes do not decode or the commit log cannot be read.
-  void restore(uint32_t instance, const std::string& bytes);
+  /// Why this committer stopped for good (another job took its transactional id over), or empty.
+  [[nodiscard]] std::string superseded() const;
 
   /// Bytes staged and not yet committed.
   [[nodiscard]] size_t staged_bytes() const;
@@ -71,20 +71,41 @@ public:
   /// The error of the last commit, while what it should have committed still waits.
   [[nodiscard]] std::string failure() const;
 
+  /// Transactional producers created so far (one more after each fence or fatal error).
+  [[nodiscard]] uint64_t producers() const;
+
   /// Transactions committed so far (one per commit that had records).
   [[nodiscard]] uint64_t transactions() const;
 
   caf::error commit(checkpoint_id id) override;
   void abort_after(checkpoint_id id) override;
   void abort_instance_after(checkpoint_id id, uint32_t instance) override;
+  /// Every block staged (or being sent) under ids up to `id`, tagged with this committer's
+  /// lineage, checkpoint and instance.
+  std::string checkpoint_state(checkpoint_id id) override;
+  /// Stages again each block of `bytes` that is neither committed (by this committer, or as
+  /// the commit log says for an earlier run) nor still held here. Errors: the bytes do not
+  /// decode (invalid_config), the commit log cannot be read (unavailable).
+  caf::error restore(checkpoint_id id, const std::string& bytes) override;
 
 private:
   /// Sends `records` in one transaction with the commit log's record for checkpoint `id`; the
   /// error when it could not be committed.
   caf::error send_all(checkpoint_id id, const std::vector<const std::vector<outgoing>*>& records);
 
-  /// Creates the producer (fencing its predecessors) unless there is one.
+  /// Creates the producer (after writing a claim to the commit log, fencing its predecessors)
+  /// unless there is one.
   caf::error ensure_producer();
+
+  /// Writes this run's claim to the commit log with a plain producer, acknowledged.
+  caf::error write_claim();
+
+  /// The error to return when this committer was superseded, else none.
+  caf::error check_superseded();
+
+  /// Reads the commit log newest record first, calling `visit(key, value)` until it returns true
+  /// or the log's first record was seen.
+  caf::error scan_log(const std::function<bool(const std::string&, const std::string&)>& visit);
 
   /// Through which checkpoint each of `lineages` committed, as the commit log says (a lineage
   /// without a record is not in the map).
@@ -111,6 +132,7 @@ private:
   std::optional<producer> producer_;
   std::string failure_;
   uint64_t transactions_ = 0;
+  uint64_t producers_ = 0;
   /// This committer's run, drawn at random: its blocks and its commit log records carry it.
   uint64_t lineage_ = 0;
   /// The largest checkpoint id this committer committed.
@@ -118,6 +140,8 @@ private:
   /// Earlier runs' lineages and the checkpoint through which the commit log says each committed
   /// (guarded by send_mtx_).
   std::map<uint64_t, checkpoint_id> log_through_;
+  /// Set when another run took the transactional id over: why this one stopped for good.
+  std::string superseded_;
 };
 
 } // namespace eddy::kafka::internal

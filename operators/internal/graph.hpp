@@ -126,10 +126,6 @@ struct node {
   /// Every instance holds the same operator state (broadcast state, a model served): after a
   /// change of parallelism, an instance beyond the old count starts from instance 0's.
   bool replicated_state = false;
-  /// Each instance's operator state is a sequence the operator can read concatenated (a sink's
-  /// uncommitted records): after a change of parallelism, instance i restores the states of
-  /// every old instance j with j % parallelism == i.
-  bool merged_state = false;
 };
 
 /// The nodes of one job, shared by the job and its streams.

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -44,7 +45,7 @@ ck::snapshot_meta meta_of(eddy::checkpoint_id id, uint32_t op, const std::string
 // "counts" (parallelism `p`), and completes the checkpoint unless `complete` is false.
 ck::manifest write_checkpoint(ck::storage& s, eddy::checkpoint_id id, uint32_t p,
                               bool complete = true, bool savepoint = false) {
-  ck::manifest m{id, 1000 * id, savepoint, {}};
+  ck::manifest m{id, 1000 * id, savepoint, {}, {}};
   auto one = [&](uint32_t op, const std::string& name, uint32_t i, uint32_t par) {
     auto bytes = s.write_snapshot(meta_of(id, op, name, i, par), state_of(id, op, i, par));
     REQUIRE(bytes);
@@ -105,7 +106,7 @@ SCENARIO("operator names that are no file names still make one file per task") {
   auto bytes = s->write_snapshot(meta_of(1, 0, "a/b c", 0, 1), state_of(1, 0, 0, 1));
   REQUIRE(bytes);
   CHECK(fs::exists(s->path_of(1) / "0-a_b_c-0.snap"));
-  REQUIRE_FALSE(s->complete(ck::manifest{1, 0, false, {{0, "a/b c", 0, 1, false, *bytes}}}));
+  REQUIRE_FALSE(s->complete(ck::manifest{1, 0, false, {{0, "a/b c", 0, 1, false, *bytes}}, {}}));
   auto chk = s->load(1);
   REQUIRE(chk);
   CHECK(chk->states.at({0, 0}).operator_state == state_of(1, 0, 0, 1).operator_state);
@@ -127,7 +128,7 @@ SCENARIO("storage refuses what it cannot do, with a sentence") {
   auto bad = s->write_snapshot(meta_of(1, 0, "x", 3, 2), eddy::instance_state{});
   REQUIRE_FALSE(bad);
   CHECK(ck::is(bad.error(), ck::errc::invalid_config));
-  auto no_file = s->complete(ck::manifest{1, 0, false, {{0, "x", 0, 1, false, 10}}});
+  auto no_file = s->complete(ck::manifest{1, 0, false, {{0, "x", 0, 1, false, 10}}, {}});
   REQUIRE(no_file);
   CHECK(ck::is(no_file, ck::errc::not_found));
   CHECK_THAT(eddy::describe(no_file), Catch::Contains("0-x-0.snap"));
@@ -338,7 +339,7 @@ SCENARIO("four threads write snapshot files of one checkpoint at once") {
     });
   for (auto& th : threads)
     th.join();
-  ck::manifest m{1, 0, false, {}};
+  ck::manifest m{1, 0, false, {}, {}};
   for (uint32_t i = 0; i < p; ++i) {
     CHECK(errors[i].empty());
     m.tasks.push_back(ck::task_entry{1, "counts", i, p, false, sizes[i]});
@@ -438,4 +439,36 @@ SCENARIO("a checkpoint written by a newer eddy is neither used nor removed") {
   REQUIRE_FALSE(s->remove_incomplete());
   write_checkpoint(*s, 3, 1);
   CHECK(fs::exists(s->path_of(2) / "_manifest"));
+}
+
+SCENARIO("a sink committer's state file is part of its checkpoint: loaded back, and checked") {
+  eddy::test::scratch_dir tmp{"sink_state"};
+  auto s = ck::storage::open(tmp.path());
+  REQUIRE(s);
+  auto m = write_checkpoint(*s, 1, 1, /*complete=*/false);
+  const std::string kept = std::string{"uncommitted\0records", 19};
+  auto bytes = s->write_sink_state(1, 2, "to kafka", kept);
+  REQUIRE(bytes);
+  CHECK(s->sink_file_of(1, 2, "to kafka").filename() == "2-to_kafka.commit");
+  // A manifest that lists a sink file of another size (or none) does not complete.
+  m.sinks.push_back(ck::sink_entry{2, "to kafka", *bytes + 1});
+  auto refused = s->complete(m);
+  REQUIRE(refused);
+  CHECK_THAT(eddy::describe(refused), Catch::Contains("2-to_kafka.commit"));
+  m.sinks.back().bytes = *bytes;
+  REQUIRE_FALSE(s->complete(m));
+  auto back = s->load(1);
+  REQUIRE(back);
+  CHECK(back->m == m);
+  CHECK(back->sink_states == std::map<uint32_t, std::string>{{2, kept}});
+  // Damage to it makes the checkpoint fail to load, naming the file.
+  overwrite_byte(s->sink_file_of(1, 2, "to kafka"), 40);
+  auto damaged = s->load(1);
+  REQUIRE_FALSE(damaged);
+  CHECK(ck::is(damaged.error(), ck::errc::corrupt_snapshot));
+  CHECK_THAT(eddy::describe(damaged.error()), Catch::Contains("2-to_kafka.commit"));
+  fs::remove(s->sink_file_of(1, 2, "to kafka"));
+  damaged = s->load(1);
+  REQUIRE_FALSE(damaged);
+  CHECK_THAT(eddy::describe(damaged.error()), Catch::Contains("is missing"));
 }

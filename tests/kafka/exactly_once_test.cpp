@@ -184,6 +184,9 @@ SCENARIO("an exactly-once job's output stays exact through request errors, a bro
           {{"bootstrap.servers", cluster.bootstrap()}, {"transactional.id", "eddy-test-counts"}});
       if (!fencer || fencer->init_transactions(30s))
         fault_failed = true;
+      // The mock does not fence the sink's producer for that: the broker's answer to its next
+      // commit, PRODUCER_FENCED, is injected.
+      cluster.push_request_errors(kafka::request::add_partitions_to_txn, {90});
     }
     spin();
   };

@@ -4,6 +4,7 @@
 #include "../operators/temp_dir.hpp"
 #include "fixtures.hpp"
 
+#include <eddy/checkpoint/storage.hpp>
 #include <eddy/kafka/internal/client.hpp>
 #include <eddy/kafka/internal/transaction_committer.hpp>
 #include <eddy/kafka/mock_cluster.hpp>
@@ -72,6 +73,31 @@ generator<alert> alerts(int64_t n) {
     return alert{int32_t(i % 5), int64_t(i)};
   });
 }
+
+/// Two instances: instance 0 emits alerts [0, early) at once and ends; instance 1 emits
+/// [early, n), 20 at a time with a millisecond between (replayable: its position is the next id).
+struct uneven {
+  using value_type = alert;
+  using position_type = int64_t;
+  int64_t n = 0;
+  int64_t early = 0;
+  int64_t next = 0;
+  int64_t end = 0;
+  void open(uint32_t instance, uint32_t) {
+    next = instance == 0 ? 0 : early;
+    end = instance == 0 ? early : n;
+  }
+  produce_result produce(source_context<alert>& ctx) {
+    auto stop = std::min(end, end == early ? early : next + 20);
+    for (; next < stop; ++next)
+      ctx.emit(alert{int32_t(next % 5), next});
+    if (next >= end)
+      return {produce_result::done, {}};
+    return {produce_result::wait, std::chrono::milliseconds{1}};
+  }
+  [[nodiscard]] int64_t position() const { return next; }
+  void seek(int64_t at) { next = at; }
+};
 
 } // namespace
 
@@ -253,12 +279,15 @@ SCENARIO("an exactly-once Kafka sink tries a commit the cluster refuses again, a
   CHECK(a.transactions() == 1);
   a.abort_instance_after(1, 1); // drops id 3 only
   a.abort_after(2);             // drops nothing
-  // Another producer with the same transactional id fences the first.
-  kafka::internal::transaction_committer b{props, "txn", "eddy-test-txn", "txn.commits", 10s};
-  b.stage(1, 0, one(4));
-  CHECK_FALSE(b.commit(1));
+  // The producer is fenced, not by another eddy job (none wrote a claim to the commit log): as
+  // when the transaction coordinator bumped its epoch after a timeout. (The mock does not fence
+  // a producer when another one initialises the same transactional id: the broker's answer,
+  // PRODUCER_FENCED, is injected.)
+  cluster->push_request_errors(kafka::request::add_partitions_to_txn, {90});
   // The fenced one finds out at its next commit, and a new producer takes over.
+  CHECK(a.producers() == 1);
   CHECK_FALSE(a.commit(2));
+  CHECK(a.producers() == 2);
   CHECK(a.transactions() == 2);
   CHECK(a.staged_bytes() == 0);
   CHECK(a.failure().empty());
@@ -266,13 +295,53 @@ SCENARIO("an exactly-once Kafka sink tries a commit the cluster refuses again, a
   CHECK(seen.count(1) == 1);
   CHECK(seen.count(2) == 1);
   CHECK(seen.count(3) == 0);
-  CHECK(seen.count(4) == 1);
   // What is aborted is gone before it reaches Kafka.
   a.stage(3, 0, one(5));
   a.abort_after(2);
   CHECK(a.staged_bytes() == 0);
   CHECK_FALSE(a.commit(3));
   CHECK(ids_in(cluster->bootstrap(), "txn").count(5) == 0);
+}
+
+SCENARIO("an exactly-once Kafka sink whose transactional id another job took over stops for "
+         "good instead of fencing it back") {
+  auto cluster = kafka::mock_cluster::start(1);
+  REQUIRE(cluster);
+  REQUIRE(!cluster->create_topic("zombie", 1));
+  auto props = kafka::internal::properties{{"bootstrap.servers", cluster->bootstrap()}};
+  auto committer = [&] {
+    return std::make_unique<kafka::internal::transaction_committer>(props, "zombie", "eddy-zombie",
+                                                                    "eddy-zombie.commits", 10s);
+  };
+  auto old = committer();
+  old->stage(1, 0, one(1));
+  CHECK_FALSE(old->commit(1));
+  // Its process was given up for dead, and a job started from its checkpoint takes over (what
+  // the sink's check() does before that job starts) while the old process lives on.
+  // (The mock does not fence the old producer when the new one initialises the same
+  // transactional id: the broker's answer to the old one's next commit, PRODUCER_FENCED, is
+  // injected.)
+  auto next = committer();
+  REQUIRE_FALSE(next->take_over());
+  cluster->push_request_errors(kafka::request::add_partitions_to_txn, {90});
+  old->stage(2, 0, one(2));
+  auto err = old->commit(2);
+  REQUIRE(err);
+  CHECK_THAT(describe(err), Catch::Contains("another job took over transactional id"));
+  CHECK_FALSE(old->superseded().empty());
+  CHECK(old->transactions() == 1);
+  // The new one was not fenced back: it commits, and the old one never sends again.
+  next->stage(2, 0, one(3));
+  CHECK_FALSE(next->commit(2));
+  auto before = ids_in(cluster->bootstrap(), "zombie");
+  CHECK(old->commit(2));
+  CHECK(old->transactions() == 1);
+  next->stage(3, 0, one(4));
+  CHECK_FALSE(next->commit(3));
+  CHECK(next->transactions() == 2);
+  CHECK(old->producers() == 1);
+  CHECK(before == std::map<int64_t, int>{{1, 1}, {3, 1}});
+  CHECK(ids_in(cluster->bootstrap(), "zombie") == std::map<int64_t, int>{{1, 1}, {3, 1}, {4, 1}});
 }
 
 SCENARIO("an exactly-once Kafka sink's uncommitted records survive the process: a new one "
@@ -289,36 +358,41 @@ SCENARIO("an exactly-once Kafka sink's uncommitted records survive the process: 
   dead->stage(1, 0, one(1));
   dead->stage(2, 0, one(2));
   dead->stage(2, 1, one(3));
+  dead->stage(3, 1, one(-3)); // an instance ahead: after checkpoint 2, not in it
   CHECK_FALSE(dead->commit(1));
-  // The snapshots of checkpoint 2: what each instance staged and is not committed.
-  auto zero = dead->uncommitted_of(0);
-  auto first = dead->uncommitted_of(1);
-  CHECK_FALSE(zero.empty());
-  // The process dies before committing 2. A new one restores checkpoint 2: 1 is in the log,
+  // Checkpoint 2 completed: what the committer holds for it and has not committed.
+  auto at2 = dead->checkpoint_state(2);
+  CHECK_FALSE(at2.empty());
+  // The process dies before committing 2. A new one starts from checkpoint 2: 1 is in the log,
   // 2 and 3 are not.
   dead.reset();
   auto next = committer();
-  next->restore(0, zero);
-  next->restore(1, first);
+  CHECK_FALSE(next->restore(2, at2));
   next->stage(3, 0, one(4)); // its own records, before checkpoint 3
-  // Its snapshot of checkpoint 4 at instance 0, taken while checkpoint 3 was being committed.
-  auto during = next->uncommitted_of(0);
+  // Checkpoint 3 completes, and the process keeps it while the commit of 3 is under way.
+  auto at3 = next->checkpoint_state(3);
   CHECK_FALSE(next->commit(3));
   next->stage(4, 1, one(5));
-  auto after = next->uncommitted_of(1); // checkpoint 4 at instance 1: never committed
+  next->stage(5, 0, one(-5));           // after checkpoint 4
+  auto at4 = next->checkpoint_state(4); // never committed
   auto seen = ids_in(cluster->bootstrap(), "kept");
   CHECK(seen == std::map<int64_t, int>{{1, 1}, {2, 1}, {3, 1}, {4, 1}});
-  // It dies too. A third restores checkpoint 4 (both instances' states in one, as after a
-  // rescale): 2, 3 and 4 are in the log under the second run, 5 is not.
+  // It dies too. A third one is given both checkpoints' states: 2, 3 and 4 are in the log under
+  // the second run, 5 is not.
   next.reset();
   auto third = committer();
-  third->restore(0, during + after);
+  CHECK_FALSE(third->restore(4, at3 + at4));
+  CHECK(third->staged_bytes() == nlohmann::json(alert{0, 5}).dump().size());
+  // The same state again changes nothing: those records are held already.
+  CHECK_FALSE(third->restore(4, at4));
   CHECK(third->staged_bytes() == nlohmann::json(alert{0, 5}).dump().size());
   CHECK_FALSE(third->commit(5));
   seen = ids_in(cluster->bootstrap(), "kept");
   CHECK(seen == std::map<int64_t, int>{{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}});
   // Bytes of another kind are refused with the reason.
-  CHECK_THROWS_WITH(third->restore(0, "not a snapshot"), Catch::Contains("does not decode"));
+  auto bad = third->restore(4, "not a checkpoint state");
+  REQUIRE(bad);
+  CHECK_THAT(describe(bad), Catch::Contains("does not decode"));
 }
 
 SCENARIO("an exactly-once Kafka sink restored in a new job commits exactly what the job before "
@@ -388,6 +462,54 @@ SCENARIO("an exactly-once Kafka sink restored in a new job commits exactly what 
       twice += times > 1 ? 1 : 0;
     CHECK(twice == 0);
   }
+}
+
+SCENARIO("records of an exactly-once Kafka sink instance that finished early survive a process "
+         "dying before their commit") {
+  // Sink instance 0 gets 50 records and finishes at once, so they belong to checkpoint 1; a
+  // finished task takes no snapshot, so only the committer's state in the checkpoint holds them.
+  // The job halts right after checkpoint 1 completed, before its commit (instance 1 needs at
+  // least 200 ms for its records: it is still running), and a new job from there ends with each
+  // record once.
+  constexpr int64_t n = 4'000;
+  constexpr int64_t early = 50;
+  auto cluster = kafka::mock_cluster::start(1);
+  REQUIRE(cluster);
+  REQUIRE(!cluster->create_topic("early", 2));
+  auto sink = [&] {
+    return kafka::to_topic<alert>(cluster->bootstrap(), "early").json().exactly_once();
+  };
+  auto dir = test::temp_dir("eddy_kafka_early");
+  auto cfg = job_config{}.with_threads(2).with_batch_size(20).with_checkpoints(dir, 100ms);
+  cfg.faults.halt_after_checkpoint = 1;
+  job a{cfg};
+  a.source(uneven{n, early}).parallelism(2).sink(sink()).parallelism(2);
+  auto report = a.run();
+  REQUIRE_FALSE(report);
+  auto why = describe(report.error());
+  auto at = why.find("a job started from ");
+  REQUIRE(at != std::string::npos);
+  at += std::string{"a job started from "}.size();
+  auto from = why.substr(at, why.find(" (job_config", at) - at);
+  auto chk = checkpoint::storage::load_path(from);
+  REQUIRE(chk);
+  // What this test is about: the checkpoint counts sink instance 0 finished, instance 1 not.
+  CHECK(checkpoint::finished(*chk, 1, 0));
+  CHECK_FALSE(checkpoint::finished(*chk, 1, 1));
+  CHECK(ids_in(cluster->bootstrap(), "early").empty());
+  job b{job_config{}.with_threads(2).with_batch_size(500).from_savepoint(from)};
+  b.source(uneven{n, early}).parallelism(2).sink(sink()).parallelism(2);
+  auto rest = b.run();
+  if (!rest)
+    FAIL(describe(rest.error()));
+  auto seen = ids_in(cluster->bootstrap(), "early");
+  CHECK(seen.size() == size_t(n));
+  size_t twice = 0;
+  for (const auto& [id, times] : seen)
+    twice += times > 1 ? 1 : 0;
+  CHECK(twice == 0);
+  for (int64_t id = 0; id < early; ++id)
+    CHECK(seen.count(id) == 1);
 }
 
 SCENARIO("an exactly-once Kafka sink object used again does not commit what an earlier run "
