@@ -446,13 +446,13 @@ public:
     e.hash = std::move(hash);
     e.key_groups = cfg.key_groups;
     e.next = instance_;
-    hashed_ = hashed_ || kind == partitioning::hash;
     for (const auto& t : targets) {
       auto origin = origin_base_ + static_cast<uint32_t>(channels_.size());
       channels_.push_back(
           std::make_unique<out_channel<T>>(self_, t, origin, cfg, metrics_, timed_));
       e.channels.push_back(channels_.back().get());
     }
+    hashed_ = hashed_ || kind == partitioning::hash;
     edges_.push_back(std::move(e));
   }
 
@@ -470,10 +470,13 @@ public:
       route(edges_.back(), std::forward<U>(x), t);
   }
 
-  /// Sends a whole batch; moves it without copying records when one forward channel takes it.
+  /// Sends a whole batch; moves it without copying records when one channel takes it (one
+  /// edge to one instance, however partitioned: a keyed edge still computes each key, and a
+  /// record whose key function throws leaves the batch for the key error handler).
   void emit_batch(batch<T>&& b) {
-    if (edges_.size() == 1 && edges_[0].channels.size() == 1 &&
-        edges_[0].kind != partitioning::hash) {
+    if (edges_.size() == 1 && edges_[0].channels.size() == 1) {
+      if (hashed_)
+        drop_keyless(b);
       emitted_ += b.items.size();
       if (!b.items.empty())
         edges_[0].channels[0]->ship(std::move(b));
@@ -620,6 +623,25 @@ private:
       key_error_("key function failed with an unknown exception", x);
     }
     return false;
+  }
+
+  /// Computes the key of every record of `b` (one hash edge), keeping in `b` those whose key
+  /// function did not throw.
+  void drop_keyless(batch<T>& b) {
+    size_t kept = 0;
+    for (size_t i = 0; i < b.items.size(); ++i) {
+      if (!compute_keys(b.items[i]))
+        continue;
+      if (kept != i) {
+        b.items[kept] = std::move(b.items[i]);
+        if (!b.times.empty())
+          b.times[kept] = b.times[i];
+      }
+      ++kept;
+    }
+    b.items.erase(b.items.begin() + static_cast<std::ptrdiff_t>(kept), b.items.end());
+    if (!b.times.empty())
+      b.times.resize(kept);
   }
 
   template <class U>

@@ -76,17 +76,23 @@ public:
       ctx.emit_batch(std::move(b));
       return {next_ < xs_->size() ? produce_result::more : produce_result::done, {}};
     }
+    // One batch, handed on whole (without copying again when one channel takes it).
     auto max_t = watermark_;
-    for (size_t k = 0; k < ctx.batch_size() && next_ < xs_->size(); ++k, next_ += step_) {
+    auto n = ctx.batch_size();
+    batch<T> b;
+    b.items.reserve(std::min(n, (xs_->size() - std::min(next_, xs_->size())) / step_ + 1));
+    if (time_)
+      b.times.reserve(b.items.capacity());
+    for (size_t k = 0; k < n && next_ < xs_->size(); ++k, next_ += step_) {
       const auto& x = (*xs_)[next_];
+      b.items.push_back(x);
       if (time_) {
         auto t = time_(x);
         max_t = std::max(max_t, t);
-        ctx.emit(x, t);
-      } else {
-        ctx.emit(x);
+        b.times.push_back(t);
       }
     }
+    ctx.emit_batch(std::move(b));
     if (max_t != watermark_)
       ctx.watermark((watermark_ = max_t) - 1);
     return {next_ < xs_->size() ? produce_result::more : produce_result::done, {}};

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -107,6 +108,33 @@ SCENARIO("a throwing key function treats its record like any throwing user funct
     CHECK(std::find(plain.begin(), plain.end(), 42) == plain.end());
     REQUIRE(report->dead_letters.size() == 1);
     CHECK(report->dead_letters[0].origin == "fan-out#0");
+  }
+  GIVEN("records with event times, handed on as whole batches to the one keyed instance") {
+    // The records after the dead one keep their own times: every window counts exactly its own.
+    job j{job_config{}.with_threads(2)};
+    std::vector<window_result<int, int64_t>> out;
+    j.source(from_container(iota(100), [](const int& x) { return timestamp(x); }))
+        .name("timed")
+        .key_by([](const int& x) -> int {
+          if (x == 42)
+            throw std::runtime_error("no key for 42");
+          return 0;
+        })
+        .window(tumbling(std::chrono::milliseconds{10}))
+        .aggregate(count_of<int>{})
+        .sink(collect(out));
+    auto report = j.run();
+    REQUIRE(report);
+    REQUIRE(report->dead_letters.size() == 1);
+    CHECK(report->dead_letters[0].record == "42");
+    CHECK(report->dead_letters[0].origin == "timed#0");
+    std::map<int64_t, int64_t> counts;
+    for (const auto& r : out)
+      counts[r.start] = r.value;
+    std::map<int64_t, int64_t> expected;
+    for (int64_t w = 0; w < 100; w += 10)
+      expected[w] = w == 40 ? 9 : 10;
+    CHECK(counts == expected);
   }
   GIVEN("error_policy::fail on the emitting operator") {
     job j{job_config{}.with_threads(2)};
