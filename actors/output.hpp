@@ -475,9 +475,9 @@ public:
   /// record whose key function throws leaves the batch for the key error handler).
   void emit_batch(batch<T>&& b) {
     if (edges_.size() == 1 && edges_[0].channels.size() == 1) {
+      emitted_ += b.items.size(); // as emit() counts them, a record without a key included
       if (hashed_)
         drop_keyless(b);
-      emitted_ += b.items.size();
       if (!b.items.empty())
         edges_[0].channels[0]->ship(std::move(b));
       return;

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace eddy::kafka::internal {
 
@@ -111,13 +112,17 @@ std::string claim_value(uint64_t lineage) {
   return "eddy-claim " + std::to_string(lineage);
 }
 
-/// The run whose record (a commit or a claim) of transactional id `id` `key` is; 0: none.
-uint64_t lineage_of(const std::string& id, const std::string& key) {
-  if (key.size() <= id.size() + 1 || key.compare(0, id.size(), id) != 0 || key[id.size()] != ' ')
+/// The run whose claim of transactional id `id` the log key `key` is; 0: not a claim of `id`.
+uint64_t claimed_by(const std::string& id, const std::string& key) {
+  constexpr std::string_view suffix = " claim";
+  if (key.size() <= id.size() + 1 + suffix.size() || key.compare(0, id.size(), id) != 0 ||
+      key[id.size()] != ' ' || key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0)
     return 0;
-  std::istringstream in{key.substr(id.size() + 1)};
+  std::istringstream in{key.substr(id.size() + 1, key.size() - id.size() - 1 - suffix.size())};
   uint64_t lineage = 0;
-  return in >> lineage ? lineage : 0;
+  if (!(in >> lineage))
+    return 0;
+  return key == claim_key(id, lineage) ? lineage : 0; // exactly: "job 1" is not "job"
 }
 
 bool parse_log_value(const std::string& v, uint64_t& lineage, checkpoint_id& id) {
@@ -291,6 +296,33 @@ caf::error transaction_committer::check_superseded() {
   return make_error(errc::fatal, superseded_);
 }
 
+caf::error transaction_committer::check_taken_over() {
+  // When another job claimed the id after this one's own claim, this one is a zombie (its
+  // process was given up for dead and a job took over from its checkpoint): its producer must
+  // not come back, it would fence the live one. Only claims count: every job claims before it
+  // fences, and a record of a commit (an aborted one is visible where aborted records are not
+  // hidden, as on the mock) says nothing about who holds the id now.
+  uint64_t other = 0;
+  auto scanned = scan_log([&](const std::string& key, const std::string&) {
+    auto lineage = claimed_by(id_, key);
+    if (lineage != 0 && lineage != lineage_)
+      other = lineage;
+    return other != 0 || lineage == lineage_;
+  });
+  if (scanned)
+    return scanned;
+  if (other == 0)
+    return {};
+  std::lock_guard<std::mutex> guard{mtx_};
+  superseded_ = "kafka sink '" + topic_ + "': another job took over transactional id '" + id_ +
+                "' (its run " + std::to_string(other) +
+                " claimed it after this one did): this job's records after checkpoint " +
+                std::to_string(committed_through_) +
+                " are not committed here; the job that took over writes them. Stop this job "
+                "(give each job its own id with .exactly_once(id))";
+  return make_error(errc::fatal, superseded_);
+}
+
 caf::error transaction_committer::write_claim() {
   auto props = props_;
   props.erase("transactional.id"); // a plain producer, before the transactional one fences
@@ -308,6 +340,10 @@ caf::error transaction_committer::take_over() {
   std::lock_guard<std::mutex> one_at_a_time{send_mtx_};
   if (auto err = check_superseded())
     return err;
+  // A new run claims anew, also with a sink object used before (another job may have claimed
+  // the id in between, and finished).
+  producer_.reset();
+  must_check_ = false;
   return ensure_producer();
 }
 
@@ -381,6 +417,13 @@ caf::error transaction_committer::commit(checkpoint_id id) {
 caf::error transaction_committer::ensure_producer() {
   if (producer_)
     return {};
+  if (auto err = check_superseded())
+    return err;
+  if (must_check_) {
+    if (auto err = check_taken_over())
+      return err; // cannot tell, or superseded: no producer that could fence a live job
+    must_check_ = false;
+  }
   // The claim goes first: a producer this one fences finds it in the log (after its own last
   // record) and stops for good instead of fencing this one in turn.
   if (auto err = write_claim())
@@ -435,33 +478,12 @@ transaction_committer::send_all(checkpoint_id id,
       return {};
     last = std::move(err);
     if (is(last, errc::fatal) || producer_->abort_transaction(timeout_)) {
+      // Fenced, perhaps: no new producer before the log says no other job took the id over.
       producer_.reset();
-      // Fenced, perhaps: when another run wrote to the log after this one's producer claimed
-      // the id, this run is a zombie (its process was given up for dead and a job took over
-      // from its checkpoint). Its producer must not come back: it would fence the new one.
-      // (This run's own commit records are passed over: the one of the transaction that just
-      // failed is visible where aborted records are not hidden, as on the mock.)
-      uint64_t newest = 0;
-      auto scanned = scan_log([&](const std::string& key, const std::string&) {
-        auto lineage = lineage_of(id_, key);
-        if (lineage != 0 && lineage != lineage_)
-          newest = lineage;
-        return newest != 0 || key == claim_key(id_, lineage_);
-      });
-      if (scanned)
-        return scanned; // cannot tell: not replaced now, the next commit tries again
-      if (newest != 0 && newest != lineage_) {
-        std::lock_guard<std::mutex> guard{mtx_};
-        superseded_ = "kafka sink '" + topic_ + "': another job took over transactional id '" +
-                      id_ + "' (its run " + std::to_string(newest) +
-                      " claimed it after this run's last commit): this job's records after "
-                      "checkpoint " +
-                      std::to_string(committed_through_) +
-                      " are not committed here; the job that took over writes them. Stop this "
-                      "job (give each job its own id with .exactly_once(id))";
-        return make_error(errc::fatal, superseded_);
-      }
+      must_check_ = true;
     }
+    if (auto err = check_superseded())
+      return err;
   }
   return last;
 }

@@ -103,6 +103,10 @@ private:
   /// The error to return when this committer was superseded, else none.
   caf::error check_superseded();
 
+  /// Reads the commit log back to this committer's claim: superseded (and the error saying so)
+  /// when another job claimed the id since; the scan's error when it cannot tell.
+  caf::error check_taken_over();
+
   /// Reads the commit log newest record first, calling `visit(key, value)` until it returns true
   /// or the log's first record was seen.
   caf::error scan_log(const std::function<bool(const std::string&, const std::string&)>& visit);
@@ -142,6 +146,9 @@ private:
   std::map<uint64_t, checkpoint_id> log_through_;
   /// Set when another run took the transactional id over: why this one stopped for good.
   std::string superseded_;
+  /// A producer was dropped after a fatal error (fenced, perhaps): the next one is created only
+  /// after the log shows no other job claimed the id (guarded by send_mtx_).
+  bool must_check_ = false;
 };
 
 } // namespace eddy::kafka::internal

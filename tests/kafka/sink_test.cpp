@@ -323,25 +323,40 @@ SCENARIO("an exactly-once Kafka sink whose transactional id another job took ove
   // injected.)
   auto next = committer();
   REQUIRE_FALSE(next->take_over());
-  cluster->push_request_errors(kafka::request::add_partitions_to_txn, {90});
+  // The old one commits once more before any fence reaches it (the mock lets it): its commit
+  // record lies after the new one's claim. The new one is then fenced for an ordinary reason (an
+  // epoch bump): a commit record is no claim, so it replaces its producer and goes on.
   old->stage(2, 0, one(2));
-  auto err = old->commit(2);
+  CHECK_FALSE(old->commit(2));
+  cluster->push_request_errors(kafka::request::add_partitions_to_txn, {90});
+  next->stage(2, 0, one(3));
+  CHECK_FALSE(next->commit(2));
+  CHECK(next->producers() == 2);
+  CHECK(next->superseded().empty());
+  // The old one's next commit meets the fence: the log holds a newer claim, so it stops.
+  cluster->push_request_errors(kafka::request::add_partitions_to_txn, {90});
+  old->stage(3, 0, one(4));
+  auto err = old->commit(3);
   REQUIRE(err);
   CHECK_THAT(describe(err), Catch::Contains("another job took over transactional id"));
   CHECK_FALSE(old->superseded().empty());
-  CHECK(old->transactions() == 1);
+  CHECK(old->transactions() == 2);
   // The new one was not fenced back: it commits, and the old one never sends again.
-  next->stage(2, 0, one(3));
-  CHECK_FALSE(next->commit(2));
   auto before = ids_in(cluster->bootstrap(), "zombie");
-  CHECK(old->commit(2));
-  CHECK(old->transactions() == 1);
-  next->stage(3, 0, one(4));
+  CHECK(old->commit(3));
+  next->stage(3, 0, one(5));
   CHECK_FALSE(next->commit(3));
   CHECK(next->transactions() == 2);
+  CHECK(old->transactions() == 2);
   CHECK(old->producers() == 1);
-  CHECK(before == std::map<int64_t, int>{{1, 1}, {3, 1}});
-  CHECK(ids_in(cluster->bootstrap(), "zombie") == std::map<int64_t, int>{{1, 1}, {3, 1}, {4, 1}});
+  CHECK(before == std::map<int64_t, int>{{1, 1}, {2, 1}, {3, 1}});
+  CHECK(ids_in(cluster->bootstrap(), "zombie") ==
+        std::map<int64_t, int>{{1, 1}, {2, 1}, {3, 1}, {5, 1}});
+  // A sink object used again claims anew at its next start (take_over), superseded for good
+  // or not: the superseded one refuses.
+  CHECK(old->take_over());
+  CHECK_FALSE(next->take_over());
+  CHECK(next->producers() == 3);
 }
 
 SCENARIO("an exactly-once Kafka sink's uncommitted records survive the process: a new one "

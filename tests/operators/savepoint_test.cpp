@@ -488,3 +488,52 @@ SCENARIO("a savepoint loads after its state type gained a field; a newer one is 
   CHECK(what.find("written by version 1") != std::string::npos);
   CHECK(what.find("BOOST_CLASS_VERSION here is 0") != std::string::npos);
 }
+
+SCENARIO("a savepoint keeping an exactly-once sink's records in an earlier eddy's format is "
+         "refused, not half restored") {
+  auto dir = test::temp_dir("eddy_savepoint_old_sink");
+  auto cfg = job_config{}.with_threads(2).with_checkpoints(dir, 10ms);
+  cfg.faults.halt_after_checkpoint = 2; // the job stops dead there, naming the folder
+  std::vector<int> out;
+  job a{cfg};
+  a.source(generator<int>(1'000'000, [](uint64_t i) { return int(i); }).at_rate(20'000))
+      .name("numbers")
+      .sink(collect(out))
+      .name("kept");
+  auto halted = a.run();
+  REQUIRE_FALSE(halted);
+  auto why = describe(halted.error());
+  auto at = why.find("a job started from ");
+  REQUIRE(at != std::string::npos);
+  at += std::string{"a job started from "}.size();
+  auto path = why.substr(at, why.find(" (job_config", at) - at);
+  // What an earlier eddy wrote: the sink instance's own state holds its uncommitted records.
+  auto chk = checkpoint::storage::load_path(path);
+  REQUIRE(chk);
+  auto storage = checkpoint::storage::open(std::filesystem::path{path}.parent_path());
+  REQUIRE(storage);
+  auto m = chk->m;
+  bool rewritten = false;
+  for (auto& t : m.tasks)
+    if (t.op == "kept" && !t.finished) {
+      auto st = chk->states.at({t.op_index, t.instance});
+      st.operator_state = "EKS1 an earlier eddy's blocks";
+      auto bytes = storage->write_snapshot(
+          checkpoint::snapshot_meta{m.id, t.op_index, t.op, t.instance, t.parallelism, 0, 0, 0},
+          st);
+      REQUIRE(bytes);
+      t.bytes = *bytes;
+      rewritten = true;
+    }
+  REQUIRE(rewritten);
+  REQUIRE_FALSE(storage->complete(m));
+  job b{job_config{}.with_threads(2).from_savepoint(path)};
+  b.source(generator<int>(1'000'000, [](uint64_t i) { return int(i); }))
+      .name("numbers")
+      .sink(collect(out))
+      .name("kept");
+  auto r = b.run();
+  REQUIRE_FALSE(r);
+  CHECK_THAT(describe(r.error()),
+             Catch::Contains("sink 'kept'") && Catch::Contains("format of an earlier eddy"));
+}
