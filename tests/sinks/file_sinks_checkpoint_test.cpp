@@ -226,3 +226,33 @@ SCENARIO("a run that fails without checkpoints leaves the older file as it was, 
   CHECK(all == "from an older run\n");
   CHECK(part_files(dir).empty());
 }
+
+SCENARIO("a file sink used again by a job started from the checkpoint where the first one halted "
+         "shows every record once") {
+  // The first job stops dead right after checkpoint 3 completed, before its commit; its tasks
+  // may still pre-commit parts for later checkpoints as they stop. The second job uses the same
+  // sink object from that checkpoint: it drops what followed the checkpoint, commits what the
+  // first one left pending, and replays the rest.
+  constexpr int64_t n = 3'000;
+  auto dir = test::temp_dir("eddy_file_sinks_reused");
+  auto path = dir + "/out.jsonl";
+  auto sink = jsonl_sink<row>(path);
+  auto cfg = job_config{}.with_threads(2).with_batch_size(16).with_checkpoints(dir + "/chk", 10ms);
+  cfg.faults.halt_after_checkpoint = 3;
+  job a{cfg};
+  doubling_job(a, n, 20'000, sink);
+  auto halted = a.run();
+  REQUIRE_FALSE(halted);
+  auto why = describe(halted.error());
+  auto at = why.find("a job started from ");
+  REQUIRE(at != std::string::npos);
+  at += std::string{"a job started from "}.size();
+  auto from = why.substr(at, why.find(" (job_config", at) - at);
+  job b{job_config{}.with_threads(2).with_batch_size(16).from_savepoint(from)};
+  doubling_job(b, n, 1e9, sink);
+  auto report = b.run();
+  if (!report)
+    FAIL(describe(report.error()));
+  CHECK(differences(visible_lines(path, false), expected_lines(n, false)).empty());
+  CHECK(part_files(dir).empty());
+}
