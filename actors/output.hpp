@@ -446,13 +446,13 @@ public:
     e.hash = std::move(hash);
     e.key_groups = cfg.key_groups;
     e.next = instance_;
+    hashed_ = hashed_ || kind == partitioning::hash;
     for (const auto& t : targets) {
       auto origin = origin_base_ + static_cast<uint32_t>(channels_.size());
       channels_.push_back(
           std::make_unique<out_channel<T>>(self_, t, origin, cfg, metrics_, timed_));
       e.channels.push_back(channels_.back().get());
     }
-    hashed_ = hashed_ || kind == partitioning::hash;
     edges_.push_back(std::move(e));
   }
 

@@ -688,31 +688,27 @@ caf::expected<job_report> job::run() {
     c->abort_after(base_id);
   // A run started from a checkpoint finishes what the job that took it left uncommitted (its
   // process may have died before the commit): each committer files again what is not visible.
-  if (base)
-    for (auto& n : nodes) {
-      if (!n.committer)
-        continue;
-      // Checkpoints of an earlier eddy kept a sink's uncommitted records in its instances'
-      // states, which this one does not read: refused rather than losing them.
-      auto op = static_cast<uint32_t>(n.id);
-      for (auto it = base->states.lower_bound({op, 0});
-           it != base->states.end() && it->first.first == op; ++it)
-        if (!it->second.operator_state.empty())
-          return make_error(errc::invalid_topology,
-                            "job_config.checkpoints.start_from: " + chk_cfg.start_from +
-                                " keeps what sink '" + n.name +
-                                "' had not committed in the format of an earlier eddy, which "
-                                "this one cannot take over: finish that job with the eddy that "
-                                "wrote the checkpoint, or start without it");
-    }
-  if (base)
-    for (auto& n : nodes)
-      if (auto st = base->sink_states.find(static_cast<uint32_t>(n.id));
-          n.committer && st != base->sink_states.end())
-        if (auto err = n.committer->restore(base_id, st->second))
-          return make_error(errc::job_failed, "sink '" + n.name + "' cannot take over what " +
-                                                  chk_cfg.start_from +
-                                                  " left uncommitted: " + describe(err));
+  for (auto& n : nodes) {
+    if (!base || !n.committer)
+      continue;
+    // Checkpoints of an earlier eddy kept a sink's uncommitted records in its instances'
+    // states, which this one does not read: refused rather than losing them.
+    auto op = static_cast<uint32_t>(n.id);
+    for (auto it = base->states.lower_bound({op, 0});
+         it != base->states.end() && it->first.first == op; ++it)
+      if (!it->second.operator_state.empty())
+        return make_error(errc::invalid_topology,
+                          "job_config.checkpoints.start_from: " + chk_cfg.start_from +
+                              " keeps what sink '" + n.name +
+                              "' had not committed in the format of an earlier eddy, which "
+                              "this one cannot take over: finish that job with the eddy that "
+                              "wrote the checkpoint, or start without it");
+    if (auto st = base->sink_states.find(op); st != base->sink_states.end())
+      if (auto err = n.committer->restore(base_id, st->second))
+        return make_error(errc::job_failed, "sink '" + n.name + "' cannot take over what " +
+                                                chk_cfg.start_from +
+                                                " left uncommitted: " + describe(err));
+  }
   // Commits run on a thread of their own, in checkpoint order; an abort waits for them.
   internal::commit_worker commits{committers};
   auto abort_after = [&](checkpoint_id from) {

@@ -456,8 +456,8 @@ transaction_committer::send_all(checkpoint_id id,
   // (its successor fences it for good).
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (auto err = ensure_producer()) {
-      if (is(err, errc::invalid_config))
-        return err; // a setting is wrong: trying again changes nothing
+      if (is(err, errc::invalid_config) || !superseded().empty())
+        return err; // a setting is wrong, or another job holds the id: trying again changes nothing
       last = std::move(err);
       continue;
     }
@@ -482,8 +482,6 @@ transaction_committer::send_all(checkpoint_id id,
       producer_.reset();
       must_check_ = true;
     }
-    if (auto err = check_superseded())
-      return err;
   }
   return last;
 }

@@ -10,13 +10,13 @@
 // Durable: each completed checkpoint also keeps what the committer holds for it and has not
 // committed yet (`checkpoint_state`, `restore`: every instance's blocks, including those of
 // instances that had finished), each block tagged with the committer's lineage (a random number
-// per committer: per run of the job), and every transaction writes, with the records, one
-// record to a commit log topic, keyed by transactional id and lineage: "eddy-commit <lineage>
-// <checkpoint id>". A job restored from a checkpoint in a new process (the old one died after the
-// checkpoint completed, before or during its commit) fences the old producer, reads the newest log
-// record of each lineage its blocks carry, and files again, under its own lineage, exactly the
-// blocks the log does not say were committed. Blocks of its own run (a recovery in the process)
-// are judged by what it committed itself.
+// per committer, that is per sink object: per run, unless one object runs twice), and every
+// transaction writes, with the records, one record to a commit log topic, keyed by transactional id
+// and lineage: "eddy-commit <lineage> <checkpoint id>". A job restored from a checkpoint in a new
+// process (the old one died after the checkpoint completed, before or during its commit) fences the
+// old producer, reads the newest log record of each lineage its blocks carry, and files again,
+// under its own lineage, exactly the blocks the log does not say were committed. Blocks of its own
+// run (a recovery in the process) are judged by what it committed itself.
 #pragma once
 
 #include <eddy/actors/snapshot.hpp>

@@ -1,6 +1,7 @@
 // The Kafka sink (kafka/sink.hpp) against the embedded cluster: what a job writes is in the
 // topic, keyed records stay in order on one partition, at least once across crashes, a topic
 // read, mapped and written again, kcat reading what a job wrote, and mistakes named up front.
+#include "../operators/halted.hpp"
 #include "../operators/temp_dir.hpp"
 #include "fixtures.hpp"
 
@@ -359,6 +360,40 @@ SCENARIO("an exactly-once Kafka sink whose transactional id another job took ove
   CHECK(next->producers() == 3);
 }
 
+SCENARIO("a job whose exactly-once Kafka sink another job took over ends, saying so") {
+  auto cluster = kafka::mock_cluster::start(1);
+  REQUIRE(cluster);
+  REQUIRE(!cluster->create_topic("taken", 1));
+  auto sink = kafka::to_topic<alert>(cluster->bootstrap(), "taken").json().exactly_once();
+  auto committer =
+      std::dynamic_pointer_cast<kafka::internal::transaction_committer>(sink.committer());
+  REQUIRE(committer);
+  auto cfg = job_config{}.with_threads(2).with_batch_size(20).with_checkpoints(
+      test::temp_dir("eddy_kafka_taken"), 20ms);
+  cfg.checkpoints.max_restarts = 2;
+  job a{cfg};
+  a.source(alerts(40'000).at_rate(2'000)).sink(sink);
+  caf::expected<job_report> report{caf::error{}};
+  std::thread running{[&] { report = a.run(); }};
+  bool committed = wait_for([&] { return committer->transactions() >= 1; });
+  // Another job takes the id over while this one runs; the fence its producer then meets (which
+  // the mock does not give) is injected.
+  auto props = kafka::internal::properties{{"bootstrap.servers", cluster->bootstrap()}};
+  kafka::internal::transaction_committer other{props, "taken", "eddy-taken", "eddy-taken.commits",
+                                               10s};
+  auto took = other.take_over();
+  cluster->push_request_errors(kafka::request::add_partitions_to_txn, {90});
+  running.join();
+  CHECK(committed);
+  CHECK_FALSE(took);
+  REQUIRE_FALSE(report);
+  // Its barriers failed (not just its last commit, after reading all its input).
+  CHECK_THAT(describe(report.error()),
+             Catch::Contains("another job took over transactional id 'eddy-taken'") &&
+                 Catch::Contains("max_restarts") && Catch::Contains("snapshot"));
+  CHECK(committer->producers() == 1);
+}
+
 SCENARIO("an exactly-once Kafka sink's uncommitted records survive the process: a new one "
          "commits what the commit log lacks, and nothing twice") {
   auto cluster = kafka::mock_cluster::start(1);
@@ -443,12 +478,8 @@ SCENARIO("an exactly-once Kafka sink restored in a new job commits exactly what 
       auto report = a.run();
       REQUIRE_FALSE(report);
       // Checkpoint 4, or the first after it when 4 was abandoned: the error names its folder.
-      auto why = describe(report.error());
-      CHECK_THAT(why, Catch::Contains("halted right after checkpoint"));
-      auto at = why.find("a job started from ");
-      REQUIRE(at != std::string::npos);
-      at += std::string{"a job started from "}.size();
-      from = why.substr(at, why.find(" (job_config", at) - at);
+      from = test::halted_at(report.error());
+      REQUIRE_FALSE(from.empty());
     } else {
       caf::expected<job_report> report{caf::error{}};
       std::thread running{[&] { report = a.run(); }};
@@ -501,11 +532,8 @@ SCENARIO("records of an exactly-once Kafka sink instance that finished early sur
   a.source(uneven{n, early}).parallelism(2).sink(sink()).parallelism(2);
   auto report = a.run();
   REQUIRE_FALSE(report);
-  auto why = describe(report.error());
-  auto at = why.find("a job started from ");
-  REQUIRE(at != std::string::npos);
-  at += std::string{"a job started from "}.size();
-  auto from = why.substr(at, why.find(" (job_config", at) - at);
+  auto from = test::halted_at(report.error());
+  REQUIRE_FALSE(from.empty());
   auto chk = checkpoint::storage::load_path(from);
   REQUIRE(chk);
   // What this test is about: the checkpoint counts sink instance 0 finished, instance 1 not.

@@ -1,6 +1,7 @@
 // Savepoints: a job stops at a savepoint (or takes one and goes on), and a job started from it,
 // also with another parallelism or a state type that gained a field, produces exactly what the
 // run without the stop would have produced after it.
+#include "halted.hpp"
 #include "savepoint_fixtures.hpp"
 #include "temp_dir.hpp"
 
@@ -502,11 +503,8 @@ SCENARIO("a savepoint keeping an exactly-once sink's records in an earlier eddy'
       .name("kept");
   auto halted = a.run();
   REQUIRE_FALSE(halted);
-  auto why = describe(halted.error());
-  auto at = why.find("a job started from ");
-  REQUIRE(at != std::string::npos);
-  at += std::string{"a job started from "}.size();
-  auto path = why.substr(at, why.find(" (job_config", at) - at);
+  auto path = test::halted_at(halted.error());
+  REQUIRE_FALSE(path.empty());
   // What an earlier eddy wrote: the sink instance's own state holds its uncommitted records.
   auto chk = checkpoint::storage::load_path(path);
   REQUIRE(chk);

@@ -1,5 +1,6 @@
 // The file sinks are exactly-once: whatever crashes, the visible files hold every record once,
 // and no part file is left behind.
+#include "../operators/halted.hpp"
 #include "../operators/temp_dir.hpp"
 
 #include <eddy/operators/job.hpp>
@@ -243,11 +244,8 @@ SCENARIO("a file sink used again by a job started from the checkpoint where the 
   doubling_job(a, n, 20'000, sink);
   auto halted = a.run();
   REQUIRE_FALSE(halted);
-  auto why = describe(halted.error());
-  auto at = why.find("a job started from ");
-  REQUIRE(at != std::string::npos);
-  at += std::string{"a job started from "}.size();
-  auto from = why.substr(at, why.find(" (job_config", at) - at);
+  auto from = test::halted_at(halted.error());
+  REQUIRE_FALSE(from.empty());
   job b{job_config{}.with_threads(2).with_batch_size(16).from_savepoint(from)};
   doubling_job(b, n, 1e9, sink);
   auto report = b.run();
