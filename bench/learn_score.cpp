@@ -14,9 +14,9 @@
 //   eddy_bench_learn_score [--events 2000000] [--every 10000] [--threads 2] [--repeat 3]
 #include "cli.hpp"
 
-#include <eddy/ml/binary_metrics.hpp>
-#include <eddy/ml/crc32c.hpp>
-#include <eddy/ml/logistic_regression.hpp>
+#include <eddy/ml/io/crc32c.hpp>
+#include <eddy/ml/linear_model/logistic_regression.hpp>
+#include <eddy/ml/metrics/binary_metrics.hpp>
 #include <eddy/ml/operators/learn.hpp>
 #include <eddy/ml/operators/score.hpp>
 #include <eddy/sources/generator.hpp>

@@ -12,8 +12,8 @@
 
 #include <eddy/ml/errc.hpp>
 #include <eddy/ml/fwd.hpp>
+#include <eddy/ml/io/serialization.hpp>
 #include <eddy/ml/learner.hpp>
-#include <eddy/ml/serialization.hpp>
 
 #include <cmath>
 #include <cstddef>

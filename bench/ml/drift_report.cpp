@@ -14,12 +14,12 @@
 // fails when they differ; otherwise the run says "reference not checked" and why.
 #include "ml_bench.hpp"
 
-#include <eddy/ml/adaptive_random_forest.hpp>
-#include <eddy/ml/adwin.hpp>
-#include <eddy/ml/ddm.hpp>
-#include <eddy/ml/hoeffding_tree.hpp>
-#include <eddy/ml/page_hinkley.hpp>
-#include <eddy/ml/synthetic_streams.hpp>
+#include <eddy/ml/datasets/synthetic_streams.hpp>
+#include <eddy/ml/drift/adwin.hpp>
+#include <eddy/ml/drift/ddm.hpp>
+#include <eddy/ml/drift/page_hinkley.hpp>
+#include <eddy/ml/ensemble/adaptive_random_forest.hpp>
+#include <eddy/ml/tree/hoeffding_tree.hpp>
 
 #include <CLI/CLI.hpp>
 

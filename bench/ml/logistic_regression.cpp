@@ -20,7 +20,7 @@
 //   EDDY_BENCH_NO_PYTHON=1 ...   # the same as --no-python
 #include "ml_bench.hpp"
 
-#include <eddy/ml/logistic_regression.hpp>
+#include <eddy/ml/linear_model/logistic_regression.hpp>
 
 #include <CLI/CLI.hpp>
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """scikit-learn's RandomForestClassifier and a single DecisionTreeClassifier, as the references
 for eddy::ml::random_forest and eddy::ml::decision_tree. bench/ml/trees.cpp runs this script on
-the data files it writes and prints both sides in one table; tests/ml/random_forest_test.cpp
+the data files it writes and prints both sides in one table; tests/ml/ensemble/random_forest_test.cpp
 asserts eddy's figures against the ones recorded from it.
 
     /usr/bin/python3 bench/ml/sklearn_forest.py [FILE] [--seeds N]
@@ -11,7 +11,7 @@ FILE is either
     test = 1 for the test rows (the bench writes the exact doubles, so both sides see the same
     data); or
   - the raw sensor data data/sensors/single_hop.csv (the default), from which this script
-    computes the features of ml/sensor_split.hpp itself, as an independent check of them:
+    computes the features of examples/ml/sensor_split.hpp itself, as an independent check of them:
     per row (ordered by mote, then reading) indoor, humidity, temperature, and humidity and
     temperature minus the same mote's previous reading (0 for its first reading). A row is a
     test row when reading % 10 < 3 (30 %); the anomalies form one burst per mote, so a split by

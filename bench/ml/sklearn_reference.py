@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""scikit-learn reference for the sensor-anomaly classifier (ml/sensor_features.hpp).
+"""scikit-learn reference for the sensor-anomaly classifier (examples/ml/sensor_features.hpp).
 
 Computes the same features as eddy, trains SGDClassifier(loss="log_loss") test-then-train with
 partial_fit one record at a time, and prints precision, recall, F1 and ROC AUC.
 
     /usr/bin/python3 bench/ml/sklearn_reference.py [data/sensors/single_hop.csv]
 
-The figures it prints are recorded in tests/ml/sensor_features_test.cpp.
+The figures it prints are recorded in tests/examples/ml/sensor_features_test.cpp.
 """
 import collections
 import csv

@@ -7,8 +7,8 @@
 // 2. Batch: eddy's random_forest (100 trees) and a single unpruned decision_tree beside
 //    scikit-learn's RandomForestClassifier and DecisionTreeClassifier on the same rows, which this
 //    program writes to CSV files that bench/ml/sklearn_forest.py reads: the sensor split
-//    (ml/sensor_split.hpp), where one tree already scores as well as the forest, and a noisy
-//    data set where a forest must beat one tree (the hyperplane without drift: 10 features of
+//    (examples/ml/sensor_split.hpp), where one tree already scores as well as the forest, and a
+//    noisy data set where a forest must beat one tree (the hyperplane without drift: 10 features of
 //    small weight each, 20 % of the labels flipped; 3,000 training and 1,000 test rows).
 //
 //   eddy_bench_ml_trees [--records 1000000] [--seeds 10] [--data data/sensors/single_hop.csv]
@@ -21,13 +21,13 @@
 #include "../cli.hpp"
 #include "ml_bench.hpp"
 
-#include <eddy/ml/adaptive_random_forest.hpp>
-#include <eddy/ml/decision_tree.hpp>
-#include <eddy/ml/hoeffding_tree.hpp>
-#include <eddy/ml/random_forest.hpp>
-#include <eddy/ml/sensor_split.hpp>
-#include <eddy/ml/synthetic_streams.hpp>
-#include <eddy/ml/tree_stats.hpp>
+#include <eddy/examples/ml/sensor_split.hpp>
+#include <eddy/ml/datasets/synthetic_streams.hpp>
+#include <eddy/ml/ensemble/adaptive_random_forest.hpp>
+#include <eddy/ml/ensemble/random_forest.hpp>
+#include <eddy/ml/tree/decision_tree.hpp>
+#include <eddy/ml/tree/hoeffding_tree.hpp>
+#include <eddy/ml/tree/tree_stats.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -48,6 +48,8 @@
 namespace {
 
 using namespace eddy::ml;
+using eddy::examples::f1_of_class;
+using eddy::examples::read_sensor_split;
 using clock_type = std::chrono::steady_clock;
 
 /// The stream length of the reference figures in bench/ml/README.md.
@@ -121,7 +123,8 @@ struct batch_data {
   labels train_y, test_y;
 };
 
-/// The noisy data set of section 2 (tests/ml/random_forest_test.cpp asserts on the same one).
+/// The noisy data set of section 2 (tests/ml/ensemble/random_forest_test.cpp asserts on the same
+/// one).
 batch_data noisy_data() {
   hyperplane_config cfg;
   cfg.seed = 1;

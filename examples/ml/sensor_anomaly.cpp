@@ -6,9 +6,9 @@
 //   ./build/examples/sensor_anomaly [path/to/single_hop.csv]
 //
 // The figures compare with scikit-learn's: /usr/bin/python3 bench/ml/sklearn_reference.py
-#include <eddy/ml/binary_metrics.hpp>
-#include <eddy/ml/logistic_regression.hpp>
-#include <eddy/ml/sensor_features.hpp>
+#include <eddy/examples/ml/sensor_features.hpp>
+#include <eddy/ml/linear_model/logistic_regression.hpp>
+#include <eddy/ml/metrics/binary_metrics.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -34,7 +34,7 @@ void print_row(std::size_t records, const eddy::ml::binary_prequential& eval) {
 
 int main(int argc, char** argv) {
   std::string path = argc > 1 ? argv[1] : "data/sensors/single_hop.csv";
-  auto readings = eddy::ml::read_sensor_csv(path);
+  auto readings = eddy::examples::read_sensor_csv(path);
   if (!readings) {
     std::fprintf(stderr, "sensor_anomaly: %s\n(run from the repository root or pass the path)\n",
                  eddy::describe(readings.error()).c_str());
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   }
   // The defaults are scikit-learn's SGDClassifier(loss="log_loss"): SGD, alpha = 1e-4, L2,
   // learning_rate "optimal".
-  auto model = eddy::ml::logistic_regression::make(eddy::ml::sensor_features::n_features);
+  auto model = eddy::ml::logistic_regression::make(eddy::examples::sensor_features::n_features);
   if (!model) {
     std::fprintf(stderr, "sensor_anomaly: %s\n", eddy::describe(model.error()).c_str());
     return 1;
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   auto live = [](std::size_t done, const eddy::ml::binary_prequential& eval) {
     print_row(done, eval);
   };
-  auto eval = eddy::ml::run_sensor_anomaly(*readings, *model, live, 2000);
+  auto eval = eddy::examples::run_sensor_anomaly(*readings, *model, live, 2000);
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
   if (!eval) {
     std::fprintf(stderr, "sensor_anomaly: %s\n", eddy::describe(eval.error()).c_str());

@@ -23,10 +23,10 @@
 // take versions.
 #pragma once
 
-#include <eddy/ml/binary_metrics.hpp>
 #include <eddy/ml/fwd.hpp>
+#include <eddy/ml/io/serialization.hpp>
+#include <eddy/ml/metrics/binary_metrics.hpp>
 #include <eddy/ml/operators/records.hpp>
-#include <eddy/ml/serialization.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/stream.hpp>
 

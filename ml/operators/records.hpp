@@ -13,7 +13,7 @@
 #pragma once
 
 #include <eddy/actors/messages.hpp>
-#include <eddy/ml/crc32c.hpp>
+#include <eddy/ml/io/crc32c.hpp>
 
 #include <caf/meta/type_name.hpp>
 
@@ -89,7 +89,7 @@ struct model_version {
   timestamp time = min_time;
   /// The model's kind (its class's `model_kind`), checked by the scorer before decoding.
   std::string kind;
-  /// The model: the bytes of a Boost binary archive of it (eddy/ml/serialization.hpp).
+  /// The model: the bytes of a Boost binary archive of it (eddy/ml/io/serialization.hpp).
   std::string params;
   /// The CRC-32C of `params` (a damaged version is refused, not served).
   uint32_t crc = 0;

@@ -34,9 +34,9 @@
 // before its first version).
 #pragma once
 
+#include <eddy/ml/io/serialization.hpp>
 #include <eddy/ml/operators/learn.hpp>
 #include <eddy/ml/operators/records.hpp>
-#include <eddy/ml/serialization.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/internal/two_input.hpp>
 #include <eddy/operators/stream.hpp>

@@ -2,7 +2,7 @@
 // learner operator must agree with.
 #pragma once
 
-#include <eddy/ml/logistic_regression.hpp>
+#include <eddy/ml/linear_model/logistic_regression.hpp>
 #include <eddy/ml/operators/records.hpp>
 
 #include <cmath>
