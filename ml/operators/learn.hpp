@@ -15,6 +15,11 @@
 // eddy/ml classifier (learner.hpp) with two classes: `predict_proba`, `learn`, `n_features`,
 // `n_classes`, `model_kind` and `serialize`.
 //
+// Drift: with `detect_drift()` the learner watches its test-then-train errors with ADWIN (rises
+// only) and each version says how many drifts it found; with `restart_after_drift()` it also
+// starts again from the initial model (and empty rolling figures) at each drift: a learner of the
+// newest concept, the background model a registry promotes (registry.hpp).
+//
 // Parallelism: each instance trains its own model on the records it receives and publishes it
 // under its instance number; one instance (the default) trains one model on the whole stream.
 // Keep that number across restarts from a savepoint: a changed one does not split or merge models.
@@ -23,6 +28,7 @@
 // take versions.
 #pragma once
 
+#include <eddy/ml/drift/adwin.hpp>
 #include <eddy/ml/fwd.hpp>
 #include <eddy/ml/io/serialization.hpp>
 #include <eddy/ml/metrics/binary_metrics.hpp>
@@ -30,8 +36,11 @@
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/stream.hpp>
 
+#include <boost/serialization/version.hpp>
+
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -46,6 +55,12 @@ struct learner_options {
   size_t window = 2000;
   /// The model's name in its versions; empty: the operator's name.
   std::string model;
+  /// Watch the test-then-train errors with ADWIN (mode up: a rise of the error rate is a drift);
+  /// every version says how many drifts were found (model_quality::drifts). None: no detector.
+  std::optional<adwin_config> drift;
+  /// On a drift, start again from the initial model (and empty rolling figures): a learner of
+  /// the newest concept, the background model a registry can promote (registry.hpp).
+  bool restart_on_drift = false;
 
   learner_options& every(uint64_t n) {
     publish_every = n;
@@ -57,6 +72,22 @@ struct learner_options {
   }
   learner_options& named(std::string name) {
     model = std::move(name);
+    return *this;
+  }
+  /// ADWIN on the errors, counting rises of the error rate only.
+  learner_options& detect_drift() {
+    adwin_config cfg;
+    cfg.mode = adwin_mode::up;
+    return detect_drift(cfg);
+  }
+  learner_options& detect_drift(adwin_config cfg) {
+    drift = cfg;
+    return *this;
+  }
+  learner_options& restart_after_drift() {
+    if (!drift)
+      detect_drift();
+    restart_on_drift = true;
     return *this;
   }
 };
@@ -88,10 +119,16 @@ struct learner_state {
   uint64_t updates = 0;
   uint64_t version = 0;
   timestamp last_time = min_time;
+  /// The drift detector on the errors (used when learner_options::drift is set).
+  adwin detector;
+  uint64_t drifts = 0;
 
+  /// Class version 1 added the detector and the drift count.
   template <class Archive>
-  void serialize(Archive& ar, unsigned) {
+  void serialize(Archive& ar, unsigned class_version) {
     ar& model& cumulative& rolling& updates& version& last_time;
+    if (class_version >= 1)
+      ar& detector& drifts;
   }
 };
 
@@ -122,7 +159,11 @@ public:
       , opt_(std::move(opt))
       , name_(opt_.model.empty() ? t.op_name() : opt_.model)
       , instance_(t.instance())
-      , state_{initial, {}, binary_metrics{0.5, opt_.window}, 0, 0, min_time} {}
+      , initial_(initial)
+      , state_{initial, {}, binary_metrics{0.5, opt_.window}, 0, 0, min_time, {}, 0} {
+    if (opt_.drift)
+      state_.detector = *adwin::make(*opt_.drift); // checked by learn()
+  }
 
   void on_end(task&) override {
     if (state_.updates > 0 && state_.updates % opt_.publish_every != 0)
@@ -164,11 +205,23 @@ private:
       state_.cumulative.update(p.y, score);
       state_.rolling.update(p.y, score);
       ++state_.updates;
+      if (opt_.drift && state_.detector.update((score >= 0.5) != (p.y == 1) ? 1.0 : 0.0))
+        on_drift();
       if (timed)
         state_.last_time = in.times[i];
       if (state_.updates % opt_.publish_every == 0)
         publish();
     }
+  }
+
+  /// Counts a drift; with restart_on_drift, the model starts again from the initial one.
+  void on_drift() {
+    ++state_.drifts;
+    if (!opt_.restart_on_drift)
+      return;
+    state_.model = initial_;
+    state_.rolling = binary_metrics{0.5, opt_.window};
+    state_.detector.reset();
   }
 
   void publish() {
@@ -177,6 +230,7 @@ private:
     v.model = name_;
     v.instance = instance_;
     v.version = state_.version;
+    v.serial = state_.version;
     v.updates = state_.updates;
     v.time = state_.last_time;
     v.kind = Learner::model_kind;
@@ -192,6 +246,7 @@ private:
     q.rolling_accuracy = state_.rolling.accuracy();
     q.rolling_f1 = state_.rolling.f1();
     q.rolling_roc_auc = state_.rolling.roc_auc();
+    q.drifts = state_.drifts;
     auto time = v.time;
     out_.emit(std::move(v), time);
   }
@@ -199,6 +254,8 @@ private:
   learner_options opt_;
   std::string name_;
   uint32_t instance_ = 0;
+  /// The model a restart after a drift starts from.
+  Learner initial_;
   learner_state<Learner> state_;
   /// The record's features, reused.
   vector x_;
@@ -220,6 +277,9 @@ stream<model_version> learn(const stream<labelled_point>& in, const Learner& ini
     g.mistakes.push_back("learn: the model has no features; make it with make(n_features) first");
   if (opt.publish_every == 0)
     g.mistakes.push_back("learn: publish_every is 0; publish at least every record (1)");
+  if (opt.drift)
+    if (auto err = adwin::validate(*opt.drift))
+      g.mistakes.push_back("learn: the drift detector's settings: " + describe(err));
   if (opt.window == 0)
     g.mistakes.push_back("learn: the rolling window is 0 records; give it at least 1 (the "
                          "cumulative figures are kept beside it)");
@@ -233,3 +293,7 @@ stream<model_version> learn(const stream<labelled_point>& in, const Learner& ini
 }
 
 } // namespace eddy::ml
+
+template <class Learner>
+struct boost::serialization::version<eddy::ml::detail::learner_state<Learner>>
+    : std::integral_constant<int, 1> {};

@@ -67,12 +67,14 @@ struct model_quality {
   double rolling_accuracy = 0;
   double rolling_f1 = 0;
   double rolling_roc_auc = 0;
+  /// Drifts the learner's detector found in its errors so far (0 without a detector).
+  uint64_t drifts = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_quality& q) {
   return f(caf::meta::type_name("eddy.ml.model_quality"), q.evaluated, q.accuracy, q.precision,
-           q.recall, q.f1, q.rolling_accuracy, q.rolling_f1, q.rolling_roc_auc);
+           q.recall, q.f1, q.rolling_accuracy, q.rolling_f1, q.rolling_roc_auc, q.drifts);
 }
 
 /// A model version as a learner publishes it.
@@ -83,6 +85,12 @@ struct model_version {
   uint32_t instance = 0;
   /// 1, 2, ... per model and instance; a scorer's declared default model is version 0.
   uint64_t version = 0;
+  /// The serving order: a scorer takes a version whose serial is greater than the one it serves.
+  /// A learner sets it to `version`; a registry (registry.hpp), which may serve an earlier
+  /// version again or another model's, numbers what it serves 1, 2, ...
+  uint64_t serial = 0;
+  /// Why it is served: empty from a learner; a registry's decision ("newest", "rollback: ...").
+  std::string reason;
   /// Records learned when it was published.
   uint64_t updates = 0;
   /// Event time of the last record it learned (min_time for records without one).
@@ -108,8 +116,8 @@ struct model_version {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_version& v) {
-  return f(caf::meta::type_name("eddy.ml.model_version"), v.model, v.instance, v.version, v.updates,
-           v.time, v.kind, v.params, v.crc, v.quality);
+  return f(caf::meta::type_name("eddy.ml.model_version"), v.model, v.instance, v.version, v.serial,
+           v.reason, v.updates, v.time, v.kind, v.params, v.crc, v.quality);
 }
 
 /// What a scorer says about one record.
@@ -122,11 +130,14 @@ struct prediction {
   int32_t label = 0;
   /// The version of the model that made it (0: the scorer's default model).
   uint64_t version = 0;
+  /// The serving serial of that version (model_version::serial): tells apart the models of
+  /// several learners that a registry serves.
+  uint64_t serial = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, prediction& p) {
-  return f(caf::meta::type_name("eddy.ml.prediction"), p.id, p.score, p.label, p.version);
+  return f(caf::meta::type_name("eddy.ml.prediction"), p.id, p.score, p.label, p.version, p.serial);
 }
 
 } // namespace eddy::ml

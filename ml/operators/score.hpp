@@ -17,6 +17,10 @@
 // bytes do not decode, goes to the dead-letter output and the replica keeps its model; so does a
 // point with the wrong number of features or a value that is not finite.
 //
+// A replica takes a version whose serial (serving order, model_version::serial) is greater than
+// the one it serves: a learner's versions in their order, or what a registry (registry.hpp)
+// decides to serve, earlier versions and other models included.
+//
 // Versions and points are not ordered relative to each other (as any broadcast input): which
 // version scores a point depends on when each arrived. The version in each prediction says which
 // one did. The current version and the points kept are the replica's state in every checkpoint.
@@ -43,6 +47,7 @@
 
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -100,14 +105,23 @@ struct scorer_state {
   uint32_t instance = 0;
   bool has_model = false;
   uint64_t version = 0;
+  /// The serving order of the version served (model_version::serial).
+  uint64_t serial = 0;
   std::string params;
   std::vector<kept_point> kept;
 
+  /// Class version 1 added `serial`; a version-0 snapshot (a learner's versions only) serves
+  /// serial = version.
   template <class Archive>
-  void serialize(Archive& ar, unsigned) {
+  void serialize(Archive& ar, unsigned class_version) {
     ar& instance;
     serialize_flag(ar, has_model, "scorer_state::has_model");
-    ar& version& params& kept;
+    ar& version;
+    if (class_version >= 1)
+      ar& serial;
+    else
+      serial = version;
+    ar& params& kept;
   }
 };
 
@@ -161,6 +175,7 @@ public:
       // No model then, a default model declared now (a restart from a savepoint): it serves.
       restored.has_model = true;
       restored.version = state_.version;
+      restored.serial = state_.serial;
       restored.params = std::move(state_.params);
     }
     state_ = std::move(restored);
@@ -192,8 +207,8 @@ private:
         ++skipped_;
         continue;
       }
-      if (state_.has_model && v.version <= state_.version)
-        continue; // not newer than the one served
+      if (state_.has_model && v.serial <= state_.serial)
+        continue; // not newer than the one served (in serving order)
       if (v.kind != Model::model_kind) {
         t.dead_letter(origin_ + ": version " + std::to_string(v.version) + " of '" + v.model +
                           "' is a " + v.kind + ", this scorer serves " + Model::model_kind,
@@ -216,6 +231,7 @@ private:
       model_ = std::move(next);
       state_.has_model = true;
       state_.version = v.version;
+      state_.serial = v.serial;
       state_.params = std::move(v.params);
     }
     if (state_.has_model && !state_.kept.empty()) {
@@ -238,7 +254,7 @@ private:
     bool binary = proba.size() == 2;
     double p = binary ? proba[1] : proba[best];
     auto label = binary ? int32_t{p >= 0.5} : static_cast<int32_t>(best); // the learner's rule
-    out_.emit(prediction{id, p, label, state_.version}, time);
+    out_.emit(prediction{id, p, label, state_.version, state_.serial}, time);
   }
 
   /// Says which versions were passed over, when some were.
@@ -285,3 +301,5 @@ stream<prediction> score(const stream<point>& points, const stream<model_version
 }
 
 } // namespace eddy::ml
+
+BOOST_CLASS_VERSION(eddy::ml::detail::scorer_state, 1)

@@ -252,6 +252,7 @@ SCENARIO("a version of another kind, or whose bytes are damaged, is refused and 
     ml::model_version v;
     v.model = "offline";
     v.version = i + 1;
+    v.serial = v.version;
     v.kind = ml::logistic_regression::model_kind;
     v.seal(ml::to_binary(good));
     if (i == 1)
