@@ -283,3 +283,48 @@ SCENARIO("a version of another kind, or whose bytes are damaged, is refused and 
         std::string::npos);
   CHECK(report->dead_letters[2].reason.find("does not decode") != std::string::npos);
 }
+
+namespace {
+
+/// A scorer's checkpoint state as builds before serving serials wrote it (class version 0).
+struct scorer_state_v0 {
+  uint32_t instance = 0;
+  bool has_model = false;
+  uint64_t version = 0;
+  std::string params;
+  std::vector<ml::detail::kept_point> kept;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& instance;
+    ml::serialize_flag(ar, has_model, "has_model");
+    ar& version& params& kept;
+  }
+};
+
+} // namespace
+
+SCENARIO("a scorer snapshot written before serving serials loads, serving its version as the "
+         "serial") {
+  scorer_state_v0 old;
+  old.instance = 1;
+  old.has_model = true;
+  old.version = 7;
+  old.params = "model bytes";
+  old.kept.push_back(ml::detail::kept_point{3, {1.0, 2.0}, 42});
+  ml::detail::scorer_state loaded;
+  REQUIRE(!ml::from_binary(ml::to_binary(old), loaded));
+  CHECK(loaded.instance == 1);
+  CHECK(loaded.has_model);
+  CHECK(loaded.version == 7);
+  CHECK(loaded.serial == 7);
+  CHECK(loaded.params == "model bytes");
+  REQUIRE(loaded.kept.size() == 1);
+  CHECK(loaded.kept[0].time == 42);
+  // And the current format keeps a serial of its own.
+  loaded.serial = 12;
+  ml::detail::scorer_state again;
+  REQUIRE(!ml::from_binary(ml::to_binary(loaded), again));
+  CHECK(again.serial == 12);
+  CHECK(again.version == 7);
+}
