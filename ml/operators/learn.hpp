@@ -32,6 +32,7 @@
 #include <eddy/ml/fwd.hpp>
 #include <eddy/ml/io/serialization.hpp>
 #include <eddy/ml/metrics/binary_metrics.hpp>
+#include <eddy/ml/operators/operator_state.hpp>
 #include <eddy/ml/operators/records.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/stream.hpp>
@@ -110,6 +111,21 @@ struct confusion_counts {
   }
 };
 
+/// The figures of `cumulative` counts and a `rolling` window (drifts: 0).
+inline model_quality quality_of(const confusion_counts& c, const binary_metrics& rolling) {
+  auto ratio = [](double num, double den) { return den > 0 ? num / den : 0.0; };
+  model_quality q;
+  q.evaluated = c.tp + c.fp + c.tn + c.fn;
+  q.accuracy = ratio(double(c.tp + c.tn), double(q.evaluated));
+  q.precision = ratio(double(c.tp), double(c.tp + c.fp));
+  q.recall = ratio(double(c.tp), double(c.tp + c.fn));
+  q.f1 = q.precision + q.recall > 0 ? 2 * q.precision * q.recall / (q.precision + q.recall) : 0;
+  q.rolling_accuracy = rolling.accuracy();
+  q.rolling_f1 = rolling.f1();
+  q.rolling_roc_auc = rolling.roc_auc();
+  return q;
+}
+
 /// Everything a learner instance keeps, and what its checkpoints hold.
 template <class Learner>
 struct learner_state {
@@ -170,17 +186,10 @@ public:
       publish();
   }
 
-  void snapshot(task&, checkpoint_id, instance_state& out) override {
-    out.operator_state = to_binary(state_);
-  }
+  void snapshot(task&, checkpoint_id, instance_state& out) override { save_state(state_, out); }
 
   void restore(task&, checkpoint_id, instance_state&& in) override {
-    if (in.operator_state.empty())
-      return;
-    auto restored = state_;
-    if (auto err = from_binary(in.operator_state, restored))
-      throw std::runtime_error("learner '" + name_ + "': " + describe(err));
-    state_ = std::move(restored);
+    load_state(in, state_, "learner '" + name_ + "'");
   }
 
 private:
@@ -235,18 +244,8 @@ private:
     v.time = state_.last_time;
     v.kind = Learner::model_kind;
     v.seal(to_binary(state_.model));
-    const auto& c = state_.cumulative;
-    auto ratio = [](double num, double den) { return den > 0 ? num / den : 0.0; };
-    auto& q = v.quality;
-    q.evaluated = c.tp + c.fp + c.tn + c.fn;
-    q.accuracy = ratio(double(c.tp + c.tn), double(q.evaluated));
-    q.precision = ratio(double(c.tp), double(c.tp + c.fp));
-    q.recall = ratio(double(c.tp), double(c.tp + c.fn));
-    q.f1 = q.precision + q.recall > 0 ? 2 * q.precision * q.recall / (q.precision + q.recall) : 0;
-    q.rolling_accuracy = state_.rolling.accuracy();
-    q.rolling_f1 = state_.rolling.f1();
-    q.rolling_roc_auc = state_.rolling.roc_auc();
-    q.drifts = state_.drifts;
+    v.quality = quality_of(state_.cumulative, state_.rolling);
+    v.quality.drifts = state_.drifts;
     auto time = v.time;
     out_.emit(std::move(v), time);
   }

@@ -1,5 +1,6 @@
 // The records that flow through the learning operators: labelled points into a learner, model
-// versions from the learner to its scorers, points into a scorer and predictions out of it.
+// versions from the learner to its scorers, points into a scorer and predictions out of it,
+// labels that come late and the records that waited for them, evaluations of predictions.
 //
 //   eddy::ml::labelled_point p{42, {0.3, 1.7, 0.0}, 1};  // record 42, its features, its label
 //   eddy::ml::point q{43, {0.1, 0.9, 2.5}};              // record 43, to score
@@ -138,6 +139,51 @@ struct prediction {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, prediction& p) {
   return f(caf::meta::type_name("eddy.ml.prediction"), p.id, p.score, p.label, p.version, p.serial);
+}
+
+/// A record's label, as it comes (late) from wherever labels come from.
+struct label {
+  /// The record's id.
+  uint64_t id = 0;
+  /// Its class.
+  int32_t y = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, label& x) {
+  return f(caf::meta::type_name("eddy.ml.label"), x.id, x.y);
+}
+
+/// A record that waited for its label (await_labels.hpp): with it, or (`labelled == false`)
+/// without, its wait over.
+template <class T>
+struct with_label {
+  T item;
+  int32_t y = 0;
+  bool labelled = false;
+};
+
+template <class Inspector, class T>
+typename Inspector::result_type inspect(Inspector& f, with_label<T>& x) {
+  return f(caf::meta::type_name("eddy.ml.with_label"), x.item, x.y, x.labelled);
+}
+
+/// What an evaluation of served predictions says (evaluate.hpp).
+struct evaluation {
+  /// Figures over the predictions whose label came (`quality.evaluated` of them); `drifts` is 0.
+  model_quality quality;
+  /// Predictions whose label never came.
+  uint64_t expired = 0;
+  /// ROC AUC over every labelled prediction so far (NaN unless asked for, or over one class).
+  double roc_auc = 0;
+  /// The newest model version among the labelled predictions.
+  uint64_t newest_version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, evaluation& e) {
+  return f(caf::meta::type_name("eddy.ml.evaluation"), e.quality, e.expired, e.roc_auc,
+           e.newest_version);
 }
 
 } // namespace eddy::ml

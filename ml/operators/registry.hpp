@@ -44,6 +44,7 @@
 #pragma once
 
 #include <eddy/ml/io/serialization.hpp>
+#include <eddy/ml/operators/operator_state.hpp>
 #include <eddy/ml/operators/records.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/internal/two_input.hpp>
@@ -247,17 +248,10 @@ public:
       , opt_(std::move(opt))
       , origin_("registry " + t.origin()) {}
 
-  void snapshot(task&, checkpoint_id, instance_state& out) override {
-    out.operator_state = to_binary(state_);
-  }
+  void snapshot(task&, checkpoint_id, instance_state& out) override { save_state(state_, out); }
 
   void restore(task&, checkpoint_id, instance_state&& in) override {
-    if (in.operator_state.empty())
-      return;
-    registry_state restored;
-    if (auto err = from_binary(in.operator_state, restored))
-      throw std::runtime_error(origin_ + ": " + describe(err));
-    state_ = std::move(restored);
+    load_state(in, state_, origin_);
   }
 
 private:

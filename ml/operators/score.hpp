@@ -40,6 +40,7 @@
 
 #include <eddy/ml/io/serialization.hpp>
 #include <eddy/ml/operators/learn.hpp>
+#include <eddy/ml/operators/operator_state.hpp>
 #include <eddy/ml/operators/records.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/internal/two_input.hpp>
@@ -151,16 +152,12 @@ public:
     state_.kept.clear();
   }
 
-  void snapshot(task&, checkpoint_id, instance_state& out) override {
-    out.operator_state = to_binary(state_);
-  }
+  void snapshot(task&, checkpoint_id, instance_state& out) override { save_state(state_, out); }
 
   void restore(task& t, checkpoint_id, instance_state&& in) override {
-    if (in.operator_state.empty())
-      return;
     scorer_state restored;
-    if (auto err = from_binary(in.operator_state, restored))
-      throw std::runtime_error(origin_ + ": " + describe(err));
+    if (!load_state(in, restored, origin_))
+      return;
     if (restored.instance != t.instance()) {
       // A replica added by rescaling, with replica 0's state: the model is the same for all,
       // the points kept are replica 0's to score.
