@@ -13,6 +13,7 @@
 #include <eddy/ml/errc.hpp>
 
 #include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -44,6 +45,13 @@ struct sensor_reading {
   /// 1 for an anomaly, 0 otherwise.
   int label = 0;
 };
+
+/// So that readings can travel between the operators of a job.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sensor_reading& x) {
+  return f(caf::meta::type_name("eddy.examples.sensor_reading"), x.reading, x.mote_id, x.indoor,
+           x.humidity, x.temperature, x.label);
+}
 
 /// Reads a sensor CSV (header reading,mote_id,indoor,humidity,temperature,label) and returns its
 /// rows in file order; errc::io_error, or errc::bad_input with the line. The reading must be a

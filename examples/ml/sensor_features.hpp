@@ -58,8 +58,11 @@ public:
   /// The number of features per reading.
   static constexpr Eigen::Index n_features = 13;
 
+  /// The readings per mote window by default.
+  static constexpr std::size_t default_window = 12;
+
   /// Features over the last `window` readings of each mote. Default: 12.
-  explicit sensor_features(std::size_t window = 12)
+  explicit sensor_features(std::size_t window = default_window)
       : window_(window)
       , scaler_(n_features) {
     // nop
@@ -70,13 +73,19 @@ public:
   /// humidity the windows do not accept (beyond ±rolling_stats::max_magnitude), and then leaves
   /// the windows unchanged.
   caf::error raw(const sensor_reading& r, vector& out) {
-    if (!std::isfinite(r.indoor) || !rolling_stats::accepts(r.humidity) ||
-        !rolling_stats::accepts(r.temperature))
-      return make_error(errc::bad_input, "sensor_features: reading " + std::to_string(r.reading) +
-                                             " of mote " + std::to_string(r.mote_id) +
-                                             " has a value that is not finite or out of range");
+    if (!accepts(r))
+      return refusal(r);
     auto [i, added] = motes_.try_emplace(r.mote_id, rolling_stats{window_}, rolling_stats{window_});
-    auto& [temperature, humidity] = i->second;
+    return raw(r, i->second.first, i->second.second, out);
+  }
+
+  /// The raw features of `r` from its mote's windows `temperature` and `humidity`, which learn r
+  /// first: the step `raw` takes per reading, for a job that keeps the windows in keyed state.
+  /// A reading `accepts` refuses is refused (errc::bad_input) and the windows stay unchanged.
+  static caf::error raw(const sensor_reading& r, rolling_stats& temperature,
+                        rolling_stats& humidity, vector& out) {
+    if (!accepts(r))
+      return refusal(r);
     if (auto err = temperature.push(r.temperature))
       return err; // unreachable after the check above
     if (auto err = humidity.push(r.humidity))
@@ -113,7 +122,21 @@ public:
       check_loaded();
   }
 
+  /// True when the windows take `r`: its values are finite and within
+  /// ±rolling_stats::max_magnitude.
+  [[nodiscard]] static bool accepts(const sensor_reading& r) {
+    return std::isfinite(r.indoor) && rolling_stats::accepts(r.humidity) &&
+           rolling_stats::accepts(r.temperature);
+  }
+
 private:
+  /// The error for a reading `accepts` refuses.
+  static caf::error refusal(const sensor_reading& r) {
+    return make_error(errc::bad_input, "sensor_features: reading " + std::to_string(r.reading) +
+                                           " of mote " + std::to_string(r.mote_id) +
+                                           " has a value that is not finite or out of range");
+  }
+
   /// Refuses a loaded state whose parts disagree with each other.
   void check_loaded() const {
     if (scaler_.n_features() != n_features)

@@ -31,6 +31,8 @@
 // creates topics on first use); the program prints the kcat command that reads the output.
 #include "sensor.hpp"
 
+#include "../job_summary.hpp"
+
 #include <eddy/kafka/mock_cluster.hpp>
 #include <eddy/kafka/sink.hpp>
 #include <eddy/kafka/source.hpp>
@@ -234,31 +236,6 @@ std::optional<outcome> run(const options& o, eddy::job_config cfg) {
   return out;
 }
 
-/// Prints the injected faults, the recoveries and the checkpoints of a run.
-void print_recovery(const eddy::job_report& r) {
-  std::printf("\n");
-  for (const auto& f : r.faults)
-    std::printf("fault: %s\n", f.c_str());
-  for (const auto& x : r.recoveries) {
-    auto to = x.from_checkpoint == 0 ? std::string{"the start"}
-                                     : "checkpoint " + std::to_string(x.from_checkpoint);
-    std::printf("recovery (%s): back to %s, %.1f ms down: %s\n",
-                x.single_task ? "the task alone" : "the whole job", to.c_str(),
-                x.downtime.count() / 1e6, x.cause.c_str());
-    if (!x.fallback.empty())
-      std::printf("  (not the task alone: %s)\n", x.fallback.c_str());
-  }
-  std::vector<int64_t> ns;
-  for (const auto& c : r.checkpoints)
-    ns.push_back(c.duration.count());
-  std::sort(ns.begin(), ns.end());
-  std::printf("checkpoints: %zu completed (p50 %.2f ms), %llu abandoned\n", ns.size(),
-              ns.empty() ? 0.0 : ns[ns.size() / 2] / 1e6,
-              static_cast<unsigned long long>(r.checkpoints_abandoned));
-  for (const auto& n : r.notes)
-    std::printf("note: %s\n", n.c_str());
-}
-
 /// Prints the final statistics and the last full minute of every mote.
 void print_results(const outcome& o) {
   const auto& r = o.report;
@@ -427,7 +404,7 @@ int main(int argc, char** argv) {
   }
   print_results(*result);
   if (!checkpoints.empty())
-    print_recovery(result->report);
+    examples::print_recovery(result->report);
   bool kafka_ok = true;
   if (kafka) {
     auto written = topic_contents(o.bootstrap, "minutes");

@@ -128,13 +128,54 @@ public:
   /// `load_model`).
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& buffer_& count_& seq_& mean_& m2_& last_& min_& max_;
-    if constexpr (Archive::is_loading::value)
+    // The queues are written as std::deque, the format of every snapshot and model file so far.
+    std::deque<candidate> lows(min_.begin(), min_.end());
+    std::deque<candidate> highs(max_.begin(), max_.end());
+    ar& buffer_& count_& seq_& mean_& m2_& last_& lows& highs;
+    if constexpr (Archive::is_loading::value) {
+      min_.assign(lows.begin(), lows.end());
+      max_.assign(highs.begin(), highs.end());
       check_loaded();
+    }
   }
 
 private:
-  using candidates = std::deque<std::pair<uint64_t, double>>;
+  /// A (sequence number, value) pair of a monotonic queue.
+  using candidate = std::pair<uint64_t, double>;
+
+  /// A double-ended queue of candidates on a vector whose consumed prefix is dropped when the
+  /// vector is full: unlike std::deque it moves without allocating (noexcept), which keyed state
+  /// needs of the values it keeps (a rolling_stats per key).
+  class candidates {
+  public:
+    [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
+    [[nodiscard]] const candidate& front() const noexcept { return items_[head_]; }
+    [[nodiscard]] const candidate& back() const noexcept { return items_.back(); }
+    [[nodiscard]] const candidate& operator[](std::size_t i) const noexcept {
+      return items_[head_ + i];
+    }
+    [[nodiscard]] auto begin() const noexcept { return items_.begin() + head_; }
+    [[nodiscard]] auto end() const noexcept { return items_.end(); }
+    void pop_front() noexcept { ++head_; }
+    void pop_back() noexcept { items_.pop_back(); }
+    void emplace_back(uint64_t seq, double value) {
+      if (head_ > 0 && items_.size() == items_.capacity()) {
+        items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+      }
+      items_.emplace_back(seq, value);
+    }
+    template <class Iterator>
+    void assign(Iterator first, Iterator last) {
+      items_.assign(first, last);
+      head_ = 0;
+    }
+
+  private:
+    std::vector<candidate> items_;
+    std::size_t head_ = 0;
+  };
 
   /// Refuses a loaded state that would divide by zero, read out of bounds or break the queues.
   void check_loaded() const {

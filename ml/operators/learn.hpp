@@ -62,6 +62,9 @@ struct learner_options {
   /// On a drift, start again from the initial model (and empty rolling figures): a learner of
   /// the newest concept, the background model a registry can promote (registry.hpp).
   bool restart_on_drift = false;
+  /// Keep the exact ROC AUC over every record learned (model_quality::roc_auc); it holds every
+  /// distinct score, which a learner that runs for months must not. Default: off (NaN).
+  bool exact_auc = false;
 
   learner_options& every(uint64_t n) {
     publish_every = n;
@@ -83,6 +86,10 @@ struct learner_options {
   }
   learner_options& detect_drift(adwin_config cfg) {
     drift = cfg;
+    return *this;
+  }
+  learner_options& whole_run_auc() {
+    exact_auc = true;
     return *this;
   }
   learner_options& restart_after_drift() {
@@ -111,15 +118,15 @@ struct confusion_counts {
   }
 };
 
-/// The figures of `cumulative` counts and a `rolling` window (drifts: 0).
+/// The figures of `cumulative` counts and a `rolling` window (drifts: 0), by the formulas of
+/// binary_metrics.
 inline model_quality quality_of(const confusion_counts& c, const binary_metrics& rolling) {
-  auto ratio = [](double num, double den) { return den > 0 ? num / den : 0.0; };
   model_quality q;
   q.evaluated = c.tp + c.fp + c.tn + c.fn;
   q.accuracy = ratio(double(c.tp + c.tn), double(q.evaluated));
   q.precision = ratio(double(c.tp), double(c.tp + c.fp));
   q.recall = ratio(double(c.tp), double(c.tp + c.fn));
-  q.f1 = q.precision + q.recall > 0 ? 2 * q.precision * q.recall / (q.precision + q.recall) : 0;
+  q.f1 = f1_of(q.precision, q.recall);
   q.rolling_accuracy = rolling.accuracy();
   q.rolling_f1 = rolling.f1();
   q.rolling_roc_auc = rolling.roc_auc();
@@ -138,13 +145,17 @@ struct learner_state {
   /// The drift detector on the errors (used when learner_options::drift is set).
   adwin detector;
   uint64_t drifts = 0;
+  /// Every prediction scored, for the whole-run ROC AUC (learner_options::exact_auc only).
+  binary_metrics whole;
 
-  /// Class version 1 added the detector and the drift count.
+  /// Class version 1 added the detector and the drift count, 2 the whole-run figures.
   template <class Archive>
   void serialize(Archive& ar, unsigned class_version) {
     ar& model& cumulative& rolling& updates& version& last_time;
     if (class_version >= 1)
       ar& detector& drifts;
+    if (class_version >= 2)
+      ar& whole;
   }
 };
 
@@ -176,7 +187,8 @@ public:
       , name_(opt_.model.empty() ? t.op_name() : opt_.model)
       , instance_(t.instance())
       , initial_(initial)
-      , state_{initial, {}, binary_metrics{0.5, opt_.window}, 0, 0, min_time, {}, 0} {
+      , state_{initial,         {}, binary_metrics{0.5, opt_.window}, 0, 0, min_time, {}, 0,
+               binary_metrics{}} {
     if (opt_.drift)
       state_.detector = *adwin::make(*opt_.drift); // checked by learn()
   }
@@ -213,6 +225,8 @@ private:
       }
       state_.cumulative.update(p.y, score);
       state_.rolling.update(p.y, score);
+      if (opt_.exact_auc)
+        state_.whole.update(p.y, score);
       ++state_.updates;
       if (opt_.drift && state_.detector.update((score >= 0.5) != (p.y == 1) ? 1.0 : 0.0))
         on_drift();
@@ -246,6 +260,8 @@ private:
     v.seal(to_binary(state_.model));
     v.quality = quality_of(state_.cumulative, state_.rolling);
     v.quality.drifts = state_.drifts;
+    if (opt_.exact_auc)
+      v.quality.roc_auc = state_.whole.roc_auc();
     auto time = v.time;
     out_.emit(std::move(v), time);
   }
@@ -295,4 +311,4 @@ stream<model_version> learn(const stream<labelled_point>& in, const Learner& ini
 
 template <class Learner>
 struct boost::serialization::version<eddy::ml::detail::learner_state<Learner>>
-    : std::integral_constant<int, 1> {};
+    : std::integral_constant<int, 2> {};

@@ -19,6 +19,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,12 +71,16 @@ struct model_quality {
   double rolling_roc_auc = 0;
   /// Drifts the learner's detector found in its errors so far (0 without a detector).
   uint64_t drifts = 0;
+  /// The exact ROC AUC over every record evaluated (NaN unless the learner keeps it, see
+  /// learner_options::whole_run_auc, or while it saw one class only).
+  double roc_auc = std::numeric_limits<double>::quiet_NaN();
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_quality& q) {
   return f(caf::meta::type_name("eddy.ml.model_quality"), q.evaluated, q.accuracy, q.precision,
-           q.recall, q.f1, q.rolling_accuracy, q.rolling_f1, q.rolling_roc_auc, q.drifts);
+           q.recall, q.f1, q.rolling_accuracy, q.rolling_f1, q.rolling_roc_auc, q.drifts,
+           q.roc_auc);
 }
 
 /// A model version as a learner publishes it.

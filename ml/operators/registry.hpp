@@ -231,11 +231,11 @@ struct registry_state {
   /// be taken by CAF too).
   template <class Archive>
   static void fields(Archive& ar, model_version& v) {
+    ar& v.model& v.instance& v.version& v.serial& v.reason& v.updates& v.time& v.kind;
+    ar& v.params& v.crc;
     auto& q = v.quality;
-    ar& v.model& v.instance& v.version& v.serial& v.reason& v.updates& v.time& v.kind& v.params& v
-        .crc;
-    ar& q.evaluated& q.accuracy& q.precision& q.recall& q.f1& q.rolling_accuracy& q.rolling_f1& q
-        .rolling_roc_auc& q.drifts;
+    ar& q.evaluated& q.accuracy& q.precision& q.recall& q.f1;
+    ar& q.rolling_accuracy& q.rolling_f1& q.rolling_roc_auc& q.drifts& q.roc_auc;
   }
 };
 
