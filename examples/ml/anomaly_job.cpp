@@ -235,11 +235,13 @@ int main(int argc, char** argv) {
     const auto& s = o.served.back();
     std::printf("\nserved predictions (scored by the newest version each replica had): precision "
                 "%.4f recall %.4f f1 %.4f roc_auc %.4f over %llu labelled, %llu without a label, "
-                "newest version %llu\n",
+                "newest version %llu; the models were %.0f s of event time old on average, at "
+                "most %lld s\n",
                 s.quality.precision, s.quality.recall, s.quality.f1, s.roc_auc,
                 static_cast<unsigned long long>(s.quality.evaluated),
                 static_cast<unsigned long long>(s.expired),
-                static_cast<unsigned long long>(s.newest_version));
+                static_cast<unsigned long long>(s.newest_version), s.mean_staleness / 1e3,
+                static_cast<long long>(s.max_staleness / 1000));
   }
   std::printf("alerts: %llu predicted anomalies\n", static_cast<unsigned long long>(o.alerts));
   examples::print_recovery(o.report);

@@ -155,8 +155,11 @@ private:
     [[nodiscard]] const candidate& operator[](std::size_t i) const noexcept {
       return items_[head_ + i];
     }
-    [[nodiscard]] auto begin() const noexcept { return items_.begin() + head_; }
-    [[nodiscard]] auto end() const noexcept { return items_.end(); }
+    using const_iterator = std::vector<candidate>::const_iterator;
+    [[nodiscard]] const_iterator begin() const noexcept {
+      return items_.begin() + static_cast<std::ptrdiff_t>(head_);
+    }
+    [[nodiscard]] const_iterator end() const noexcept { return items_.end(); }
     void pop_front() noexcept { ++head_; }
     void pop_back() noexcept { items_.pop_back(); }
     void emplace_back(uint64_t seq, double value) {

@@ -10,7 +10,8 @@
 // Every `every` labelled predictions, and once more when the input ends, it emits an evaluation:
 // cumulative precision, recall, F1 and accuracy (class 1 positive, threshold 0.5), the same over
 // the last `window` labelled predictions with that window's exact ROC AUC, the expired count and
-// the newest model version judged. The ROC AUC over the whole run is exact and kept only when
+// the newest model version judged, and how stale the models were (prediction::staleness, mean
+// and largest). The ROC AUC over the whole run is exact and kept only when
 // asked for (`whole_run_auc()`): it holds every distinct score, which a job that runs for months
 // must not. These are the figures of what was served, each prediction judged against its own
 // label: a learner's own figures (model_version::quality) judge its model before each update
@@ -69,10 +70,15 @@ struct evaluator_state {
   /// Labelled predictions since the last evaluation.
   uint64_t since = 0;
   timestamp time = min_time;
+  /// Staleness of the labelled predictions that know it: how many, their sum, the largest.
+  uint64_t timed = 0;
+  double staleness_sum = 0;
+  int64_t max_staleness = 0;
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& cumulative& rolling& whole& expired& newest_version& since& time;
+    ar& timed& staleness_sum& max_staleness;
   }
 };
 
@@ -118,6 +124,12 @@ private:
       if (opt_.exact_auc)
         state_.whole.update(x.y, x.item.score);
       state_.newest_version = std::max(state_.newest_version, x.item.version);
+      if (x.item.staleness != unknown_staleness) {
+        state_.max_staleness =
+            state_.timed == 0 ? x.item.staleness : std::max(state_.max_staleness, x.item.staleness);
+        state_.staleness_sum += double(x.item.staleness);
+        ++state_.timed;
+      }
       if (++state_.since >= opt_.report_every)
         report();
     }
@@ -130,6 +142,8 @@ private:
     e.expired = state_.expired;
     e.roc_auc = opt_.exact_auc ? state_.whole.roc_auc() : std::nan("");
     e.newest_version = state_.newest_version;
+    e.mean_staleness = state_.timed > 0 ? state_.staleness_sum / double(state_.timed) : 0.0;
+    e.max_staleness = state_.max_staleness;
     out_.emit(std::move(e), state_.time);
   }
 

@@ -126,6 +126,9 @@ typename Inspector::result_type inspect(Inspector& f, model_version& v) {
            v.reason, v.updates, v.time, v.kind, v.params, v.crc, v.quality);
 }
 
+/// prediction::staleness when a time is unknown.
+inline constexpr int64_t unknown_staleness = std::numeric_limits<int64_t>::min();
+
 /// What a scorer says about one record.
 struct prediction {
   /// The record's id.
@@ -139,11 +142,18 @@ struct prediction {
   /// The serving serial of that version (model_version::serial): tells apart the models of
   /// several learners that a registry serves.
   uint64_t serial = 0;
+  /// How stale that version was: the event time of the scored record minus that of the last
+  /// record the version learned (model_version::time), in ms (negative: the version had learned
+  /// records later than this one); `unknown_staleness` when either time is unknown.
+  int64_t staleness = unknown_staleness;
+  /// The scoring replica that made it.
+  uint32_t replica = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, prediction& p) {
-  return f(caf::meta::type_name("eddy.ml.prediction"), p.id, p.score, p.label, p.version, p.serial);
+  return f(caf::meta::type_name("eddy.ml.prediction"), p.id, p.score, p.label, p.version, p.serial,
+           p.staleness, p.replica);
 }
 
 /// A record's label, as it comes (late) from wherever labels come from.
@@ -183,12 +193,16 @@ struct evaluation {
   double roc_auc = 0;
   /// The newest model version among the labelled predictions.
   uint64_t newest_version = 0;
+  /// Staleness (prediction::staleness, ms) of the labelled predictions that know it: mean and
+  /// largest (0 when none does).
+  double mean_staleness = 0;
+  int64_t max_staleness = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, evaluation& e) {
   return f(caf::meta::type_name("eddy.ml.evaluation"), e.quality, e.expired, e.roc_auc,
-           e.newest_version);
+           e.newest_version, e.mean_staleness, e.max_staleness);
 }
 
 } // namespace eddy::ml

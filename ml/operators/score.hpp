@@ -44,6 +44,7 @@
 #include <eddy/ml/operators/records.hpp>
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/internal/two_input.hpp>
+#include <eddy/operators/side_output.hpp>
 #include <eddy/operators/stream.hpp>
 
 #include <boost/serialization/utility.hpp>
@@ -70,6 +71,11 @@ struct scorer_options {
   std::string model;
   /// Serve the versions of this learner instance (each instance trains a model of its own).
   uint32_t instance = 0;
+  /// A challenger: the versions of this model (and learner instance) score every point too, on
+  /// the side output `challenger_tag`, never served. Empty: none.
+  std::string challenger;
+  uint32_t challenger_instance = 0;
+  std::string challenger_tag;
 
   scorer_options& with_default(Model m) {
     default_model = std::move(m);
@@ -82,6 +88,14 @@ struct scorer_options {
   scorer_options& serve(std::string name, uint32_t learner_instance = 0) {
     model = std::move(name);
     instance = learner_instance;
+    return *this;
+  }
+  /// Scores every point with the versions of `name` too, onto the side output `tag`.
+  scorer_options& challenge_with(std::string name, const output_tag<prediction>& tag,
+                                 uint32_t learner_instance = 0) {
+    challenger = std::move(name);
+    challenger_instance = learner_instance;
+    challenger_tag = tag.name();
     return *this;
   }
 };
@@ -100,29 +114,42 @@ struct kept_point {
   }
 };
 
-/// What a replica's checkpoints hold: the version it serves (as the learner published it) and
-/// the points it keeps, and which replica it is.
-struct scorer_state {
-  uint32_t instance = 0;
+/// A version a replica serves (as the learner or registry published it).
+struct serving {
   bool has_model = false;
   uint64_t version = 0;
-  /// The serving order of the version served (model_version::serial).
+  /// Its serving order (model_version::serial).
   uint64_t serial = 0;
+  /// The event time of the last record it learned (model_version::time).
+  timestamp time = min_time;
   std::string params;
+};
+
+/// What a replica's checkpoints hold: the version it serves and the challenger's, the points it
+/// keeps, and which replica it is.
+struct scorer_state {
+  uint32_t instance = 0;
+  serving champion;
+  serving challenger;
   std::vector<kept_point> kept;
 
-  /// Class version 1 added `serial`; a version-0 snapshot (a learner's versions only) serves
-  /// serial = version.
+  /// Class version 1 added the serial; a version-0 snapshot (a learner's versions only) serves
+  /// serial = version. Version 2 added the champion's time and the challenger.
   template <class Archive>
   void serialize(Archive& ar, unsigned class_version) {
     ar& instance;
-    serialize_flag(ar, has_model, "scorer_state::has_model");
-    ar& version;
+    serialize_flag(ar, champion.has_model, "scorer_state::has_model");
+    ar& champion.version;
     if (class_version >= 1)
-      ar& serial;
+      ar& champion.serial;
     else
-      serial = version;
-    ar& params& kept;
+      champion.serial = champion.version;
+    ar& champion.params& kept;
+    if (class_version >= 2) {
+      ar& champion.time;
+      serialize_flag(ar, challenger.has_model, "scorer_state::has_challenger");
+      ar& challenger.version& challenger.serial& challenger.time& challenger.params;
+    }
   }
 };
 
@@ -135,11 +162,13 @@ public:
       : two_input_logic(t, w)
       , opt_(std::move(opt))
       , origin_("scorer " + t.origin()) {
+    if (!opt_.challenger.empty())
+      challenger_out_ = this->template make_side_output<prediction>(t, w, 1);
     state_.instance = t.instance();
     if (opt_.default_model) {
       model_ = *opt_.default_model;
-      state_.has_model = true;
-      state_.params = to_binary(model_);
+      state_.champion.has_model = true;
+      state_.champion.params = to_binary(model_);
     }
   }
 
@@ -164,16 +193,18 @@ public:
       restored.instance = t.instance();
       restored.kept.clear();
     }
-    if (restored.has_model) {
-      if (auto err = from_binary(restored.params, model_))
+    if (restored.challenger.has_model)
+      if (auto err = from_binary(restored.challenger.params, challenger_))
+        throw std::runtime_error(origin_ + ": the challenger of version " +
+                                 std::to_string(restored.challenger.version) + ": " +
+                                 describe(err));
+    if (restored.champion.has_model) {
+      if (auto err = from_binary(restored.champion.params, model_))
         throw std::runtime_error(origin_ + ": the model of version " +
-                                 std::to_string(restored.version) + ": " + describe(err));
-    } else if (state_.has_model) {
+                                 std::to_string(restored.champion.version) + ": " + describe(err));
+    } else if (state_.champion.has_model) {
       // No model then, a default model declared now (a restart from a savepoint): it serves.
-      restored.has_model = true;
-      restored.version = state_.version;
-      restored.serial = state_.serial;
-      restored.params = std::move(state_.params);
+      restored.champion = std::move(state_.champion);
     }
     state_ = std::move(restored);
   }
@@ -184,7 +215,7 @@ private:
     for (size_t i = 0; i < in.items.size(); ++i) {
       auto& p = in.items[i];
       auto time = timed ? in.times[i] : min_time;
-      if (state_.has_model) {
+      if (state_.champion.has_model) {
         score(t, p.id, p.x, time);
       } else if (state_.kept.size() < opt_.buffer) {
         state_.kept.push_back(kept_point{p.id, std::move(p.x), time});
@@ -200,43 +231,50 @@ private:
 
   void on_batch2(task& t, batch<model_version>& in) override {
     for (auto& v : in.items) {
-      if ((!opt_.model.empty() && v.model != opt_.model) || v.instance != opt_.instance) {
+      if (!opt_.challenger.empty() && v.model == opt_.challenger &&
+          v.instance == opt_.challenger_instance)
+        take(t, v, state_.challenger, challenger_);
+      else if ((opt_.model.empty() || v.model == opt_.model) && v.instance == opt_.instance)
+        take(t, v, state_.champion, model_);
+      else
         ++skipped_;
-        continue;
-      }
-      if (state_.has_model && v.serial <= state_.serial)
-        continue; // not newer than the one served (in serving order)
-      if (v.kind != Model::model_kind) {
-        t.dead_letter(origin_ + ": version " + std::to_string(v.version) + " of '" + v.model +
-                          "' is a " + v.kind + ", this scorer serves " + Model::model_kind,
-                      "<model version " + std::to_string(v.version) + ">");
-        continue;
-      }
-      Model next;
-      if (!v.intact()) {
-        t.dead_letter(origin_ + ": version " + std::to_string(v.version) + " of '" + v.model +
-                          "' is damaged (its checksum does not match)",
-                      "<model version " + std::to_string(v.version) + ">");
-        continue;
-      }
-      if (auto err = from_binary(v.params, next)) {
-        t.dead_letter(origin_ + ": version " + std::to_string(v.version) + " of '" + v.model +
-                          "' does not decode: " + describe(err),
-                      "<model version " + std::to_string(v.version) + ">");
-        continue;
-      }
-      model_ = std::move(next);
-      state_.has_model = true;
-      state_.version = v.version;
-      state_.serial = v.serial;
-      state_.params = std::move(v.params);
     }
-    if (state_.has_model && !state_.kept.empty()) {
+    if (state_.champion.has_model && !state_.kept.empty()) {
       auto kept = std::move(state_.kept);
       state_.kept.clear();
       for (auto& p : kept)
         score(t, p.id, p.x, p.time);
     }
+  }
+
+  /// Serves `v` as `s` (decoded into `m`) when it is newer in serving order than what `s` holds
+  /// and it decodes.
+  void take(task& t, model_version& v, serving& s, Model& m) {
+    if (s.has_model && v.serial <= s.serial)
+      return; // not newer than the one served (in serving order)
+    if (!decode(t, v, m))
+      return;
+    s = serving{true, v.version, v.serial, v.time, std::move(v.params)};
+  }
+
+  /// Decodes version `v` into `into`, or sends it to the dead letters saying why it cannot
+  /// serve (another kind of model, damaged, undecodable) and leaves `into` as it was.
+  bool decode(task& t, const model_version& v, Model& into) {
+    auto refuse = [&](const std::string& why) {
+      t.dead_letter(origin_ + ": version " + std::to_string(v.version) + " of '" + v.model + "' " +
+                        why,
+                    "<model version " + std::to_string(v.version) + ">");
+      return false;
+    };
+    if (v.kind != Model::model_kind)
+      return refuse(std::string{"is a "} + v.kind + ", this scorer serves " + Model::model_kind);
+    if (!v.intact())
+      return refuse("is damaged (its checksum does not match)");
+    Model next;
+    if (auto err = from_binary(v.params, next))
+      return refuse("does not decode: " + describe(err));
+    into = std::move(next);
+    return true;
   }
 
   void score(task& t, uint64_t id, const std::vector<double>& x, timestamp time) {
@@ -245,13 +283,22 @@ private:
       t.dead_letter(origin_ + ": " + why, eddy::internal::render(point{id, x}));
       return;
     }
-    auto proba = model_.predict_proba(x_);
+    out_.emit(predict(model_, state_.champion, id, time), time);
+    if (state_.challenger.has_model && challenger_.n_features() == model_.n_features())
+      challenger_out_->emit(predict(challenger_, state_.challenger, id, time), time);
+  }
+
+  /// The prediction of `m` (serving as `s`) for the features in x_, of a record at event time
+  /// `time`.
+  prediction predict(const Model& m, const serving& s, uint64_t id, timestamp time) {
+    auto proba = m.predict_proba(x_);
     Eigen::Index best = 0;
     proba.maxCoeff(&best);
     bool binary = proba.size() == 2;
     double p = binary ? proba[1] : proba[best];
     auto label = binary ? int32_t{p >= 0.5} : static_cast<int32_t>(best); // the learner's rule
-    out_.emit(prediction{id, p, label, state_.version, state_.serial}, time);
+    int64_t staleness = s.time == min_time || time == min_time ? unknown_staleness : time - s.time;
+    return prediction{id, p, label, s.version, s.serial, staleness, state_.instance};
   }
 
   /// Says which versions were passed over, when some were.
@@ -265,8 +312,11 @@ private:
 
   scorer_options<Model> opt_;
   std::string origin_;
-  /// The model served (decoded from state_.params).
+  /// The model served (decoded from state_.champion.params), and the challenger.
   Model model_;
+  Model challenger_;
+  /// Where the challenger's predictions go.
+  std::unique_ptr<eddy::output<prediction>> challenger_out_;
   scorer_state state_;
   /// Versions of other models or learner instances, passed over.
   uint64_t skipped_ = 0;
@@ -287,16 +337,22 @@ stream<prediction> score(const stream<point>& points, const stream<model_version
   if (opt.default_model && opt.default_model->n_features() <= 0)
     g->mistakes.push_back("score: the default model has no features; make it with "
                           "make(n_features) or train it first");
+  if (!opt.challenger.empty() && opt.challenger == opt.model &&
+      opt.challenger_instance == opt.instance)
+    g->mistakes.push_back("score: the challenger is the served model ('" + opt.model +
+                          "'); challenge it with another learner's model");
   auto id = eddy::internal::add_two_input_node<point, prediction>(
       *g, "scorer", points.edges(), versions.broadcast().edges(),
       [opt](task& t, const eddy::internal::instance_wiring& w) {
         return std::make_unique<detail::scorer_logic<Model>>(t, w, opt);
       },
       &eddy::internal::register_batch<prediction>);
+  if (!opt.challenger.empty())
+    eddy::internal::declare_side_output<prediction>(*g, id, opt.challenger_tag);
   g->nodes[id].replicated_state = true; // the model: a replica added by rescaling takes it
   return stream<prediction>{g, {id}};
 }
 
 } // namespace eddy::ml
 
-BOOST_CLASS_VERSION(eddy::ml::detail::scorer_state, 1)
+BOOST_CLASS_VERSION(eddy::ml::detail::scorer_state, 2)

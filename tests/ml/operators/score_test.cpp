@@ -4,6 +4,8 @@
 #include "../../operators/temp_dir.hpp"
 #include "points.hpp"
 
+#include <eddy/ml/operators/await_labels.hpp>
+#include <eddy/ml/operators/evaluate.hpp>
 #include <eddy/ml/operators/learn.hpp>
 #include <eddy/ml/operators/score.hpp>
 #include <eddy/operators/job.hpp>
@@ -315,16 +317,97 @@ SCENARIO("a scorer snapshot written before serving serials loads, serving its ve
   ml::detail::scorer_state loaded;
   REQUIRE(!ml::from_binary(ml::to_binary(old), loaded));
   CHECK(loaded.instance == 1);
-  CHECK(loaded.has_model);
-  CHECK(loaded.version == 7);
-  CHECK(loaded.serial == 7);
-  CHECK(loaded.params == "model bytes");
+  CHECK(loaded.champion.has_model);
+  CHECK(loaded.champion.version == 7);
+  CHECK(loaded.champion.serial == 7);
+  CHECK(loaded.champion.params == "model bytes");
+  CHECK(!loaded.challenger.has_model);
   REQUIRE(loaded.kept.size() == 1);
   CHECK(loaded.kept[0].time == 42);
   // And the current format keeps a serial of its own.
-  loaded.serial = 12;
+  loaded.champion.serial = 12;
+  loaded.challenger = ml::detail::serving{true, 3, 4, 99, "other bytes"};
   ml::detail::scorer_state again;
   REQUIRE(!ml::from_binary(ml::to_binary(loaded), again));
-  CHECK(again.serial == 12);
-  CHECK(again.version == 7);
+  CHECK(again.champion.serial == 12);
+  CHECK(again.champion.version == 7);
+  CHECK(again.challenger.serial == 4);
+  CHECK(again.challenger.time == 99);
+  CHECK(again.challenger.params == "other bytes");
+}
+
+SCENARIO("a challenger scores every point beside the champion, on a side output, never served; "
+         "both are evaluated and every prediction says how stale its model was") {
+  constexpr uint64_t n = 6'000;
+  job j{job_config{}.with_threads(2)};
+  auto timed = [](const auto& x) { return static_cast<timestamp>(x.id); };
+  auto labelled =
+      j.source(generator<ml::labelled_point>(n, test::labelled_at).with_event_time(timed));
+  auto champion = ml::logistic_regression::make(test::n_features);
+  ml::logistic_regression_config adagrad;
+  adagrad.method = ml::optimizer::adagrad;
+  auto challenger = ml::logistic_regression::make(test::n_features, adagrad);
+  REQUIRE(champion);
+  REQUIRE(challenger);
+  auto versions = ml::learn(labelled, *champion, ml::learner_options{}.every(500))
+                      .name("lr")
+                      .union_with(ml::learn(labelled, *challenger, ml::learner_options{}.every(500))
+                                      .name("lr-adagrad"));
+  std::vector<ml::model_version> learned;
+  versions.sink(collect(learned));
+  output_tag<ml::prediction> challenged{"challenger"};
+  // The points are paced (about 120 ms), so that the challenger's first version, published
+  // after 500 records of a learner at full speed, arrives while they are scored.
+  auto points = j.source(generator<ml::point>(n, paced(test::point_at)).with_event_time(timed));
+  auto served = ml::score<ml::logistic_regression>(
+                    points.rebalance(), versions,
+                    ml::scorer_options<ml::logistic_regression>{}.serve("lr").challenge_with(
+                        "lr-adagrad", challenged))
+                    .name("scorer")
+                    .parallelism(2);
+  std::vector<ml::prediction> main, side;
+  served.sink(collect(main));
+  served.side_output(challenged).sink(collect(side));
+  auto labels = j.source(generator<ml::label>(n, [](uint64_t k) {
+    return ml::label{k, test::labelled_at(k).y};
+  }));
+  std::vector<ml::evaluation> main_figures, side_figures;
+  ml::evaluate(ml::await_labels(served, labels)).sink(collect(main_figures));
+  ml::evaluate(ml::await_labels(served.side_output(challenged), labels))
+      .sink(collect(side_figures));
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(report->dead_letters.empty());
+  std::map<std::pair<std::string, uint64_t>, const ml::model_version*> by_version;
+  for (const auto& v : learned)
+    by_version[{v.model, v.version}] = &v;
+  // Each side: every point at most once (the champion: exactly once), made by that model's
+  // version, with its staleness.
+  auto check = [&](const std::vector<ml::prediction>& out, const std::string& model) {
+    std::vector<int> seen(n, 0);
+    size_t wrong = 0;
+    for (const auto& p : out) {
+      REQUIRE(p.id < n);
+      ++seen[p.id];
+      auto v = by_version.find({model, p.version});
+      REQUIRE(v != by_version.end());
+      auto m = test::model_of(*v->second);
+      if (p.score != m.predict_proba(test::features(test::point_at(p.id).x))[1] ||
+          p.staleness != static_cast<int64_t>(p.id) - v->second->time || p.replica > 1)
+        ++wrong;
+    }
+    CHECK(wrong == 0);
+    return seen;
+  };
+  auto champion_seen = check(main, "lr");
+  CHECK(std::count(champion_seen.begin(), champion_seen.end(), 1) == static_cast<long>(n));
+  auto challenger_seen = check(side, "lr-adagrad");
+  CHECK(std::count(challenger_seen.begin(), challenger_seen.end(), 2) == 0);
+  CHECK(side.size() > 0);
+  // Both evaluated on the same labels: every prediction of each side judged.
+  REQUIRE(!main_figures.empty());
+  REQUIRE(!side_figures.empty());
+  CHECK(main_figures.back().quality.evaluated == main.size());
+  CHECK(side_figures.back().quality.evaluated == side.size());
+  CHECK(main_figures.back().max_staleness >= 0);
 }
