@@ -46,6 +46,10 @@ struct channel_target {
   /// The receiver's incarnation: the credit it grants names it, so a sender that replaced a
   /// failed one must start from the receiver's current incarnation (or ignore all its credit).
   uint32_t epoch = 0;
+  /// Every message of the channel (batches, watermarks, barriers, its end) goes with CAF's high
+  /// priority: the receiver takes it before the normal messages queued in its mailbox (the
+  /// channel keeps its own order).
+  bool urgent = false;
 };
 
 /// The type-independent face of an output, used by the task actor.
@@ -151,8 +155,7 @@ public:
     wake_armed_ = false;
     auto now = std::chrono::steady_clock::now();
     while (!delayed_.empty() && delayed_.front().first <= now) {
-      std::visit([this](auto& x) { self_->send(target_.dest, std::move(x)); },
-                 delayed_.front().second);
+      std::visit([this](auto& x) { send_now(std::move(x)); }, delayed_.front().second);
       delayed_.pop_front();
     }
     arm_wake(now);
@@ -319,7 +322,7 @@ private:
   template <class X>
   void transmit(X&& x) {
     if (delay_max_.count() <= 0) {
-      self_->send(target_.dest, std::forward<X>(x));
+      send_now(std::forward<X>(x));
       return;
     }
     auto now = std::chrono::steady_clock::now();
@@ -329,6 +332,15 @@ private:
       due = std::max(due, delayed_.back().first); // a channel keeps its order
     delayed_.emplace_back(due, item{std::forward<X>(x)});
     arm_wake(now);
+  }
+
+  /// Sends `x` to the receiver, with high priority on an urgent channel.
+  template <class X>
+  void send_now(X&& x) {
+    if (target_.urgent)
+      self_->template send<caf::message_priority::high>(target_.dest, std::forward<X>(x));
+    else
+      self_->send(target_.dest, std::forward<X>(x));
   }
 
   /// Asks the sender for a wake-up when the first message held back is due.

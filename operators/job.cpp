@@ -335,6 +335,7 @@ internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32
     for (const auto& t : e.targets) {
       re.dests.push_back(t.dest);
       re.inputs.push_back(t.input);
+      re.urgent = re.urgent || t.urgent;
     }
     r.outputs.push_back(std::move(re));
   }
@@ -760,10 +761,10 @@ caf::expected<job_report> job::run() {
         out.port = e.port;
         auto base = edge_base[c][k];
         if (e.kind == partitioning::forward)
-          out.targets.push_back({actors[c][i], base, epoch_of(c, i)});
+          out.targets.push_back({actors[c][i], base, epoch_of(c, i), e.urgent});
         else
           for (uint32_t d = 0; d < actors[c].size(); ++d)
-            out.targets.push_back({actors[c][d], base + i, epoch_of(c, d)});
+            out.targets.push_back({actors[c][d], base + i, epoch_of(c, d), e.urgent});
         outs.push_back(std::move(out));
       }
     }
@@ -1832,7 +1833,7 @@ caf::error job::serve(uint16_t port, std::function<void(uint16_t)> ready,
                 if (re.consumer < g->nodes.size() && re.edge < g->nodes[re.consumer].inputs.size())
                   e.key_hash = g->nodes[re.consumer].inputs[re.edge].key_hash;
                 for (size_t k = 0; k < re.dests.size() && k < re.inputs.size(); ++k)
-                  e.targets.push_back({re.dests[k], re.inputs[k]});
+                  e.targets.push_back({re.dests[k], re.inputs[k], 0, re.urgent});
                 wiring.outputs.push_back(std::move(e));
               }
               channel_config channels;

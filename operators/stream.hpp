@@ -167,6 +167,17 @@ public:
   /// Instance i feeds instance i of the next operator (which must have the same parallelism).
   stream forward() const { return repartitioned(partitioning::forward, nullptr); }
 
+  /// The same stream, its records sent to the next operator with priority: they overtake the
+  /// batches of its other inputs queued in its mailbox (each input keeps its own order). For a
+  /// small stream that steers a large one: model versions into scorers, rules into a broadcast
+  /// state, so that they act within milliseconds even when the large input is backlogged.
+  stream urgent() const {
+    stream result = *this;
+    for (auto& e : result.edges_)
+      e.urgent = true;
+    return result;
+  }
+
   /// This stream's records together with those of `others` (same record type).
   template <class... Streams>
   stream union_with(const Streams&... others) const {

@@ -191,6 +191,14 @@ public:
     return result;
   }
 
+  /// Returns P(class 1 | x) of a binary model, as predict_proba(x)[1] but without allocating;
+  /// NaN when x has the wrong size or the model is not binary.
+  [[nodiscard]] double proba_of_one(const vector& x) const {
+    if (x.size() != n_features_ || n_features_ == 0 || cfg_.n_classes != 2)
+      return std::nan("");
+    return sigmoid(weights_.row(0).dot(x) + intercepts_[0]);
+  }
+
   /// Returns the most probable class of `x`, or -1 when x has the wrong size.
   [[nodiscard]] int predict(const vector& x) const {
     if (x.size() != n_features_ || n_features_ == 0)

@@ -7,12 +7,13 @@
 //   all.update(y, model.predict_proba(x)[1]);
 //   std::cout << all.f1() << ' ' << last.roc_auc() << '\n';
 //
-// Cost: update is O(log d) and every figure but the ROC AUC is O(1). The ROC AUC is exact (ties
-// count one half, as scikit-learn's roc_auc_score): it keeps one map node (~64 bytes) per
-// distinct score and walks them all on each call, O(d) for d distinct scores. With a window, d is
-// at most the window; cumulative over a long stream of continuous scores, d grows with the
-// stream, so ask a cumulative roc_auc() rarely (at the end, not every few thousand records) or
-// read the rolling one live.
+// Cost: every figure but the ROC AUC is O(1). The ROC AUC is exact (ties count one half, as
+// scikit-learn's roc_auc_score). Cumulative, update is O(log d) and keeps one map node (~64
+// bytes) per distinct score, and roc_auc() walks them all, O(d) for d distinct scores: over a
+// long stream of continuous scores d grows with the stream, so ask a cumulative roc_auc() rarely
+// (at the end, not every few thousand records) or read the rolling one live. With a window,
+// update is O(1) and allocates nothing once the window is full, and roc_auc() sorts the window's
+// scores, O(W log W): read it every few hundred records or less, not after every one.
 #pragma once
 
 #include <eddy/ml/evaluate/prequential.hpp>
@@ -29,6 +30,7 @@
 #include <deque>
 #include <map>
 #include <utility>
+#include <vector>
 
 namespace eddy::ml {
 
@@ -57,6 +59,9 @@ public:
         add(recent_.front().first, recent_.front().second, -1);
         recent_.pop_front();
       }
+    } else {
+      auto& counts = by_score_[p];
+      ++(y == 1 ? counts.first : counts.second);
     }
   }
 
@@ -101,9 +106,28 @@ public:
       return std::nan("");
     double negatives_below = 0.0;
     double area = 0.0;
-    for (const auto& [score, counts] : by_score_) {
-      area += double(counts.first) * (negatives_below + 0.5 * double(counts.second));
-      negatives_below += double(counts.second);
+    // (positives, negatives) of one distinct score, in increasing order of scores.
+    auto add_score = [&](double pos, double neg) {
+      area += pos * (negatives_below + 0.5 * neg);
+      negatives_below += neg;
+    };
+    if (window_ == 0) {
+      for (const auto& [score, counts] : by_score_)
+        add_score(double(counts.first), double(counts.second));
+    } else {
+      std::vector<std::pair<double, int>> sorted;
+      sorted.reserve(recent_.size());
+      for (const auto& [y, p] : recent_)
+        sorted.emplace_back(p, y);
+      std::sort(sorted.begin(), sorted.end());
+      for (size_t i = 0; i < sorted.size();) {
+        int64_t pos = 0, neg = 0;
+        size_t j = i;
+        for (; j < sorted.size() && sorted[j].first == sorted[i].first; ++j)
+          ++(sorted[j].second == 1 ? pos : neg);
+        add_score(double(pos), double(neg));
+        i = j;
+      }
     }
     return area / (positives * negatives);
   }
@@ -117,6 +141,10 @@ public:
       ar& ignored_;
     else
       ignored_ = 0;
+    // Snapshots of older builds kept the scores of a window in the map too; the window alone
+    // holds them now.
+    if (Archive::is_loading::value && window_ > 0)
+      by_score_.clear();
   }
 
 private:
@@ -125,10 +153,6 @@ private:
     (y == 1 ? (positive ? tp_ : fn_) : (positive ? fp_ : tn_)) += sign;
     double q = std::clamp(p, 1e-15, 1.0 - 1e-15);
     log_loss_sum_ += double(sign) * -(y == 1 ? std::log(q) : std::log(1.0 - q));
-    auto& counts = by_score_[p];
-    (y == 1 ? counts.first : counts.second) += sign;
-    if (counts.first == 0 && counts.second == 0)
-      by_score_.erase(p);
   }
 
   /// The decision threshold.
@@ -141,7 +165,8 @@ private:
   int64_t ignored_ = 0;
   /// The sum of per-record log losses.
   double log_loss_sum_ = 0.0;
-  /// (positives, negatives) per distinct score, for the ROC AUC.
+  /// (positives, negatives) per distinct score, for the cumulative ROC AUC (empty with a
+  /// window, whose records are in recent_).
   std::map<double, std::pair<int64_t, int64_t>> by_score_;
   /// The records in the window, oldest first (empty when cumulative).
   std::deque<std::pair<int, double>> recent_;

@@ -44,6 +44,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace eddy::ml {
@@ -117,6 +118,23 @@ struct confusion_counts {
     ar& tp& fp& tn& fn;
   }
 };
+
+/// True when `Model` has `proba_of_one(x)`: P(class 1) of a binary model without allocating.
+template <class Model, class = void>
+struct has_proba_of_one : std::false_type {};
+template <class Model>
+struct has_proba_of_one<
+    Model, std::void_t<decltype(std::declval<const Model&>().proba_of_one(std::declval<vector>()))>>
+    : std::true_type {};
+
+/// P(class 1 | x) of the binary classifier `m`.
+template <class Model>
+double positive_proba(const Model& m, const vector& x) {
+  if constexpr (has_proba_of_one<Model>::value)
+    return m.proba_of_one(x);
+  else
+    return m.predict_proba(x)[1];
+}
 
 /// The figures of `cumulative` counts and a `rolling` window (drifts: 0), by the formulas of
 /// binary_metrics.
@@ -218,7 +236,7 @@ private:
         continue;
       }
       // Test, then train.
-      double score = state_.model.predict_proba(x_)[1];
+      double score = positive_proba(state_.model, x_);
       if (auto err = state_.model.learn(x_, p.y)) {
         t.dead_letter("learner '" + name_ + "': " + describe(err), eddy::internal::render(p));
         continue;

@@ -9,13 +9,18 @@
 //   eddy::ml::score(points, versions, eddy::ml::scorer_options<logistic_regression>{}
 //                                         .with_default(*trained));
 //
-// Every replica receives every version (the versions are broadcast). Until the first one
-// arrives a replica scores with its declared default model (version 0), or keeps the points (up
-// to `buffer` of them, then it sends the excess to the dead-letter output, saying so) and scores
-// them with the first version, in their order; points still kept when the input ends go to the
-// dead-letter output too. A version of another kind of model, or one whose
-// bytes do not decode, goes to the dead-letter output and the replica keeps its model; so does a
-// point with the wrong number of features or a value that is not finite.
+// Every replica receives every version (the versions are broadcast, on an urgent channel: they
+// overtake the point batches queued at the replica, see stream::urgent). A version then serves
+// from the next batch on: at full load within a few ms with a small debloat target
+// (job_config::with_debloat_target(2ms): p99 2.8 ms in bench/learn_score.cpp), about 20 ms with
+// the default (p99 about 22 ms).
+//
+// Until the first version arrives a replica scores with its declared default model (version 0),
+// or keeps the points (up to `buffer` of them, then it sends the excess to the dead-letter
+// output, saying so) and scores them with the first version, in their order; points still kept
+// when the input ends go to the dead-letter output too. A version of another kind of model, or
+// one whose bytes do not decode, goes to the dead-letter output and the replica keeps its model;
+// so does a point with the wrong number of features or a value that is not finite.
 //
 // A replica takes a version whose serial (serving order, model_version::serial) is greater than
 // the one it serves: a learner's versions in their order, or what a registry (registry.hpp)
@@ -291,12 +296,18 @@ private:
   /// The prediction of `m` (serving as `s`) for the features in x_, of a record at event time
   /// `time`.
   prediction predict(const Model& m, const serving& s, uint64_t id, timestamp time) {
-    auto proba = m.predict_proba(x_);
-    Eigen::Index best = 0;
-    proba.maxCoeff(&best);
-    bool binary = proba.size() == 2;
-    double p = binary ? proba[1] : proba[best];
-    auto label = binary ? int32_t{p >= 0.5} : static_cast<int32_t>(best); // the learner's rule
+    double p = 0;
+    int32_t label = 0;
+    if (m.n_classes() == 2) {
+      p = positive_proba(m, x_);
+      label = p >= 0.5; // the learner's rule
+    } else {
+      auto proba = m.predict_proba(x_);
+      Eigen::Index best = 0;
+      proba.maxCoeff(&best);
+      p = proba[best];
+      label = static_cast<int32_t>(best);
+    }
     int64_t staleness = s.time == min_time || time == min_time ? unknown_staleness : time - s.time;
     return prediction{id, p, label, s.version, s.serial, staleness, state_.instance};
   }
@@ -342,7 +353,7 @@ stream<prediction> score(const stream<point>& points, const stream<model_version
     g->mistakes.push_back("score: the challenger is the served model ('" + opt.model +
                           "'); challenge it with another learner's model");
   auto id = eddy::internal::add_two_input_node<point, prediction>(
-      *g, "scorer", points.edges(), versions.broadcast().edges(),
+      *g, "scorer", points.edges(), versions.broadcast().urgent().edges(),
       [opt](task& t, const eddy::internal::instance_wiring& w) {
         return std::make_unique<detail::scorer_logic<Model>>(t, w, opt);
       },

@@ -32,6 +32,8 @@ struct edge_spec {
   bool explicit_kind = false;
   /// The producer's output this edge takes: 0 for its main output, p for its side output p.
   uint32_t port = 0;
+  /// Its messages go to the consumer with CAF's high priority (stream::urgent).
+  bool urgent = false;
 };
 
 /// The wiring of one outgoing edge of one instance, handed to its logic at spawn time.

@@ -33,12 +33,14 @@ struct remote_edge {
   std::vector<uint32_t> inputs;
   /// The producer's output the edge takes (0: main, p: side output p).
   uint32_t port = 0;
+  /// The channels send with high priority (channel_target::urgent).
+  bool urgent = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_edge& x) {
   return f(caf::meta::type_name("eddy.remote_edge"), x.kind, x.consumer, x.edge, x.dests, x.inputs,
-           x.port);
+           x.port, x.urgent);
 }
 
 /// Everything a worker needs to spawn one instance of a node of its copy of the job.

@@ -1,12 +1,22 @@
-// Credit-based flow control, seen through the metrics (never through time).
+// Credit-based flow control, seen through the metrics (never through time); urgent channels,
+// seen message by message on CAF's deterministic scheduler.
+#include <eddy/actors/output.hpp>
 #include <eddy/operators/job.hpp>
 #include <eddy/sources/generator.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace eddy;
 
@@ -151,4 +161,51 @@ SCENARIO("a slow consumer is sent small batches, a fast one full batches (buffer
       CHECK(batch_of(*report, "busy") == 2'000);
     }
   }
+}
+
+SCENARIO("an urgent channel's messages overtake the normal ones queued at the receiver, and each "
+         "channel keeps its own order") {
+  // On CAF's deterministic scheduler: the sender queues three batches and a barrier on a normal
+  // channel, then a batch and a barrier on an urgent one, all before the receiver runs once.
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  caf::actor_system sys{cfg};
+  sys.await_actors_before_shutdown(false);
+  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  auto seen = std::make_shared<std::vector<std::string>>();
+  auto receiver = sys.spawn([seen](caf::event_based_actor*) -> caf::behavior {
+    return {
+        [seen](batch<int64_t>& b) {
+          seen->push_back("input " + std::to_string(b.input) + ": batch " +
+                          std::to_string(b.items.front()));
+        },
+        [seen](control& c) {
+          seen->push_back("input " + std::to_string(c.input) + ": barrier " +
+                          std::to_string(c.value));
+        },
+    };
+  });
+  auto metrics = std::make_shared<instance_metrics>("sender", 0);
+  sys.spawn([receiver, metrics](caf::event_based_actor* self) -> caf::behavior {
+    channel_config c;
+    c.batch_size = 1;
+    c.initial_credit = 8;
+    c.debloat_target = caf::timespan{0};
+    out_channel<int64_t> normal{self, channel_target{receiver, 0, 0, false}, 0, c, metrics.get(),
+                                false};
+    out_channel<int64_t> urgent{self, channel_target{receiver, 1, 0, true}, 1, c, metrics.get(),
+                                false};
+    for (int64_t x : {1, 2, 3})
+      normal.push(x, min_time);
+    normal.send_control(control_kind::barrier, 7);
+    urgent.push(100, min_time);
+    urgent.send_control(control_kind::barrier, 7);
+    return {};
+  });
+  sched.run();
+  std::vector<std::string> expected = {
+      "input 1: batch 100", "input 1: barrier 7", "input 0: batch 1",
+      "input 0: batch 2",   "input 0: batch 3",   "input 0: barrier 7",
+  };
+  CHECK(*seen == expected);
 }

@@ -67,7 +67,7 @@ SCENARIO("the windowed ROC AUC equals the one of a fresh metric over the same la
   for (std::size_t i = seen.size() - 100; i < seen.size(); ++i)
     fresh.update(seen[i].first, seen[i].second);
   CHECK(last.count() == 100);
-  CHECK(last.roc_auc() == Approx(fresh.roc_auc()).margin(1e-12));
+  CHECK(last.roc_auc() == fresh.roc_auc()); // the same sums in the same order
   CHECK(last.tp() == fresh.tp());
 }
 
