@@ -155,7 +155,7 @@ public:
     wake_armed_ = false;
     auto now = std::chrono::steady_clock::now();
     while (!delayed_.empty() && delayed_.front().first <= now) {
-      std::visit([this](auto& x) { send_now(std::move(x)); }, delayed_.front().second);
+      std::visit([this](auto& x) { this->send_now(std::move(x)); }, delayed_.front().second);
       delayed_.pop_front();
     }
     arm_wake(now);

@@ -20,6 +20,7 @@
 //   eddy_bench_learn_score [--events 2000000] [--every 10000] [--threads 2] [--repeat 3]
 //                          [--debloat-ms 20]
 #include "cli.hpp"
+#include "learning_events.hpp"
 
 #include <eddy/ml/io/crc32c.hpp>
 #include <eddy/ml/linear_model/logistic_regression.hpp>
@@ -39,30 +40,12 @@ using namespace eddy;
 
 namespace {
 
-constexpr int n_features = 16;
+using bench::features_at;
+using bench::n_features;
 
-/// A uniform double in [-1, 1) from (i, j) (splitmix64).
-double uniform_at(uint64_t i, uint64_t j) {
-  uint64_t z = i * 0x9E3779B97F4A7C15ULL + j * 0xBF58476D1CE4E5B9ULL + 0x94D049BB133111EBULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  z ^= z >> 31;
-  return double(z >> 11) / double(uint64_t{1} << 52) - 1.0;
-}
-
-/// Event i's features.
-std::vector<double> features_at(uint64_t i) {
-  std::vector<double> x(n_features);
-  for (int j = 0; j < n_features; ++j)
-    x[size_t(j)] = uniform_at(i, uint64_t(j));
-  return x;
-}
-
-/// Event i with its label: the sign of a fixed linear function of the first features.
+/// Event i with its label (no noise).
 ml::labelled_point labelled_at(uint64_t i) {
-  auto x = features_at(i);
-  int32_t y = x[0] - 0.5 * x[1] + 0.25 * x[2] - x[3] > 0 ? 1 : 0;
-  return ml::labelled_point{i, std::move(x), y};
+  return bench::labelled_at(i);
 }
 
 /// What the sink counts.
@@ -173,29 +156,17 @@ loop_result plain_loop(uint64_t events, uint64_t every, const ml::logistic_regre
 } // namespace
 
 int main(int argc, char** argv) {
-  uint64_t events = 2'000'000;
-  uint64_t every = 10'000;
-  size_t threads = 2;
-  uint64_t repeat = 3;
+  bench::learning_options o;
   uint64_t debloat_ms = 20;
   CLI::App app{"learner -> broadcast versions -> 2 scoring replicas, against a plain loop"};
-  app.add_option("--events", events, "events")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 1'000'000'000));
-  app.add_option("--every", every, "updates between versions")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 1'000'000'000));
-  app.add_option("--threads", threads, "CAF scheduler threads")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 1024));
-  app.add_option("--repeat", repeat, "runs of each side (the best is reported)")
-      ->capture_default_str()
-      ->check(bench::whole_number(1, 100));
+  o.add_to(app);
   app.add_option("--debloat-ms", debloat_ms,
                  "the channels' debloat target: work in flight per channel, in ms (0: off)")
       ->capture_default_str()
       ->check(bench::whole_number(0, 10'000));
   CLI11_PARSE(app, argc, argv);
+  const uint64_t events = o.events, every = o.every, repeat = o.repeat;
+  const size_t threads = o.threads;
 
   auto initial = ml::logistic_regression::make(n_features);
   if (!initial) {

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace eddy::ml {
 
@@ -237,6 +238,42 @@ public:
 
   /// The number of records learned so far.
   [[nodiscard]] double n_updates() const noexcept { return t_ - 1.0; }
+
+  /// The average of `models` (parameter mixing, for replicas trained on parts of a stream):
+  /// weights, intercepts and the optimizer's sums averaged, the updates summed. The models must
+  /// have the same number of features and classes and the same optimizer; otherwise, or with no
+  /// model, errc::invalid_argument. The average of one model is that model.
+  [[nodiscard]] static caf::expected<logistic_regression>
+  average(const std::vector<const logistic_regression*>& models) {
+    if (models.empty())
+      return make_error(errc::invalid_argument, "logistic_regression::average: no model");
+    const auto& first = *models.front();
+    for (const auto* m : models)
+      if (m->n_features_ != first.n_features_ || m->cfg_.n_classes != first.cfg_.n_classes ||
+          m->cfg_.method != first.cfg_.method)
+        return make_error(errc::invalid_argument,
+                          "logistic_regression::average: the models differ in features, classes "
+                          "or optimizer");
+    logistic_regression out = first;
+    const double k = double(models.size());
+    double updates = 0.0;
+    for (size_t i = 0; i < models.size(); ++i) {
+      const auto& m = *models[i];
+      if (i > 0) {
+        out.weights_ += m.weights_;
+        out.intercepts_ += m.intercepts_;
+        out.accum_ += m.accum_;
+        out.z_ += m.z_;
+      }
+      updates += m.t_ - 1.0;
+    }
+    out.weights_ /= k;
+    out.intercepts_ /= k;
+    out.accum_ /= k;
+    out.z_ /= k;
+    out.t_ = 1.0 + updates;
+    return out;
+  }
 
   /// True when two models have the same settings and exactly the same state.
   [[nodiscard]] bool same_state(const logistic_regression& other) const {

@@ -11,7 +11,11 @@
 
 #include <eddy/actors/snapshot.hpp>
 #include <eddy/ml/io/serialization.hpp>
+#include <eddy/ml/operators/records.hpp>
 
+#include <boost/serialization/string.hpp>
+
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -35,6 +39,31 @@ bool load_state(const instance_state& in, State& state, const std::string& origi
     throw std::runtime_error(origin + ": " + describe(err));
   state = std::move(restored);
   return true;
+}
+
+/// A model version's fields in a Boost archive (model_version has a CAF inspect, so a Boost
+/// `serialize` beside it would be taken by CAF too).
+template <class Archive>
+void version_fields(Archive& ar, model_version& v) {
+  ar& v.model& v.instance& v.version& v.serial& v.reason& v.updates& v.time& v.kind;
+  ar& v.params& v.crc;
+  auto& q = v.quality;
+  ar& q.evaluated& q.accuracy& q.precision& q.recall& q.f1;
+  ar& q.rolling_accuracy& q.rolling_f1& q.rolling_roc_auc& q.drifts& q.roc_auc;
+}
+
+/// A list of model versions in a Boost archive; more than `max` on loading means damage.
+template <class Archive, class List>
+void version_list(Archive& ar, List& versions, uint64_t max, const char* what) {
+  uint64_t n = versions.size();
+  ar& n;
+  if constexpr (Archive::is_loading::value) {
+    if (n > max)
+      throw_corrupt_archive(std::string{what} + ": " + std::to_string(n) + " versions");
+    versions.resize(n);
+  }
+  for (auto& v : versions)
+    version_fields(ar, v);
 }
 
 } // namespace eddy::ml::detail

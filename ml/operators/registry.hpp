@@ -33,6 +33,9 @@
 //   changes nothing.
 // - A version of the model not followed is promoted when what is served is unhealthy and it is
 //   healthy and better.
+// - With `prefer_better(margin)`: whichever model's newest version is better by the metric is
+//   followed; the registry switches when the other's beats the followed one's by more than the
+//   margin (checked before the rules above, whenever a version arrives).
 // - `pin(model, version)` serves that version (now, if it is kept; when it arrives, if it is newer
 //   than those kept) and nothing else until `unpin()`, which serves the followed model's newest.
 //   Pinning a version no longer kept goes to the dead-letter output, saying which ones are.
@@ -124,6 +127,10 @@ struct registry_options {
   /// A version that evaluated fewer records than this is not judged by the threshold. Default:
   /// 1,000.
   uint64_t judge_after = 1'000;
+  /// With a background model: serve whichever of the two models' newest versions is better by
+  /// the metric, switching when the other's beats the followed one's by more than this margin
+  /// (NaN: off, only the rules above switch). Default: off.
+  double switch_margin = std::numeric_limits<double>::quiet_NaN();
 
   registry_options& serve(std::string name, uint32_t learner_instance = 0) {
     model = std::move(name);
@@ -142,6 +149,11 @@ struct registry_options {
   registry_options& rollback_below(quality_metric m, double value) {
     metric = m;
     threshold = value;
+    return *this;
+  }
+  /// Serve the better of the primary and the background model (see switch_margin).
+  registry_options& prefer_better(double margin = 0.01) {
+    switch_margin = margin;
     return *this;
   }
   registry_options& judge_after_evaluated(uint64_t n) {
@@ -204,17 +216,8 @@ struct registry_state {
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    for (auto& versions : kept) {
-      uint64_t n = versions.size();
-      ar& n;
-      if constexpr (Archive::is_loading::value) {
-        if (n > max_kept)
-          throw_corrupt_archive("registry_state: " + std::to_string(n) + " kept versions");
-        versions.resize(n);
-      }
-      for (auto& v : versions)
-        fields(ar, v);
-    }
+    for (auto& versions : kept)
+      version_list(ar, versions, max_kept, "registry_state: kept");
     ar& followed& drifts[0] & drifts[1] & serial& served_model& served_version;
     serialize_flag(ar, served_healthy, "registry_state::served_healthy");
     ar& served_metric;
@@ -225,17 +228,6 @@ struct registry_state {
     if constexpr (Archive::is_loading::value)
       if (followed > 1 || served_model > 1 || pin_model > 1)
         throw_corrupt_archive("registry_state: a model index is not 0 or 1");
-  }
-
-  /// A version's fields (model_version has a CAF inspect, so a Boost `serialize` beside it would
-  /// be taken by CAF too).
-  template <class Archive>
-  static void fields(Archive& ar, model_version& v) {
-    ar& v.model& v.instance& v.version& v.serial& v.reason& v.updates& v.time& v.kind;
-    ar& v.params& v.crc;
-    auto& q = v.quality;
-    ar& q.evaluated& q.accuracy& q.precision& q.recall& q.f1;
-    ar& q.rolling_accuracy& q.rolling_f1& q.rolling_roc_auc& q.drifts& q.roc_auc;
   }
 };
 
@@ -315,6 +307,8 @@ private:
         serve(v, m, "pinned", true);
       return;
     }
+    if (switch_to_better(m))
+      return;
     if (m == state_.followed) {
       judge(m, "newest");
       return;
@@ -332,6 +326,25 @@ private:
     }
     // Its drift count is remembered either way (judge compares with it).
     state_.drifts[m] = v.quality.drifts;
+  }
+
+  /// With prefer_better: follows the other model when its newest version beats the followed
+  /// one's by more than the margin (after a version of model `m` arrived); true when it did.
+  bool switch_to_better(uint32_t m) {
+    if (std::isnan(opt_.switch_margin) || state_.kept[0].empty() || state_.kept[1].empty())
+      return false;
+    uint32_t f = state_.followed, o = 1 - f;
+    const auto& a = state_.kept[f].back();
+    const auto& b = state_.kept[o].back();
+    double x = metric(a), y = metric(b);
+    if (!std::isfinite(x) || !std::isfinite(y) || !healthy(b) || y <= x + opt_.switch_margin)
+      return false;
+    state_.drifts[m] = state_.kept[m].back().quality.drifts;
+    state_.awaiting = false;
+    promote(o, "switched to the better model: " + name_of(o) + " version " +
+                   std::to_string(b.version) + " has " + figure(y) + ", " + name_of(f) +
+                   " version " + std::to_string(a.version) + " " + figure(x));
+    return true;
   }
 
   /// Serves the followed model's newest version, or what the rules choose instead.
@@ -464,6 +477,9 @@ inline void check_registry(eddy::internal::graph& g, const registry_options& opt
       opt.background_instance == opt.instance)
     g.mistakes.push_back("registry: the background model is the primary model ('" + opt.model +
                          "'); name another learner's model");
+  if (!std::isnan(opt.switch_margin) && (opt.background.empty() || !(opt.switch_margin >= 0)))
+    g.mistakes.push_back("registry: prefer_better needs a background model (with_background) and "
+                         "a margin of 0 or more");
   if (std::isinf(opt.threshold))
     g.mistakes.push_back("registry: the threshold is infinite; give a finite value or NaN (no "
                          "threshold)");

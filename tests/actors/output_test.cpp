@@ -35,6 +35,41 @@ struct slow_sink {
   }
 };
 
+/// Writes down what it receives: "input <i>: batch <first record>" or "input <i>: barrier <id>".
+caf::behavior urgent_receiver(caf::event_based_actor*,
+                              std::shared_ptr<std::vector<std::string>> seen) {
+  return {
+      [seen](batch<int64_t>& b) {
+        seen->push_back("input " + std::to_string(b.input) + ": batch " +
+                        std::to_string(b.items.front()));
+      },
+      [seen](control& c) {
+        seen->push_back("input " + std::to_string(c.input) + ": barrier " +
+                        std::to_string(c.value));
+      },
+  };
+}
+
+/// Queues three batches and a barrier on a normal channel to `receiver`, then a batch and a
+/// barrier on an urgent one, all at once.
+caf::behavior urgent_sender(caf::event_based_actor* self, caf::actor receiver,
+                            std::shared_ptr<instance_metrics> metrics) {
+  channel_config c;
+  c.batch_size = 1;
+  c.initial_credit = 8;
+  c.debloat_target = caf::timespan{0};
+  out_channel<int64_t> normal{self, channel_target{receiver, 0, 0, false}, 0, c, metrics.get(),
+                              false};
+  out_channel<int64_t> urgent{self, channel_target{receiver, 1, 0, true}, 1, c, metrics.get(),
+                              false};
+  for (int64_t x : {1, 2, 3})
+    normal.push(x, min_time);
+  normal.send_control(control_kind::barrier, 7);
+  urgent.push(100, min_time);
+  urgent.send_control(control_kind::barrier, 7);
+  return {};
+}
+
 } // namespace
 
 SCENARIO("a slow sink bounds what is in flight and queued, and loses nothing") {
@@ -173,35 +208,9 @@ SCENARIO("an urgent channel's messages overtake the normal ones queued at the re
   sys.await_actors_before_shutdown(false);
   auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   auto seen = std::make_shared<std::vector<std::string>>();
-  auto receiver = sys.spawn([seen](caf::event_based_actor*) -> caf::behavior {
-    return {
-        [seen](batch<int64_t>& b) {
-          seen->push_back("input " + std::to_string(b.input) + ": batch " +
-                          std::to_string(b.items.front()));
-        },
-        [seen](control& c) {
-          seen->push_back("input " + std::to_string(c.input) + ": barrier " +
-                          std::to_string(c.value));
-        },
-    };
-  });
+  auto receiver = sys.spawn(urgent_receiver, seen);
   auto metrics = std::make_shared<instance_metrics>("sender", 0);
-  sys.spawn([receiver, metrics](caf::event_based_actor* self) -> caf::behavior {
-    channel_config c;
-    c.batch_size = 1;
-    c.initial_credit = 8;
-    c.debloat_target = caf::timespan{0};
-    out_channel<int64_t> normal{self, channel_target{receiver, 0, 0, false}, 0, c, metrics.get(),
-                                false};
-    out_channel<int64_t> urgent{self, channel_target{receiver, 1, 0, true}, 1, c, metrics.get(),
-                                false};
-    for (int64_t x : {1, 2, 3})
-      normal.push(x, min_time);
-    normal.send_control(control_kind::barrier, 7);
-    urgent.push(100, min_time);
-    urgent.send_control(control_kind::barrier, 7);
-    return {};
-  });
+  sys.spawn(urgent_sender, receiver, metrics);
   sched.run();
   std::vector<std::string> expected = {
       "input 1: batch 100", "input 1: barrier 7", "input 0: batch 1",

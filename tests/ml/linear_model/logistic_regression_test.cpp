@@ -206,3 +206,32 @@ SCENARIO("huge but finite features never put a NaN in a logistic regression") {
     CHECK(refused > 0);
   }
 }
+
+SCENARIO("the average of models is the mean of their parameters; models that differ are refused") {
+  for (const auto& cfg : all_configs()) {
+    auto data = make_stream(600, cfg.n_classes, 11);
+    auto a = make_model(cfg);
+    auto b = make_model(cfg);
+    for (size_t i = 0; i < data.size(); ++i)
+      REQUIRE(!(i % 2 == 0 ? a : b).learn(data[i].x, data[i].y));
+    auto merged = logistic_regression::average({&a, &b});
+    REQUIRE(merged);
+    CHECK(merged->weights().isApprox((a.weights() + b.weights()) / 2.0, 1e-15));
+    CHECK(merged->intercepts().isApprox((a.intercepts() + b.intercepts()) / 2.0, 1e-15));
+    CHECK(merged->n_updates() == 600);
+    // The average of one model is that model.
+    auto one = logistic_regression::average({&a});
+    REQUIRE(one);
+    CHECK(one->same_state(a));
+    // And it survives a snapshot like any model.
+    logistic_regression restored;
+    REQUIRE(!from_binary(to_binary(*merged), restored));
+    CHECK(restored.same_state(*merged));
+  }
+  auto four = make_model({});
+  auto five = make_model({}, 5);
+  auto refused = logistic_regression::average({&four, &five});
+  REQUIRE(!refused);
+  CHECK(is(refused.error(), errc::invalid_argument));
+  CHECK(!logistic_regression::average({}));
+}

@@ -92,6 +92,29 @@ served_run poisoned(uint64_t n, uint64_t from, uint64_t to, ml::registry_options
   return r;
 }
 
+/// A version of a script: its model, number and rolling accuracy, an untrained model inside.
+struct made {
+  const char* model;
+  uint64_t version;
+  double accuracy;
+};
+
+/// Version i of `script` (which must outlive the job).
+auto scripted(const std::vector<made>& script) {
+  return [&script](uint64_t i) {
+    const auto& m = script[i];
+    ml::model_version v;
+    v.model = m.model;
+    v.version = m.version;
+    v.serial = m.version;
+    v.kind = ml::logistic_regression::model_kind;
+    v.quality.evaluated = 10'000;
+    v.quality.rolling_accuracy = m.accuracy;
+    v.seal(ml::to_binary(*ml::logistic_regression::make(test::n_features)));
+    return v;
+  };
+}
+
 } // namespace
 
 SCENARIO("without a threshold, a registry serves every version of its model, newest first, in "
@@ -121,11 +144,6 @@ SCENARIO("without a threshold, a registry serves every version of its model, new
 SCENARIO("the rules on versions of known quality: the newest while healthy, else the best kept "
          "one, a better background version promoted") {
   // (model, version, rolling accuracy) in the order they reach the registry.
-  struct made {
-    const char* model;
-    uint64_t version;
-    double accuracy;
-  };
   static const std::vector<made> script = {{"lr", 1, 0.90}, {"lr", 2, 0.70},
                                            {"lr", 3, 0.40},  // 3 is below 0.6: back to 1, the best
                                            {"lr", 4, 0.80},  // healthy: the newest again
@@ -134,20 +152,7 @@ SCENARIO("the rules on versions of known quality: the newest while healthy, else
                                            {"lr", 6, 0.88},  // the registry follows bg now
                                            {"bg", 2, 0.50},  // below, nothing better than bg 1 kept
                                            {"bg", 3, 0.70}}; // healthy: the newest
-  auto good = ml::logistic_regression::make(test::n_features);
-  REQUIRE(good);
-  auto version_at = [good = *good](uint64_t i) {
-    const auto& m = script[i];
-    ml::model_version v;
-    v.model = m.model;
-    v.version = m.version;
-    v.serial = m.version;
-    v.kind = ml::logistic_regression::model_kind;
-    v.quality.evaluated = 10'000;
-    v.quality.rolling_accuracy = m.accuracy;
-    v.seal(ml::to_binary(good));
-    return v;
-  };
+  auto version_at = scripted(script);
   job j{job_config{}.with_threads(2)};
   std::vector<ml::model_version> served;
   ml::registry(j.source(generator<ml::model_version>(script.size(), version_at)),
@@ -169,6 +174,41 @@ SCENARIO("the rules on versions of known quality: the newest while healthy, else
       "5 bg 1: promoted: 'lr' version 5 has rolling accuracy 0.300000, below rolling accuracy "
       "0.600000",
       "6 bg 3: newest"};
+  CHECK(got == expected);
+}
+
+SCENARIO("with prefer_better, the registry follows whichever model's newest version is better "
+         "by more than the margin") {
+  static const std::vector<made> script = {
+      {"lr", 1, 0.80},  // served
+      {"bg", 1, 0.805}, // better, but within the margin
+      {"lr", 2, 0.70},  // now bg 1 is better by 0.105: switch
+      {"bg", 2, 0.75},  // followed: the newest
+      {"lr", 3, 0.77},  // better by 0.02, within the margin of 0.05
+      {"lr", 4, 0.90},  // better by 0.15: back to lr
+  };
+  auto version_at = scripted(script);
+  job j{job_config{}.with_threads(2)};
+  std::vector<ml::model_version> served;
+  ml::registry(j.source(generator<ml::model_version>(script.size(), version_at)),
+               ml::registry_options{}
+                   .serve("lr")
+                   .with_background("bg")
+                   .rollback_below(ml::quality_metric::rolling_accuracy, 0.5)
+                   .prefer_better(0.05))
+      .sink(collect(served));
+  auto report = j.run();
+  REQUIRE(report);
+  std::vector<std::string> got;
+  for (const auto& v : served)
+    got.push_back(v.model + " " + std::to_string(v.version) + ": " + v.reason);
+  std::vector<std::string> expected = {
+      "lr 1: newest",
+      "bg 1: switched to the better model: 'bg' version 1 has rolling accuracy 0.805000, 'lr' "
+      "version 2 rolling accuracy 0.700000",
+      "bg 2: newest",
+      "lr 4: switched to the better model: 'lr' version 4 has rolling accuracy 0.900000, 'bg' "
+      "version 2 rolling accuracy 0.750000"};
   CHECK(got == expected);
 }
 
@@ -344,4 +384,6 @@ SCENARIO("registry settings that cannot work are refused before the job starts")
             .find("the background model is the primary model ('lr')") != std::string::npos);
   CHECK(refusal(ml::registry_options{}.rollback_below(ml::quality_metric::f1, INFINITY))
             .find("the threshold is infinite") != std::string::npos);
+  CHECK(refusal(ml::registry_options{}.serve("lr").prefer_better())
+            .find("prefer_better needs a background model") != std::string::npos);
 }
