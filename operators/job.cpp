@@ -721,6 +721,7 @@ caf::expected<job_report> job::run() {
   // that checkpoint, and the report keeps them once it completed.
   std::map<size_t, std::vector<dead_letter>> dl_open; // by slot
   std::map<size_t, checkpoint_id> dl_barrier;         // the last barrier of each channel
+  std::map<size_t, bool> dl_ended;                    // the channels that ended
   std::map<checkpoint_id, std::vector<dead_letter>> dl_staged;
   std::map<checkpoint_id, std::vector<dead_letter>> dl_committed;
   // -- one generation of tasks: the first, and one more per recovery --------------------------
@@ -1026,6 +1027,12 @@ caf::expected<job_report> job::run() {
       bool finished_before = s.done && s.last_checkpoint < pending->id;
       if (!finished_before && pending->acked.count(k) == 0)
         return;
+      // The dead letters a task sent before its barrier belong to the checkpoint: it completes
+      // once they are here. (Its dead-letter channel is under credit, so that barrier can come
+      // after the acknowledgement, which travels through the snapshot writer.)
+      bool to_coordinator = !dead_letter_node_ || dl_ops.count(nodes[s.op].name) != 0;
+      if (to_coordinator && !finished_before && !dl_ended[k] && dl_barrier[k] < pending->id)
+        return;
     }
     checkpoint::manifest m;
     m.id = pending->id;
@@ -1282,6 +1289,7 @@ caf::expected<job_report> job::run() {
     abort_after(from);
     dl_open.clear();
     dl_barrier.clear();
+    dl_ended.clear();
     dl_staged.clear();
     for (auto& s : slots)
       s.dets.clear();
@@ -1408,17 +1416,22 @@ caf::expected<job_report> job::run() {
           return;
         auto k = slot_of[sender];
         checkpoint_id id = 0;
-        if (c.kind == control_kind::barrier && c.value > dl_barrier[k])
+        if (c.kind == control_kind::barrier && c.value > dl_barrier[k]) {
           id = dl_barrier[k] = c.value;
-        else if (c.kind == control_kind::end_of_stream)
+        } else if (c.kind == control_kind::end_of_stream) {
           id = dl_barrier[k] + 1;
-        else
+          dl_ended[k] = true;
+        } else {
           return;
+        }
+        // Letters of a checkpoint that completed already are committed with it.
         auto& open = dl_open[k];
-        auto& staged = dl_staged[id];
+        auto& staged =
+            !completed.empty() && id <= completed.back() ? dl_committed[id] : dl_staged[id];
         staged.insert(staged.end(), std::make_move_iterator(open.begin()),
                       std::make_move_iterator(open.end()));
         open.clear();
+        try_complete(); // a checkpoint may have waited for this barrier
       },
       [&](failed_atom, std::string& reason, std::string& record) {
         auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
