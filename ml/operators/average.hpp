@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -127,7 +128,11 @@ public:
   void snapshot(task&, checkpoint_id, instance_state& out) override { save_state(state_, out); }
 
   void restore(task&, checkpoint_id, instance_state&& in) override {
-    load_state(in, state_, origin_);
+    if (load_state(in, state_, origin_) && state_.waiting.size() != opt_.replicas)
+      throw std::runtime_error(origin_ + ": the snapshot averages " +
+                               std::to_string(state_.waiting.size()) + " replicas, this job " +
+                               std::to_string(opt_.replicas) +
+                               ": keep average_options::of across restarts");
   }
 
 private:
@@ -142,10 +147,20 @@ private:
     // A round is complete when every replica has its version of that number.
     for (;;) {
       std::vector<const model_version*> round;
+      uint64_t lowest = std::numeric_limits<uint64_t>::max();
       for (auto& queue : state_.waiting) {
         while (!queue.empty() && queue.front().version <= state_.rounds)
           queue.pop_front(); // a version of a round done (after a restart)
-        if (queue.empty() || queue.front().version != state_.rounds + 1)
+        if (queue.empty())
+          return;
+        lowest = std::min(lowest, queue.front().version);
+      }
+      // Every replica is past the next round (versions numbered from later on, an averager added
+      // to learners restarted from a savepoint): the rounds start at their lowest version.
+      if (lowest > state_.rounds + 1)
+        state_.rounds = lowest - 1;
+      for (auto& queue : state_.waiting) {
+        if (queue.front().version != state_.rounds + 1)
           return;
         round.push_back(&queue.front());
       }

@@ -14,8 +14,10 @@
 // A record waits until the watermark passes its event time plus the bound (records without an
 // event time wait until the input ends); then it comes out with `labelled == false`. A label
 // whose record never comes is dropped when its wait ends. A second label for a record already
-// joined waits like a first one and is dropped. What waits is keyed state: in every checkpoint,
-// redistributed with its key when the parallelism changes, spilled to RocksDB with that backend.
+// joined waits like a first one and is dropped. A second record with the id of one still waiting
+// sends the first out unlabelled and waits in its place. What waits is keyed state: in every
+// checkpoint, redistributed with its key when the parallelism changes, spilled to RocksDB with that
+// backend.
 #pragma once
 
 #include <eddy/ml/operators/records.hpp>
@@ -87,6 +89,8 @@ struct label_join {
       finish(ctx);
       return;
     }
+    if (const auto* earlier = item.value()) // the same id again: the earlier one goes unlabelled
+      ctx.emit(with_label<T>{form::make(ctx.key(), *earlier), 0, false});
     item.update(form::keep(x));
     wait(ctx);
   }

@@ -18,8 +18,10 @@
 // again until it changes. With `until(n)` the source ends after n versions (a bounded job ends
 // when its other sources do); without, it watches until the job stops.
 //
-// Replayable: its position is the files emitted (name and modification time) and the count, so
-// a recovered job emits neither a version twice nor one less. One instance.
+// Replayable: its position is the files emitted (name and modification time) and the count, and
+// which file comes next is a recorded choice (source_context::choose), so a recovered job, or
+// the source recovered alone, emits neither a version twice nor one less. A file read before a
+// failure that is gone when the source replays fails the source, saying so. One instance.
 #pragma once
 
 #include <eddy/ml/io/model_file.hpp>
@@ -31,6 +33,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -87,15 +91,26 @@ public:
   }
 
   produce_result produce(source_context<model_version>& ctx) {
-    for (auto& [path, stamp] : listing()) {
-      auto name = path.filename().string();
-      seen_.emplace_back(name, stamp);
-      Model m;
-      if (auto err = load_model(path.string(), m)) {
-        ctx.dead_letter("model_files: " + describe(err) + " (it is tried again when it changes)",
-                        name, "model_files " + dir_);
-        continue;
-      }
+    // Which file comes next depends on the directory, outside the job: the choice goes through
+    // ctx.choose, so that a replacement recovered alone emits the same files in the same order
+    // (its receivers drop what they have seen by position in the stream).
+    auto files = listing();
+    auto pick = ctx.choose([&] { return files.empty() ? none : key_of(files.front()); });
+    if (pick == none)
+      return {produce_result::wait, every_};
+    auto it =
+        std::find_if(files.begin(), files.end(), [&](const auto& f) { return key_of(f) == pick; });
+    if (it == files.end())
+      throw std::runtime_error("model_files: a model file this source read before a failure is "
+                               "gone from " +
+                               dir_ + " or changed: it cannot emit the same versions again");
+    auto name = it->first.filename().string();
+    seen_.emplace_back(name, it->second);
+    Model m;
+    if (auto err = load_model(it->first.string(), m)) {
+      ctx.dead_letter("model_files: " + describe(err) + " (it is tried again when it changes)",
+                      name, "model_files " + dir_);
+    } else {
       model_version v;
       v.model = name_;
       v.version = ++versions_;
@@ -107,7 +122,8 @@ public:
       if (until_ > 0 && versions_ >= until_)
         return {produce_result::done, {}};
     }
-    return {produce_result::wait, every_};
+    return files.size() > 1 ? produce_result{produce_result::more, {}}
+                            : produce_result{produce_result::wait, every_};
   }
 
   position_type position() const { return {versions_, seen_}; }
@@ -118,6 +134,17 @@ public:
   }
 
 private:
+  /// The choice "no file now".
+  static constexpr int64_t none = -1;
+
+  /// A file's key in the choices: a hash of its name and modification time (never `none`).
+  static int64_t key_of(const std::pair<std::filesystem::path, int64_t>& f) {
+    auto h = std::hash<std::string>{}(f.first.filename().string()) ^
+             (static_cast<uint64_t>(f.second) * 0x9E3779B97F4A7C15ULL);
+    auto key = static_cast<int64_t>(h & 0x7FFF'FFFF'FFFF'FFFFULL);
+    return key == none ? 0 : key;
+  }
+
   /// The model files not seen in their current version, oldest first.
   std::vector<std::pair<std::filesystem::path, int64_t>> listing() const {
     std::vector<std::pair<std::filesystem::path, int64_t>> files;

@@ -76,8 +76,9 @@ struct scorer_options {
   std::string model;
   /// Serve the versions of this learner instance (each instance trains a model of its own).
   uint32_t instance = 0;
-  /// A challenger: the versions of this model (and learner instance) score every point too, on
-  /// the side output `challenger_tag`, never served. Empty: none.
+  /// A challenger: the versions of this model (and learner instance) as its learner publishes
+  /// them score every point too, on the side output `challenger_tag`, never served. Empty: none.
+  /// (Versions a registry serves are the champion's even when they are of this model.)
   std::string challenger;
   uint32_t challenger_instance = 0;
   std::string challenger_tag;
@@ -236,8 +237,9 @@ private:
 
   void on_batch2(task& t, batch<model_version>& in) override {
     for (auto& v : in.items) {
+      // A registry's choice (it always gives a reason) is served, never the challenger's.
       if (!opt_.challenger.empty() && v.model == opt_.challenger &&
-          v.instance == opt_.challenger_instance)
+          v.instance == opt_.challenger_instance && v.reason.empty())
         take(t, v, state_.challenger, challenger_);
       else if ((opt_.model.empty() || v.model == opt_.model) && v.instance == opt_.instance)
         take(t, v, state_.champion, model_);

@@ -110,3 +110,39 @@ SCENARIO("an average of no replicas is refused before the job starts") {
   REQUIRE(!report);
   CHECK(describe(report.error()).find("0 replicas") != std::string::npos);
 }
+
+SCENARIO("replicas whose versions start later than 1 are averaged from their lowest version") {
+  // Two replicas' versions 5 and 6 (as after a restart from a savepoint taken before the
+  // averager was added), arriving interleaved.
+  auto a = ml::logistic_regression::make(test::n_features);
+  auto b = ml::logistic_regression::make(test::n_features);
+  REQUIRE(a);
+  REQUIRE(b);
+  for (uint64_t i = 0; i < 200; ++i) {
+    auto p = test::labelled_at(i);
+    REQUIRE(!(i % 2 == 0 ? *a : *b).learn(test::features(p.x), p.y));
+  }
+  auto version_at = [a = *a, b = *b](uint64_t i) {
+    ml::model_version v;
+    v.model = "lr";
+    v.instance = static_cast<uint32_t>(i % 2);
+    v.version = 5 + i / 2;
+    v.serial = v.version;
+    v.updates = 100;
+    v.kind = ml::logistic_regression::model_kind;
+    v.seal(ml::to_binary(i % 2 == 0 ? a : b));
+    return v;
+  };
+  job j{job_config{}.with_threads(2)};
+  std::vector<ml::model_version> merged;
+  ml::average<ml::logistic_regression>(j.source(generator<ml::model_version>(4, version_at)))
+      .sink(collect(merged));
+  auto report = j.run();
+  REQUIRE(report);
+  REQUIRE(merged.size() == 2);
+  CHECK(merged[0].version == 5);
+  CHECK(merged[1].version == 6);
+  auto expected = ml::logistic_regression::average({&*a, &*b});
+  REQUIRE(expected);
+  CHECK(test::model_of(merged[1]).same_state(*expected));
+}

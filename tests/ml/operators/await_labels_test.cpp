@@ -7,6 +7,7 @@
 #include <eddy/ml/operators/await_labels.hpp>
 #include <eddy/operators/job.hpp>
 #include <eddy/sinks/collect.hpp>
+#include <eddy/sources/container_source.hpp>
 #include <eddy/sources/generator.hpp>
 
 #include <catch2/catch.hpp>
@@ -117,4 +118,18 @@ SCENARIO("labelled() gives a learner the points whose label came") {
     CHECK(p.x == expected.x);
     CHECK(p.y == expected.y);
   }
+}
+
+SCENARIO("a second record with the id of one still waiting sends the first out unlabelled") {
+  job j{job_config{}.with_threads(2)};
+  auto points =
+      j.source(from_container(std::vector<ml::point>{test::point_at(1), test::point_at(1)}));
+  auto labels = j.source(from_container(std::vector<ml::label>{ml::label{1, 1}}));
+  std::vector<ml::with_label<ml::point>> out;
+  ml::await_labels(points, labels).sink(collect(out));
+  auto report = j.run();
+  REQUIRE(report);
+  // Whichever point the label met, each point came out once: one labelled, one not.
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].labelled != out[1].labelled);
 }
