@@ -137,3 +137,31 @@ SCENARIO("a model directory that does not exist is refused before the job starts
   CHECK(describe(report.error()).find("/no/such/eddy/models is not a directory") !=
         std::string::npos);
 }
+
+SCENARIO("a model-file source recovered alone emits every file once, in the order it chose") {
+  auto dir = test::temp_dir("eddy_ml_model_files_recovery");
+  std::vector<ml::logistic_regression> models;
+  for (int k = 0; k < 4; ++k) {
+    models.push_back(trained(uint64_t(k) * 1'000, 200 + 100 * uint64_t(k)));
+    save(dir, "m" + std::to_string(k) + ".model", models.back(), 40 - 10 * k); // m0 oldest
+  }
+  auto plan = parse_fault_plan("crash:files#0@after=2");
+  REQUIRE(plan);
+  job j{job_config{}
+            .with_threads(2)
+            .with_checkpoints(test::temp_dir("eddy_ml_model_files_recovery_chk"), 2ms)
+            .with_faults(*plan)};
+  std::vector<ml::model_version> versions;
+  j.source(ml::model_files<ml::logistic_regression>(dir).every(1ms).until(4))
+      .name("files")
+      .sink(collect(versions));
+  auto report = j.run();
+  REQUIRE(report);
+  CHECK(report->recoveries.size() == 1);
+  REQUIRE(versions.size() == 4);
+  for (size_t k = 0; k < versions.size(); ++k) {
+    CHECK(versions[k].version == k + 1);
+    CHECK(versions[k].reason == "model file m" + std::to_string(k) + ".model");
+    CHECK(test::model_of(versions[k]).same_state(models[k]));
+  }
+}

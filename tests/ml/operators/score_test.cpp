@@ -411,3 +411,38 @@ SCENARIO("a challenger scores every point beside the champion, on a side output,
   CHECK(side_figures.back().quality.evaluated == side.size());
   CHECK(main_figures.back().max_staleness >= 0);
 }
+
+SCENARIO("a registry's served version of the challenger's model goes to the champion") {
+  // Versions of "bg" as its learner published them (no reason) challenge; the same model served
+  // by a registry (a reason) is the champion's.
+  auto a = ml::logistic_regression::make(test::n_features);
+  REQUIRE(a);
+  auto bytes = ml::to_binary(*a);
+  auto version_at = [bytes](uint64_t i) {
+    ml::model_version v;
+    v.model = "bg";
+    v.version = 1;
+    v.serial = 1;
+    v.kind = ml::logistic_regression::model_kind;
+    v.reason = i == 0 ? "" : "promoted after a drift in 'lr' (version 3)";
+    v.seal(bytes);
+    return v;
+  };
+  job j{job_config{}.with_threads(2)};
+  output_tag<ml::prediction> challenged{"challenger"};
+  // The points wait for both versions (a replica keeps them until its champion has one).
+  auto served = ml::score<ml::logistic_regression>(
+      j.source(generator<ml::point>(100, test::point_at)),
+      j.source(generator<ml::model_version>(2, version_at)),
+      ml::scorer_options<ml::logistic_regression>{}.challenge_with("bg", challenged));
+  std::vector<ml::prediction> main, side;
+  served.sink(collect(main));
+  served.side_output(challenged).sink(collect(side));
+  auto report = j.run();
+  REQUIRE(report);
+  // The champion scored every point with the registry's version.
+  REQUIRE(main.size() == 100);
+  for (const auto& p : main)
+    CHECK(p.version == 1);
+  CHECK(side.size() <= 100);
+}
