@@ -54,6 +54,15 @@ struct adwin_config {
   std::size_t grace_period = 10;
   /// Which cuts count as a drift (the window is cut either way). Default: both.
   adwin_mode mode = adwin_mode::both;
+
+  friend bool operator==(const adwin_config& a, const adwin_config& b) noexcept {
+    return a.delta == b.delta && a.clock == b.clock && a.max_buckets == b.max_buckets &&
+           a.min_window_length == b.min_window_length && a.grace_period == b.grace_period &&
+           a.mode == b.mode;
+  }
+  friend bool operator!=(const adwin_config& a, const adwin_config& b) noexcept {
+    return !(a == b);
+  }
 };
 
 /// The ADWIN drift detector; not thread-safe.

@@ -222,7 +222,7 @@ public:
     load_state(in, state_, "learner '" + name_ + "'");
     // A snapshot taken without the detector, or with other settings: the one configured now,
     // empty.
-    if (opt_.drift && !same_settings(state_.detector.config(), *opt_.drift))
+    if (opt_.drift && state_.detector.config() != *opt_.drift)
       state_.detector = *adwin::make(*opt_.drift);
   }
 
@@ -257,12 +257,6 @@ private:
       if (state_.updates % opt_.publish_every == 0)
         publish();
     }
-  }
-
-  static bool same_settings(const adwin_config& a, const adwin_config& b) {
-    return a.delta == b.delta && a.clock == b.clock && a.max_buckets == b.max_buckets &&
-           a.min_window_length == b.min_window_length && a.grace_period == b.grace_period &&
-           a.mode == b.mode;
   }
 
   /// Counts a drift; with restart_on_drift, the model starts again from the initial one.

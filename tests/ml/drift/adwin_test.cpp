@@ -123,3 +123,17 @@ SCENARIO("adwin settings out of range are refused with a sentence") {
     smallest->update(x);
   CHECK(smallest->mean() > 0.5);
 }
+
+SCENARIO("adwin settings compare equal exactly when every setting is the same") {
+  eddy::ml::adwin_config a, b;
+  CHECK(a == b);
+  b.mode = eddy::ml::adwin_mode::up;
+  CHECK(a != b);
+  b = a;
+  b.delta = 0.01;
+  CHECK(a != b);
+  b = a;
+  b.grace_period = 11;
+  CHECK(a != b);
+  CHECK(eddy::ml::adwin::make(a)->config() == a);
+}

@@ -17,8 +17,10 @@
 #include <caf/deep_to_string.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -355,10 +357,20 @@ SCENARIO("a challenger scores every point beside the champion, on a side output,
                                       .name("lr-adagrad"));
   std::vector<ml::model_version> learned;
   versions.sink(collect(learned));
+  auto challenger_seen = std::make_shared<std::atomic<bool>>(false);
+  versions.sink([challenger_seen](const ml::model_version& v) {
+    if (v.model == "lr-adagrad")
+      challenger_seen->store(true);
+  });
   output_tag<ml::prediction> challenged{"challenger"};
-  // The points are paced (about 120 ms), so that the challenger's first version, published
-  // after 500 records of a learner at full speed, arrives while they are scored.
-  auto points = j.source(generator<ml::point>(n, paced(test::point_at)).with_event_time(timed));
+  // Half way through, the points wait (up to 10 s) until the challenger published a version, so
+  // that it scores the rest beside the champion.
+  auto points = j.source(generator<ml::point>(n, [challenger_seen](uint64_t i) {
+                           if (i == n / 2)
+                             for (int k = 0; k < 10'000 && !challenger_seen->load(); ++k)
+                               std::this_thread::sleep_for(1ms);
+                           return test::point_at(i);
+                         }).with_event_time(timed));
   auto served = ml::score<ml::logistic_regression>(
                     points.rebalance(), versions,
                     ml::scorer_options<ml::logistic_regression>{}.serve("lr").challenge_with(
@@ -401,8 +413,8 @@ SCENARIO("a challenger scores every point beside the champion, on a side output,
   };
   auto champion_seen = check(main, "lr");
   CHECK(std::count(champion_seen.begin(), champion_seen.end(), 1) == static_cast<long>(n));
-  auto challenger_seen = check(side, "lr-adagrad");
-  CHECK(std::count(challenger_seen.begin(), challenger_seen.end(), 2) == 0);
+  auto challenger_side = check(side, "lr-adagrad");
+  CHECK(std::count(challenger_side.begin(), challenger_side.end(), 2) == 0);
   CHECK(side.size() > 0);
   // Both evaluated on the same labels: every prediction of each side judged.
   REQUIRE(!main_figures.empty());
