@@ -162,11 +162,12 @@ private:
 
 /// Runs the anomaly classifier test-then-train over `readings`: for each one, features, then
 /// P(anomaly) is scored into the returned evaluation (rolling window: 2000), then the model
-/// learns. Calls `progress(records_done, eval)` every `every` records (0: never).
-template <class Progress>
+/// learns. Calls `progress(records_done, eval)` every `every` records (0: never). `Model` is any
+/// binary eddy/ml classifier (logistic_regression, mlp_classifier, ...).
+template <class Model, class Progress>
 [[nodiscard]] caf::expected<binary_prequential>
-run_sensor_anomaly(const std::vector<sensor_reading>& readings, logistic_regression& model,
-                   Progress progress, std::size_t every = 2000) {
+run_sensor_anomaly(const std::vector<sensor_reading>& readings, Model& model, Progress progress,
+                   std::size_t every = 2000) {
   if (model.n_features() != sensor_features::n_features || model.n_classes() != 2)
     return make_error(errc::invalid_argument, "run_sensor_anomaly: the model must be binary "
                                               "with sensor_features::n_features features");
@@ -186,8 +187,9 @@ run_sensor_anomaly(const std::vector<sensor_reading>& readings, logistic_regress
 }
 
 /// run_sensor_anomaly without progress reports.
-[[nodiscard]] inline caf::expected<binary_prequential>
-run_sensor_anomaly(const std::vector<sensor_reading>& readings, logistic_regression& model) {
+template <class Model>
+[[nodiscard]] caf::expected<binary_prequential>
+run_sensor_anomaly(const std::vector<sensor_reading>& readings, Model& model) {
   return run_sensor_anomaly(
       readings, model, [](std::size_t, const binary_prequential&) {}, 0);
 }

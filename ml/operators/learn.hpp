@@ -127,6 +127,14 @@ struct has_proba_of_one<
     Model, std::void_t<decltype(std::declval<const Model&>().proba_of_one(std::declval<vector>()))>>
     : std::true_type {};
 
+/// True when `Model` scores a batch in one pass: `proba_of_one_rows(X)` gives P(class 1) of every
+/// row of X (the MLP, through matrix products).
+template <class Model, class = void>
+struct has_proba_rows : std::false_type {};
+template <class Model>
+struct has_proba_rows<Model, std::void_t<decltype(std::declval<const Model&>().proba_of_one_rows(
+                                 std::declval<matrix>()))>> : std::true_type {};
+
 /// P(class 1 | x) of the binary classifier `m`.
 template <class Model>
 double positive_proba(const Model& m, const vector& x) {

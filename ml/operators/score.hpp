@@ -9,6 +9,10 @@
 //   eddy::ml::score(points, versions, eddy::ml::scorer_options<logistic_regression>{}
 //                                         .with_default(*trained));
 //
+// A model that scores a batch in one pass (`proba_of_one_rows`, e.g. the MLP) scores each batch
+// of points as one matrix; its scores can then differ from the model's one-record scores in the
+// last bits (matrix products sum in another order), never by more.
+//
 // Every replica receives every version (the versions are broadcast, on an urgent channel: they
 // overtake the point batches queued at the replica, see stream::urgent). A version then serves
 // from the next batch on: at full load within a few ms with a small debloat target
@@ -217,6 +221,12 @@ public:
 
 private:
   void on_batch1(task& t, batch<point>& in) override {
+    if constexpr (has_proba_rows<Model>::value) {
+      if (state_.champion.has_model && model_.n_classes() == 2) {
+        score_rows(t, in);
+        return;
+      }
+    }
     bool timed = !in.times.empty();
     for (size_t i = 0; i < in.items.size(); ++i) {
       auto& p = in.items[i];
@@ -295,21 +305,56 @@ private:
       challenger_out_->emit(predict(challenger_, state_.challenger, id, time), time);
   }
 
+  /// Scores a whole batch in one pass of a model that scores rows (has_proba_rows): the points
+  /// with valid features become the rows of one matrix.
+  void score_rows(task& t, batch<point>& in) {
+    const bool timed = !in.times.empty();
+    rows_.resize(static_cast<Eigen::Index>(in.items.size()), model_.n_features());
+    picked_.clear();
+    for (size_t i = 0; i < in.items.size(); ++i) {
+      auto& p = in.items[i];
+      auto why = take_features(p.x, model_.n_features(), x_);
+      if (!why.empty()) {
+        t.dead_letter(origin_ + ": " + why, eddy::internal::render(p));
+        continue;
+      }
+      rows_.row(static_cast<Eigen::Index>(picked_.size())) = x_.transpose();
+      picked_.push_back(i);
+    }
+    if (picked_.empty())
+      return;
+    rows_.conservativeResize(static_cast<Eigen::Index>(picked_.size()), Eigen::NoChange);
+    const vector scores = model_.proba_of_one_rows(rows_);
+    const bool challenge = state_.challenger.has_model && challenger_.n_classes() == 2 &&
+                           challenger_.n_features() == model_.n_features();
+    const vector challenged = challenge ? challenger_.proba_of_one_rows(rows_) : vector{};
+    for (size_t k = 0; k < picked_.size(); ++k) {
+      const auto id = in.items[picked_[k]].id;
+      const auto time = timed ? in.times[picked_[k]] : min_time;
+      const auto row = static_cast<Eigen::Index>(k);
+      out_.emit(tagged(scores[row], scores[row] >= 0.5, state_.champion, id, time), time);
+      if (challenge)
+        challenger_out_->emit(
+            tagged(challenged[row], challenged[row] >= 0.5, state_.challenger, id, time), time);
+    }
+  }
+
   /// The prediction of `m` (serving as `s`) for the features in x_, of a record at event time
   /// `time`.
   prediction predict(const Model& m, const serving& s, uint64_t id, timestamp time) {
-    double p = 0;
-    int32_t label = 0;
     if (m.n_classes() == 2) {
-      p = positive_proba(m, x_);
-      label = p >= 0.5; // the learner's rule
-    } else {
-      auto proba = m.predict_proba(x_);
-      Eigen::Index best = 0;
-      proba.maxCoeff(&best);
-      p = proba[best];
-      label = static_cast<int32_t>(best);
+      double p = positive_proba(m, x_);
+      return tagged(p, p >= 0.5, s, id, time); // the learner's rule
     }
+    auto proba = m.predict_proba(x_);
+    Eigen::Index best = 0;
+    proba.maxCoeff(&best);
+    return tagged(proba[best], static_cast<int32_t>(best), s, id, time);
+  }
+
+  /// The prediction of a record at event time `time`: probability `p` of class `label`, made by
+  /// the version served as `s`.
+  prediction tagged(double p, int32_t label, const serving& s, uint64_t id, timestamp time) const {
     int64_t staleness = s.time == min_time || time == min_time ? unknown_staleness : time - s.time;
     return prediction{id, p, label, s.version, s.serial, staleness, state_.instance};
   }
@@ -335,6 +380,10 @@ private:
   uint64_t skipped_ = 0;
   /// A point's features, reused.
   vector x_;
+  /// A batch's features, one point per row, and the batch positions of those rows (for models
+  /// that score rows; reused).
+  matrix rows_;
+  std::vector<size_t> picked_;
 };
 
 } // namespace detail

@@ -21,6 +21,7 @@
 #include <eddy/ml/linear_model/linear_regression.hpp>
 #include <eddy/ml/linear_model/logistic_regression.hpp>
 #include <eddy/ml/naive_bayes/naive_bayes.hpp>
+#include <eddy/ml/neural_network/mlp.hpp>
 #include <eddy/ml/reco/matrix_factorization.hpp>
 #include <eddy/ml/tree/decision_tree.hpp>
 #include <eddy/ml/tree/hoeffding_tree.hpp>
@@ -741,4 +742,79 @@ SCENARIO("Hoeffding tree and adaptive random forest files with inconsistent cont
   f = arf_fields{};
   std::get<2>(f.members[0].fields) = 2;
   refused(files, f.payload(), forest_target, "has_background holds the byte 2");
+}
+
+namespace {
+
+// -- mlp_classifier: cfg, n_features, steps, coefs, intercepts, velocities, records kept ---------
+
+struct mlp_fields {
+  std::vector<int> hidden{2};
+  int n_classes = 2;
+  activation act = activation::relu;
+  int batch_size = 4;
+  flag_byte nesterov = 1;
+  Eigen::Index n = 3;
+  std::vector<matrix> coefs{matrix::Constant(3, 2, 0.5), matrix::Constant(2, 1, -0.5)};
+  std::vector<vector> intercepts{values({0.1, 0.2}), values({0.3})};
+  std::vector<matrix> vel_coefs{matrix::Zero(3, 2), matrix::Zero(2, 1)};
+  std::vector<vector> vel_intercepts{vector::Zero(2), vector::Zero(1)};
+  int n_pending = 1;
+  matrix px = matrix::Constant(1, 3, 1.0);
+  labels py = labels::Constant(1, 1);
+  vector pw = vector::Ones(1);
+
+  std::string payload() const {
+    mlp_config d;
+    auto cfg =
+        archived_fields<std::vector<int>, int, activation, double, double, double, int, uint64_t,
+                        flag_byte>{{hidden, n_classes, act, d.learning_rate, d.momentum, d.alpha,
+                                    batch_size, d.seed, nesterov}};
+    return payload_of(cfg, n, uint64_t{5}, coefs, intercepts, vel_coefs, vel_intercepts, n_pending,
+                      px, py, pw);
+  }
+};
+
+} // namespace
+
+SCENARIO("a multilayer perceptron file with inconsistent contents is refused") {
+  crafted_files files;
+  mlp_config cfg;
+  cfg.hidden = {4};
+  auto target = *mlp_classifier::make(3, cfg);
+  train([&](const vector& x, int y) { REQUIRE_FALSE(target.learn(x, y)); });
+  using fields = mlp_fields;
+  auto loaded = accepted<mlp_classifier>(files, fields{}.payload());
+  CHECK(loaded.n_pending() == 1);
+  CHECK(loaded.n_steps() == 5);
+  auto f = fields{};
+  f.coefs[0] = matrix::Zero(3, 3); // 3 units where the settings say 2
+  refused(files, f.payload(), target, "layer 0 is 3 x 3 with 2 intercepts, expected 3 x 2");
+  f = fields{};
+  f.intercepts.pop_back();
+  refused(files, f.payload(), target, "2 weight matrices and 1 intercept vectors for 2 layers");
+  f = fields{};
+  f.vel_coefs[1] = matrix::Zero(2, 2);
+  refused(files, f.payload(), target, "the momentum: layer 1 is 2 x 2");
+  f = fields{};
+  f.hidden = {0};
+  refused(files, f.payload(), target, "a hidden layer of 0 units");
+  f = fields{};
+  f.coefs[1](1, 0) = infinity;
+  refused(files, f.payload(), target, "layer 1 holds a weight or momentum that is not finite");
+  f = fields{};
+  f.n_pending = 4; // a full mini-batch is stepped on, never kept
+  refused(files, f.payload(), target, "4 records kept for a mini-batch of 4");
+  f = fields{};
+  f.py = labels::Constant(1, 2);
+  refused(files, f.payload(), target, "a record kept has the label 2");
+  f = fields{};
+  f.px(0, 1) = not_a_number;
+  refused(files, f.payload(), target, "a record kept holds a non-finite value");
+  f = fields{};
+  f.act = static_cast<activation>(9);
+  refused(files, f.payload(), target, "hidden_activation is not relu, tanh or logistic");
+  f = fields{};
+  f.nesterov = 3;
+  refused(files, f.payload(), target, "nesterov holds the byte 3, not 0 or 1");
 }

@@ -50,8 +50,9 @@ inline ml::vector features(const std::vector<double>& x) {
 }
 
 /// Decodes the model a version carries.
-inline ml::logistic_regression model_of(const ml::model_version& v) {
-  ml::logistic_regression m;
+template <class Model = ml::logistic_regression>
+Model model_of(const ml::model_version& v) {
+  Model m;
   if (auto err = ml::from_binary(v.params, m))
     throw std::runtime_error("version " + std::to_string(v.version) + " does not decode");
   return m;
