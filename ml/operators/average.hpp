@@ -30,6 +30,8 @@
 #include <eddy/operators/internal/logic_base.hpp>
 #include <eddy/operators/stream.hpp>
 
+#include <boost/serialization/version.hpp>
+
 #include <algorithm>
 #include <cstdint>
 #include <deque>
@@ -76,8 +78,10 @@ struct average_state {
   std::vector<model_version> newest;
   std::vector<bool> has_newest;
 
+  /// Class version 1 added the versions' RMSE figures.
   template <class Archive>
-  void serialize(Archive& ar, unsigned) {
+  void serialize(Archive& ar, unsigned class_version) {
+    const auto layout = class_version >= 1 ? version_layout::with_rmse : version_layout::v0;
     uint64_t n = waiting.size();
     ar& n;
     if constexpr (Archive::is_loading::value) {
@@ -88,8 +92,8 @@ struct average_state {
       has_newest.resize(n);
     }
     for (size_t i = 0; i < n; ++i) {
-      version_list(ar, waiting[i], max_waiting, "average_state: waiting");
-      version_fields(ar, newest[i]);
+      version_list(ar, waiting[i], max_waiting, "average_state: waiting", layout);
+      version_fields(ar, newest[i], layout);
       bool has = has_newest[i];
       serialize_flag(ar, has, "average_state: has_newest");
       has_newest[i] = has;
@@ -253,3 +257,5 @@ stream<model_version> average(const stream<model_version>& versions, average_opt
 }
 
 } // namespace eddy::ml
+
+BOOST_CLASS_VERSION(eddy::ml::detail::average_state, 1)

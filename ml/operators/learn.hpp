@@ -279,15 +279,9 @@ private:
 
   void publish() {
     ++state_.version;
-    model_version v;
-    v.model = name_;
-    v.instance = instance_;
-    v.version = state_.version;
-    v.serial = state_.version;
-    v.updates = state_.updates;
-    v.time = state_.last_time;
-    v.kind = Learner::model_kind;
-    v.seal(to_binary(state_.model));
+    auto v =
+        model_version::published(name_, instance_, state_.version, state_.updates, state_.last_time,
+                                 Learner::model_kind, to_binary(state_.model));
     v.quality = quality_of(state_.cumulative, state_.rolling);
     v.quality.drifts = state_.drifts;
     if (opt_.exact_auc)

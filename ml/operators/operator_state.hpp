@@ -41,20 +41,29 @@ bool load_state(const instance_state& in, State& state, const std::string& origi
   return true;
 }
 
+/// The layout of version_fields: 0 before the RMSE figures, 1 with them. A state struct that
+/// holds versions passes its own Boost class version mapped to this one, so that snapshots
+/// written before load.
+enum class version_layout : unsigned { v0 = 0, with_rmse = 1 };
+
 /// A model version's fields in a Boost archive (model_version has a CAF inspect, so a Boost
 /// `serialize` beside it would be taken by CAF too).
 template <class Archive>
-void version_fields(Archive& ar, model_version& v) {
+void version_fields(Archive& ar, model_version& v,
+                    version_layout layout = version_layout::with_rmse) {
   ar& v.model& v.instance& v.version& v.serial& v.reason& v.updates& v.time& v.kind;
   ar& v.params& v.crc;
   auto& q = v.quality;
   ar& q.evaluated& q.accuracy& q.precision& q.recall& q.f1;
   ar& q.rolling_accuracy& q.rolling_f1& q.rolling_roc_auc& q.drifts& q.roc_auc;
+  if (layout >= version_layout::with_rmse)
+    ar& q.rmse& q.rolling_rmse;
 }
 
 /// A list of model versions in a Boost archive; more than `max` on loading means damage.
 template <class Archive, class List>
-void version_list(Archive& ar, List& versions, uint64_t max, const char* what) {
+void version_list(Archive& ar, List& versions, uint64_t max, const char* what,
+                  version_layout layout = version_layout::with_rmse) {
   uint64_t n = versions.size();
   ar& n;
   if constexpr (Archive::is_loading::value) {
@@ -63,7 +72,7 @@ void version_list(Archive& ar, List& versions, uint64_t max, const char* what) {
     versions.resize(n);
   }
   for (auto& v : versions)
-    version_fields(ar, v);
+    version_fields(ar, v, layout);
 }
 
 } // namespace eddy::ml::detail

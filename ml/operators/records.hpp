@@ -74,13 +74,18 @@ struct model_quality {
   /// The exact ROC AUC over every record evaluated (NaN unless the learner keeps it, see
   /// learner_options::whole_run_auc, or while it saw one class only).
   double roc_auc = std::numeric_limits<double>::quiet_NaN();
+  /// Root mean squared error of the predictions, cumulative and over the rolling window, for
+  /// models that predict a number (ratings: recommend.hpp); NaN for classifiers, whose figures
+  /// above are 0 then.
+  double rmse = std::numeric_limits<double>::quiet_NaN();
+  double rolling_rmse = std::numeric_limits<double>::quiet_NaN();
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_quality& q) {
   return f(caf::meta::type_name("eddy.ml.model_quality"), q.evaluated, q.accuracy, q.precision,
-           q.recall, q.f1, q.rolling_accuracy, q.rolling_f1, q.rolling_roc_auc, q.drifts,
-           q.roc_auc);
+           q.recall, q.f1, q.rolling_accuracy, q.rolling_f1, q.rolling_roc_auc, q.drifts, q.roc_auc,
+           q.rmse, q.rolling_rmse);
 }
 
 /// A model version as a learner publishes it.
@@ -118,6 +123,24 @@ struct model_version {
 
   /// True when `params` still has the checksum they were sealed with.
   [[nodiscard]] bool intact() const noexcept { return crc == crc32c(params.data(), params.size()); }
+
+  /// A learner's version `number` (its serial too) of model `name`, trained by learner `instance`
+  /// on `updates` records up to event time `time`: a model of `kind` as `bytes`, sealed. The
+  /// figures are the learner's to fill in.
+  [[nodiscard]] static model_version published(std::string name, uint32_t instance, uint64_t number,
+                                               uint64_t updates, timestamp time, const char* kind,
+                                               std::string bytes) {
+    model_version v;
+    v.model = std::move(name);
+    v.instance = instance;
+    v.version = number;
+    v.serial = number;
+    v.updates = updates;
+    v.time = time;
+    v.kind = kind;
+    v.seal(std::move(bytes));
+    return v;
+  }
 };
 
 template <class Inspector>

@@ -55,6 +55,7 @@
 
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -214,10 +215,12 @@ struct registry_state {
   uint64_t pin_version = 0;
   timestamp time = min_time;
 
+  /// Class version 1 added the versions' RMSE figures.
   template <class Archive>
-  void serialize(Archive& ar, unsigned) {
+  void serialize(Archive& ar, unsigned class_version) {
+    const auto layout = class_version >= 1 ? version_layout::with_rmse : version_layout::v0;
     for (auto& versions : kept)
-      version_list(ar, versions, max_kept, "registry_state: kept");
+      version_list(ar, versions, max_kept, "registry_state: kept", layout);
     ar& followed& drifts[0] & drifts[1] & serial& served_model& served_version;
     serialize_flag(ar, served_healthy, "registry_state::served_healthy");
     ar& served_metric;
@@ -518,3 +521,5 @@ inline stream<model_version> registry(const stream<model_version>& versions,
 }
 
 } // namespace eddy::ml
+
+BOOST_CLASS_VERSION(eddy::ml::detail::registry_state, 1)

@@ -5,8 +5,10 @@
 #include <eddy/ml/linear_model/logistic_regression.hpp>
 #include <eddy/ml/operators/records.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 namespace eddy::test {
@@ -47,6 +49,17 @@ inline ml::vector features(const std::vector<double>& x) {
   for (size_t k = 0; k < x.size(); ++k)
     v[static_cast<Eigen::Index>(k)] = x[k];
   return v;
+}
+
+/// `f`, pausing 1 ms every 50 records: a source that lasts long enough for checkpoints every
+/// 10 ms to fall within it.
+template <class F>
+auto paced(F f) {
+  return [f](uint64_t i) {
+    if (i % 50 == 49)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return f(i);
+  };
 }
 
 /// Decodes the model a version carries.

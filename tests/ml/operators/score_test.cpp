@@ -39,17 +39,6 @@ struct run_result {
   caf::expected<job_report> report = job_report{};
 };
 
-/// `f`, pausing 1 ms every 50 records: a source that lasts long enough for checkpoints every 10 ms
-/// to fall within it.
-template <class F>
-auto paced(F f) {
-  return [f](uint64_t i) {
-    if (i % 50 == 49)
-      std::this_thread::sleep_for(1ms);
-    return f(i);
-  };
-}
-
 /// n labelled points into a learner (a version every 500), the same points unlabelled into two
 /// scorers. Both sources pause 1 ms every 50 records, so that checkpoints every 10 ms fall within
 /// the run.
@@ -58,10 +47,10 @@ run_result learn_and_score(uint64_t n, job_config cfg, const Model& initial) {
   run_result r;
   job j{std::move(cfg)};
   auto labelled =
-      j.source(generator<ml::labelled_point>(n, paced(test::labelled_at))).name("labelled");
+      j.source(generator<ml::labelled_point>(n, test::paced(test::labelled_at))).name("labelled");
   auto versions = ml::learn(labelled, initial, ml::learner_options{}.every(500)).name("lr");
   versions.sink(collect(r.versions)).name("versions");
-  auto points = j.source(generator<ml::point>(n, paced(test::point_at))).name("points");
+  auto points = j.source(generator<ml::point>(n, test::paced(test::point_at))).name("points");
   ml::score<Model>(points.rebalance(), versions)
       .name("scorer")
       .parallelism(2)
@@ -245,7 +234,7 @@ SCENARIO("a scorer replaced after its learner finished serves the model of its s
                       .name("lr");
   versions.sink(collect(r.versions));
   ml::score<ml::logistic_regression>(
-      j.source(generator<ml::point>(n, paced(test::point_at))).rebalance(), versions)
+      j.source(generator<ml::point>(n, test::paced(test::point_at))).rebalance(), versions)
       .name("scorer")
       .parallelism(2)
       .sink(collect(r.predictions));
