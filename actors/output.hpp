@@ -214,6 +214,8 @@ public:
       buf_.times.push_back(t);
     if (buf_.items.size() >= batch_size_)
       ship(false);
+    else if (target_.urgent)
+      ship(true); // a steering record (a model version) goes at once, not at the batch's end
   }
 
   /// Sends a whole batch as it is (after whatever is buffered).

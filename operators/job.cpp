@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <future>
 #include <map>
@@ -286,6 +287,8 @@ task_spec make_spec(const internal::node& n, uint32_t i, uint32_t inputs,
   spec.parallelism = n.parallelism;
   spec.inputs = inputs;
   spec.channels = channels;
+  if (n.debloat_target.count() >= 0)
+    spec.channels.debloat_target = n.debloat_target;
   spec.on_error = n.on_error;
   spec.metrics = std::make_shared<instance_metrics>(n.name, i);
   auto make = n.make;
@@ -321,7 +324,8 @@ internal::spawn_request make_request(const internal::node& n, uint32_t i, uint32
   r.batch_size = channels.batch_size;
   r.batch_bytes = channels.batch_bytes;
   r.linger_ns = channels.linger.count();
-  r.debloat_ns = channels.debloat_target.count();
+  r.debloat_ns =
+      n.debloat_target.count() >= 0 ? n.debloat_target.count() : channels.debloat_target.count();
   r.idle_ns = channels.idle_timeout.count();
   r.credit = channels.initial_credit;
   r.key_groups = channels.key_groups;

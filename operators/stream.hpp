@@ -136,6 +136,19 @@ public:
     return *this;
   }
 
+  /// The operator's own buffer-debloating target instead of the job's
+  /// (job_config::with_debloat_target): it sizes the batches sent to it so that about `t` of its
+  /// work is in flight per input channel. A small target makes what it receives on an urgent
+  /// input (a model version) act sooner, at the cost of more, smaller batches; ml::score sets 2 ms.
+  stream& debloat_target(caf::timespan t) {
+    for_producer("debloat_target", [&](internal::node& n) {
+      n.debloat_target = t;
+      if (t.count() < 0)
+        g_->mistakes.push_back("operator '" + n.name + "' has a negative debloat target");
+    });
+    return *this;
+  }
+
   /// Where the operator keeps its keyed state, instead of the job's backend
   /// (job_config::state_backend): e.g. RocksDB for one operator with a large key space.
   stream& state_backend(state::backend_config backend) {

@@ -156,9 +156,13 @@ public:
     if (static_cast<std::size_t>(x.size()) != n_features_ || members_.empty())
       return vector{};
     vector votes = vector::Zero(static_cast<Eigen::Index>(n_classes_));
+    scratch_scores p{n_classes_};
     for (const auto& m : members_) {
       const double accuracy = m.seen > 0 ? m.correct / m.seen : 0.0;
-      votes += (cfg_.weighted_vote && accuracy > 0 ? accuracy : 1.0) * m.tree.predict_proba(x);
+      const double weight = cfg_.weighted_vote && accuracy > 0 ? accuracy : 1.0;
+      m.tree.predict_proba(x, p.data());
+      for (std::size_t c = 0; c < n_classes_; ++c)
+        votes[static_cast<Eigen::Index>(c)] += weight * p.data()[c];
     }
     const double sum = votes.sum();
     return sum > 0 ? vector(votes / sum)

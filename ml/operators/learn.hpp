@@ -39,6 +39,7 @@
 
 #include <boost/serialization/version.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -328,7 +329,10 @@ stream<model_version> learn(const stream<labelled_point>& in, const Learner& ini
                              return std::make_unique<detail::learner_logic<Learner>>(t, w, initial,
                                                                                      opt);
                            })
-      .parallelism(1);
+      .parallelism(1)
+      // Batches of about 2 ms of work in: on few cores a 20 ms batch holds a core that long, and a
+      // version published meanwhile waits for a core to reach its replicas.
+      .debloat_target(std::chrono::milliseconds{2});
 }
 
 } // namespace eddy::ml

@@ -39,6 +39,7 @@
 
 #include <boost/serialization/vector.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -394,7 +395,10 @@ inline stream<model_version> learn_ratings(const stream<rating>& ratings,
                              return std::make_unique<detail::rating_learner_logic>(t, w, initial,
                                                                                    opt);
                            })
-      .parallelism(1);
+      .parallelism(1)
+      // Batches of about 2 ms of work in: on few cores a 20 ms batch holds a core that long, and a
+      // version published meanwhile waits for a core to reach its replicas.
+      .debloat_target(std::chrono::milliseconds{2});
 }
 
 /// Answers `requests` with the top items of the newest version of `versions` (a rating
@@ -413,6 +417,9 @@ inline stream<recommendation> recommend(const stream<recommend_request>& request
         return std::make_unique<detail::recommender_logic>(t, w, opt);
       },
       &eddy::internal::register_batch<recommendation>);
+  // Batches of about 2 ms of work in: a version waits at most that long for the one in hand
+  // (stream::debloat_target on the result overrides it).
+  g->nodes[id].debloat_target = std::chrono::milliseconds{2};
   g->nodes[id].replicated_state = true; // the model: a replica added by rescaling takes it
   return stream<recommendation>{g, {id}};
 }

@@ -14,10 +14,11 @@
 // last bits (matrix products sum in another order), never by more.
 //
 // Every replica receives every version (the versions are broadcast, on an urgent channel: they
-// overtake the point batches queued at the replica, see stream::urgent). A version then serves
-// from the next batch on: at full load within a few ms with a small debloat target
-// (job_config::with_debloat_target(2ms): p99 2.8 ms in bench/learn_score.cpp), about 20 ms with
-// the default (p99 about 22 ms).
+// overtake the point batches queued at the replica, see stream::urgent; the learner ships each
+// version the moment it publishes it). A version then serves from the next batch on. The scorer
+// asks for batches of about 2 ms of its work (stream::debloat_target; the learner does the same),
+// so that at full load a version reaches every replica within p99 about 2 ms
+// (bench/learn_score.cpp: p50 0.51 ms, p99 1.7-2.2 ms at 5.6-6.0 M events/s on 2 cores).
 //
 // Until the first version arrives a replica scores with its declared default model (version 0),
 // or keeps the points (up to `buffer` of them, then it sends the excess to the dead-letter
@@ -60,6 +61,7 @@
 #include <boost/serialization/vector.hpp>
 #include <boost/serialization/version.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -411,6 +413,9 @@ stream<prediction> score(const stream<point>& points, const stream<model_version
       &eddy::internal::register_batch<prediction>);
   if (!opt.challenger.empty())
     eddy::internal::declare_side_output<prediction>(*g, id, opt.challenger_tag);
+  // Batches of about 2 ms of work in: a version waits at most that long for the one in hand
+  // (stream::debloat_target on the result overrides it).
+  g->nodes[id].debloat_target = std::chrono::milliseconds{2};
   g->nodes[id].replicated_state = true; // the model: a replica added by rescaling takes it
   return stream<prediction>{g, {id}};
 }

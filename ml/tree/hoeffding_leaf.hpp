@@ -77,7 +77,9 @@ struct hoeffding_leaf {
     if (track_correct) {
       if (arg_max(class_weights) == y)
         mc_correct += w;
-      if (arg_max(naive_bayes_scores(x)) == y)
+      scratch_scores scores{n};
+      naive_bayes_scores(x, scores.data());
+      if (arg_max_of(scores.data(), n) == y)
         nb_correct += w;
     }
     class_weights[static_cast<std::size_t>(y)] += w;
@@ -87,11 +89,18 @@ struct hoeffding_leaf {
 
   /// Log prior plus log densities per class (-inf for a class never seen here).
   [[nodiscard]] std::vector<double> naive_bayes_scores(const vector& x) const {
+    std::vector<double> scores(n_classes());
+    naive_bayes_scores(x, scores.data());
+    return scores;
+  }
+
+  /// Writes the naive Bayes scores of `x` into `scores` (n_classes() of them); allocates nothing.
+  void naive_bayes_scores(const vector& x, double* scores) const {
     const std::size_t n = n_classes();
     const double sum = seen();
-    std::vector<double> scores(n, -std::numeric_limits<double>::infinity());
-    for (std::size_t c = 0; sum > 0 && c < n; ++c) {
-      if (class_weights[c] <= 0)
+    for (std::size_t c = 0; c < n; ++c) {
+      scores[c] = -std::numeric_limits<double>::infinity();
+      if (!(sum > 0) || class_weights[c] <= 0)
         continue;
       scores[c] = std::log(class_weights[c] / sum);
       for (std::size_t k = 0; k < features.size(); ++k) {
@@ -100,7 +109,6 @@ struct hoeffding_leaf {
           scores[c] += g.log_density(x[features[k]]);
       }
     }
-    return scores;
   }
 
   /// Bytes held by the leaf's arrays (capacity), not counting the leaf object itself.

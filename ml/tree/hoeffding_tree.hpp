@@ -176,28 +176,42 @@ public:
   [[nodiscard]] vector predict_proba(const vector& x) const {
     if (n_features_ == 0 || static_cast<std::size_t>(x.size()) != n_features_)
       return vector{};
+    vector p(static_cast<Eigen::Index>(n_classes_));
+    predict_proba(x, p.data());
+    return p;
+  }
+
+  /// Writes the class probabilities of `x` (right size, tree not empty) into `p` (n_classes()
+  /// of them); allocates nothing. The ensembles score their trees through this.
+  void predict_proba(const vector& x, double* p) const {
     const auto& l = leaves_[nodes_[find_node(x)].leaf];
     const bool use_nb =
         cfg_.prediction == leaf_prediction::naive_bayes ||
         (cfg_.prediction == leaf_prediction::naive_bayes_adaptive && l.nb_correct >= l.mc_correct);
-    vector p(static_cast<Eigen::Index>(n_classes_));
     if (use_nb) {
-      auto scores = l.naive_bayes_scores(x);
-      const double top = scores[static_cast<std::size_t>(arg_max(scores))];
+      l.naive_bayes_scores(x, p);
+      const double top = p[arg_max_of(p, n_classes_)];
       for (std::size_t c = 0; c < n_classes_; ++c)
-        p[c] = std::isfinite(scores[c]) ? std::exp(scores[c] - top) : 0.0;
+        p[c] = std::isfinite(p[c]) ? std::exp(p[c] - top) : 0.0;
     } else {
       for (std::size_t c = 0; c < n_classes_; ++c)
         p[c] = l.class_weights[c];
     }
-    const double sum = p.sum();
-    return sum > 0 ? vector(p / sum) : vector(vector::Constant(p.size(), 1.0 / p.size()));
+    double sum = 0;
+    for (std::size_t c = 0; c < n_classes_; ++c)
+      sum += p[c];
+    for (std::size_t c = 0; c < n_classes_; ++c)
+      p[c] = sum > 0 ? p[c] / sum : 1.0 / static_cast<double>(n_classes_);
   }
 
   /// The most probable class of `x`, or -1 when `x` has the wrong size or the tree is empty.
+  /// Allocates nothing.
   [[nodiscard]] int predict(const vector& x) const {
-    auto p = predict_proba(x);
-    return p.size() == 0 ? -1 : arg_max(p);
+    if (n_features_ == 0 || static_cast<std::size_t>(x.size()) != n_features_)
+      return -1;
+    scratch_scores p{n_classes_};
+    predict_proba(x, p.data());
+    return arg_max_of(p.data(), n_classes_);
   }
 
   // -- properties -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -106,5 +107,34 @@ template <class Weights>
       best = c;
   return best;
 }
+
+/// Index of the largest of the `n` values at `values` (the first one on ties); 0 when n is 0.
+[[nodiscard]] inline int arg_max_of(const double* values, std::size_t n) {
+  int best = 0;
+  for (int c = 1; c < static_cast<int>(n); ++c)
+    if (values[c] > values[best])
+      best = c;
+  return best;
+}
+
+/// Scratch room for one value per class: on the stack for up to 32 classes, so that scoring a
+/// record allocates nothing; on the heap beyond.
+class scratch_scores {
+public:
+  explicit scratch_scores(std::size_t n) {
+    if (n > stack_.size()) {
+      heap_.resize(n);
+      data_ = heap_.data();
+    }
+  }
+  scratch_scores(const scratch_scores&) = delete;
+  scratch_scores& operator=(const scratch_scores&) = delete;
+  [[nodiscard]] double* data() noexcept { return data_; }
+
+private:
+  std::array<double, 32> stack_{};
+  std::vector<double> heap_;
+  double* data_ = stack_.data();
+};
 
 } // namespace eddy::ml

@@ -128,6 +128,8 @@ struct node {
   /// Every instance holds the same operator state (broadcast state, a model served): after a
   /// change of parallelism, an instance beyond the old count starts from instance 0's.
   bool replicated_state = false;
+  /// The operator's own debloat target (stream::debloat_target); negative: the job's.
+  caf::timespan debloat_target{-1};
 };
 
 /// The nodes of one job, shared by the job and its streams.

@@ -70,7 +70,41 @@ caf::behavior urgent_sender(caf::event_based_actor* self, caf::actor receiver,
   return {};
 }
 
+/// With batches of 100, pushes three records on a normal channel and two on an urgent one.
+caf::behavior lingering_sender(caf::event_based_actor* self, caf::actor receiver,
+                               std::shared_ptr<instance_metrics> metrics) {
+  channel_config c;
+  c.batch_size = 100;
+  c.initial_credit = 8;
+  c.debloat_target = caf::timespan{0};
+  out_channel<int64_t> normal{self, channel_target{receiver, 0, 0, false}, 0, c, metrics.get(),
+                              false};
+  out_channel<int64_t> urgent{self, channel_target{receiver, 1, 0, true}, 1, c, metrics.get(),
+                              false};
+  for (int64_t x : {1, 2, 3})
+    normal.push(x, min_time);
+  urgent.push(100, min_time);
+  urgent.push(101, min_time);
+  return {};
+}
+
 } // namespace
+
+SCENARIO("an urgent channel ships each record the moment it is pushed; a normal one fills its "
+         "batch") {
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  caf::actor_system sys{cfg};
+  sys.await_actors_before_shutdown(false);
+  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  auto seen = std::make_shared<std::vector<std::string>>();
+  auto receiver = sys.spawn(urgent_receiver, seen);
+  auto metrics = std::make_shared<instance_metrics>("sender", 0);
+  sys.spawn(lingering_sender, receiver, metrics);
+  sched.run();
+  std::vector<std::string> expected = {"input 1: batch 100", "input 1: batch 101"};
+  CHECK(*seen == expected);
+}
 
 SCENARIO("a slow sink bounds what is in flight and queued, and loses nothing") {
   constexpr uint64_t n = 200'000;
