@@ -91,6 +91,14 @@ public:
     return *this;
   }
 
+  /// The sink's own buffer-debloating target (see stream::debloat_target).
+  sink_ref& debloat_target(caf::timespan t) {
+    g_->nodes[id_].debloat_target = t;
+    if (t.count() < 0)
+      g_->mistakes.push_back("sink '" + g_->nodes[id_].name + "' has a negative debloat target");
+    return *this;
+  }
+
 private:
   std::shared_ptr<internal::graph> g_;
   size_t id_;

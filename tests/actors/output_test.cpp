@@ -230,6 +230,25 @@ SCENARIO("a slow consumer is sent small batches, a fast one full batches (buffer
       CHECK(batch_of(*report, "busy") == 2'000);
     }
   }
+  GIVEN("debloating turned off for the job but on for the slow sink (stream::debloat_target)") {
+    auto seen = std::make_shared<std::atomic<uint64_t>>(0);
+    job j{
+        job_config{}.with_threads(2).with_batch_size(2'000).with_debloat_target(caf::timespan{0})};
+    j.source(generator<uint64_t>(n, [](uint64_t i) { return i; }))
+        .name("numbers")
+        .sink(busy_sink{seen})
+        .name("busy")
+        .debloat_target(std::chrono::milliseconds{20});
+    auto report = j.run();
+    REQUIRE(report);
+    CHECK(seen->load() == n);
+    THEN("the sink's own target sizes what it is sent") {
+      // The first four batches (initial credit) are the configured 2,000 records; the limit the
+      // sink sends with its credit makes the rest a few hundred.
+      INFO("busy: " << batch_of(*report, "busy"));
+      CHECK(batch_of(*report, "busy") < 1'000);
+    }
+  }
 }
 
 SCENARIO("an urgent channel's messages overtake the normal ones queued at the receiver, and each "
